@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Services the C shim provides to the Rust core.
+ *
+ * This header is the single source of truth: the Rust side reaches these
+ * declarations through bindgen (rust-core/src/ffi/shim_sys.rs is generated
+ * from it), and both the kernel shim (kmod/) and the userspace test shim
+ * (tests/ffi/) implement it.
+ *
+ * Rules: no floating point, fixed-width integers, explicit lengths,
+ * negative errno on failure.
+ */
+#ifndef VEXFS_SHIM_H
+#define VEXFS_SHIM_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+#include <stddef.h>
+#endif
+
+/* Size of every block the core reads or writes through the shim. */
+#define VEXFS_SHIM_BLOCK_SIZE 4096
+
+/* Log levels for vexfs_shim_log, mapped to KERN_ERR/WARNING/INFO/DEBUG. */
+#define VEXFS_LOG_ERR 3
+#define VEXFS_LOG_WARN 4
+#define VEXFS_LOG_INFO 6
+#define VEXFS_LOG_DEBUG 7
+
+/*
+ * Per-mount context owned by the shim (the kernel's super_block).  The core
+ * only passes it back; it never looks inside.
+ */
+struct vexfs_shim_sb;
+
+/* Read block @blocknr (VEXFS_SHIM_BLOCK_SIZE bytes) into @buf. 0 or -errno. */
+int vexfs_shim_read_block(struct vexfs_shim_sb *sb, uint64_t blocknr, uint8_t *buf);
+
+/* Write @buf to block @blocknr (may be buffered until flush). 0 or -errno. */
+int vexfs_shim_write_block(struct vexfs_shim_sb *sb, uint64_t blocknr, const uint8_t *buf);
+
+/* Make every completed write durable (write back + cache flush). 0 or -errno. */
+int vexfs_shim_flush(struct vexfs_shim_sb *sb);
+
+/*
+ * Sleeping lock that serialises the core's metadata work for one mount.
+ * Held across block I/O, so it must be a mutex, never a spinlock.
+ */
+void vexfs_shim_lock(struct vexfs_shim_sb *sb);
+void vexfs_shim_unlock(struct vexfs_shim_sb *sb);
+
+/* Memory for the core's global allocator. NULL on failure. */
+void *vexfs_shim_alloc(size_t size, size_t align);
+void vexfs_shim_free(void *ptr, size_t size, size_t align);
+
+/* Wall-clock time (CLOCK_REALTIME). */
+void vexfs_shim_now(int64_t *sec, uint32_t *nsec);
+
+/*
+ * One log line; @msg is not NUL-terminated. @sb may be NULL; otherwise the
+ * shim prefixes the line with the device name ("vexfs (vdb): ...").
+ */
+void vexfs_shim_log(struct vexfs_shim_sb *sb, int level, const uint8_t *msg, size_t len);
+
+/* Called by the core's panic handler; never returns. */
+void vexfs_shim_panic(const uint8_t *msg, size_t len);
+
+#endif /* VEXFS_SHIM_H */

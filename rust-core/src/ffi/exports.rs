@@ -1,0 +1,558 @@
+//! `vexfs_rust_*`: what the kernel shim calls.
+
+#![allow(non_camel_case_types)]
+
+use super::shim_dev::ShimDevice;
+use super::shim_sys::{self as sys, vexfs_shim_sb};
+use crate::dev::Timespec;
+use crate::format::{NAME_MAX, ROOT_INO};
+use crate::fs::MAX_FILE_SIZE;
+use crate::inode::Attr;
+use crate::{Errno, Fs, Result};
+use alloc::boxed::Box;
+use core::cell::UnsafeCell;
+
+/// Mount read-only.
+pub const VEXFS_MOUNT_RDONLY: u32 = 1;
+/// rename flags, same values as the kernel's RENAME_*.
+pub const VEXFS_RENAME_NOREPLACE: u32 = 1;
+pub const VEXFS_RENAME_EXCHANGE: u32 = 2;
+pub const VEXFS_RENAME_WHITEOUT: u32 = 4;
+/// statfs f_type.
+pub const VEXFS_SUPER_MAGIC: u32 = 0x5645_5846;
+pub const VEXFS_BLOCK_SIZE: u32 = 4096;
+pub const VEXFS_NAME_MAX: u32 = 255;
+const HANDLE_MAGIC: u64 = 0x7665_7866_7368_646c;
+
+/// Opaque per-mount handle.
+pub struct vexfs_fs {
+    magic: u64,
+    sb: *mut vexfs_shim_sb,
+    fs: UnsafeCell<Option<Fs<ShimDevice>>>,
+}
+
+/// Inode attributes crossing the boundary. `blocks` is in 512-byte units (i_blocks).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct vexfs_attr {
+    pub ino: u64,
+    pub size: u64,
+    pub blocks: u64,
+    pub atime_sec: i64,
+    pub mtime_sec: i64,
+    pub ctime_sec: i64,
+    pub atime_nsec: u32,
+    pub mtime_nsec: u32,
+    pub ctime_nsec: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u32,
+    pub rdev: u32,
+    pub generation: u32,
+    pub pad: u32,
+}
+
+#[repr(C)]
+pub struct vexfs_mount_info {
+    pub root_ino: u64,
+    pub max_file_size: u64,
+    pub magic: u64,
+    pub block_size: u32,
+    pub name_max: u32,
+    /// 1 when the core decided to mount read-only (unknown ro_compat features).
+    pub read_only: u32,
+    pub pad: u32,
+    pub uuid: [u8; 16],
+    pub label: [u8; 64],
+}
+
+#[repr(C)]
+pub struct vexfs_statfs {
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub fsid: u64,
+    pub bsize: u32,
+    pub namelen: u32,
+}
+
+/// Result of vexfs_rust_get_block. `len` 0 is a hole.
+#[repr(C)]
+pub struct vexfs_map {
+    pub pblock: u64,
+    pub len: u32,
+    /// 1 when the blocks were just allocated.
+    pub new_blocks: u32,
+    /// The inode's i_blocks (512-byte units) after the call.
+    pub blocks: u64,
+}
+
+/// One directory entry from vexfs_rust_readdir.
+#[repr(C)]
+pub struct vexfs_dirent {
+    pub ino: u64,
+    pub next_pos: u64,
+    pub name_len: u32,
+    /// DT_* value.
+    pub file_type: u32,
+    pub name: [u8; 256],
+}
+
+fn to_c(a: &Attr) -> vexfs_attr {
+    vexfs_attr {
+        ino: a.ino,
+        size: a.size,
+        blocks: a.blocks * 8,
+        atime_sec: a.atime.sec,
+        mtime_sec: a.mtime.sec,
+        ctime_sec: a.ctime.sec,
+        atime_nsec: a.atime.nsec,
+        mtime_nsec: a.mtime.nsec,
+        ctime_nsec: a.ctime.nsec,
+        mode: a.mode,
+        uid: a.uid,
+        gid: a.gid,
+        nlink: a.nlink,
+        rdev: a.rdev,
+        generation: a.generation,
+        pad: 0,
+    }
+}
+
+fn from_c(c: &vexfs_attr) -> Attr {
+    Attr {
+        ino: c.ino,
+        mode: c.mode,
+        uid: c.uid,
+        gid: c.gid,
+        nlink: c.nlink,
+        size: c.size,
+        blocks: c.blocks / 8,
+        atime: Timespec { sec: c.atime_sec, nsec: c.atime_nsec },
+        mtime: Timespec { sec: c.mtime_sec, nsec: c.mtime_nsec },
+        ctime: Timespec { sec: c.ctime_sec, nsec: c.ctime_nsec },
+        rdev: c.rdev,
+        generation: c.generation,
+    }
+}
+
+/// Holds the mount's shim mutex; the core is reachable only through it.
+struct Locked<'a> {
+    h: &'a vexfs_fs,
+}
+
+impl Locked<'_> {
+    fn fs(&mut self) -> Result<&mut Fs<ShimDevice>> {
+        // SAFETY: the shim mutex is held for the guard's lifetime, so no other
+        // caller can reach the cell; the guard is not shared.
+        unsafe { (*self.h.fs.get()).as_mut() }.ok_or(Errno::EBADF)
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // SAFETY: sb is the live context this handle was created with.
+        unsafe { sys::vexfs_shim_unlock(self.h.sb) };
+    }
+}
+
+/// Validate a handle and lock its mount.
+///
+/// # Safety
+/// `fs` is NULL or a pointer returned by vexfs_rust_mount and not yet unmounted.
+unsafe fn lock<'a>(fs: *mut vexfs_fs) -> Result<Locked<'a>> {
+    // SAFETY: per the contract above.
+    let h = unsafe { fs.as_ref() }.ok_or(Errno::EINVAL)?;
+    if h.magic != HANDLE_MAGIC {
+        return Err(Errno::EBADF);
+    }
+    // SAFETY: sb is the live context this handle was created with.
+    unsafe { sys::vexfs_shim_lock(h.sb) };
+    Ok(Locked { h })
+}
+
+/// # Safety
+/// `name` is NULL or points to `len` readable bytes.
+unsafe fn name_arg<'a>(name: *const u8, len: usize) -> Result<&'a [u8]> {
+    if name.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    if len > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: per the contract above.
+    Ok(unsafe { core::slice::from_raw_parts(name, len) })
+}
+
+fn ret(r: Result<()>) -> i32 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_neg(),
+    }
+}
+
+/// Mount the filesystem on the shim's device of `dev_blocks` 4 KiB blocks.
+///
+/// # Safety
+/// `sb` is a live shim context; `info` and `out` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_mount(
+    sb: *mut vexfs_shim_sb,
+    dev_blocks: u64,
+    flags: u32,
+    info: *mut vexfs_mount_info,
+    out: *mut *mut vexfs_fs,
+) -> i32 {
+    if sb.is_null() || info.is_null() || out.is_null() || flags & !VEXFS_MOUNT_RDONLY != 0 {
+        return Errno::EINVAL.to_neg();
+    }
+    let dev = ShimDevice { sb, blocks: dev_blocks };
+    // SAFETY: sb is live per the contract.
+    unsafe { sys::vexfs_shim_lock(sb) };
+    let res = Fs::mount(dev, flags & VEXFS_MOUNT_RDONLY != 0);
+    // SAFETY: as above.
+    unsafe { sys::vexfs_shim_unlock(sb) };
+    let fs = match res {
+        Ok(fs) => fs,
+        Err(e) => return e.to_neg(),
+    };
+    let mut label = [0u8; 64];
+    label.copy_from_slice(&fs.sb.label);
+    let i = vexfs_mount_info {
+        root_ino: ROOT_INO,
+        max_file_size: MAX_FILE_SIZE,
+        magic: u64::from(VEXFS_SUPER_MAGIC),
+        block_size: VEXFS_BLOCK_SIZE,
+        name_max: VEXFS_NAME_MAX,
+        read_only: u32::from(fs.read_only()),
+        pad: 0,
+        uuid: fs.sb.uuid,
+        label,
+    };
+    let h = Box::new(vexfs_fs { magic: HANDLE_MAGIC, sb, fs: UnsafeCell::new(Some(fs)) });
+    // SAFETY: info and out are writable per the contract.
+    unsafe {
+        info.write(i);
+        out.write(Box::into_raw(h));
+    }
+    0
+}
+
+/// Write the superblock clean, flush, and free the handle (always, even on error).
+///
+/// # Safety
+/// `fs` is NULL or a live handle; it is invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_unmount(fs: *mut vexfs_fs) -> i32 {
+    let r = {
+        // SAFETY: per the contract.
+        let mut g = match unsafe { lock(fs) } {
+            Ok(g) => g,
+            Err(e) => return e.to_neg(),
+        };
+        // SAFETY: the lock is held (see Locked::fs).
+        let taken = unsafe { (*g.h.fs.get()).take() };
+        let _ = g.fs();
+        match taken {
+            Some(f) => f.unmount().1,
+            None => Err(Errno::EBADF),
+        }
+    };
+    // SAFETY: fs came from Box::into_raw in vexfs_rust_mount; the lock is released.
+    let mut h = unsafe { Box::from_raw(fs) };
+    h.magic = 0;
+    drop(h);
+    ret(r)
+}
+
+/// Run `op` on the core of a validated, locked handle.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+unsafe fn with_fs_fn<T>(fs: *mut vexfs_fs, op: impl FnOnce(&mut Fs<ShimDevice>) -> Result<T>) -> Result<T> {
+    // SAFETY: per the contract.
+    let mut g = unsafe { lock(fs) }?;
+    op(g.fs()?)
+}
+
+macro_rules! with_fs {
+    ($fs:expr, |$f:ident| $body:expr) => {{
+        let op = |$f: &mut Fs<ShimDevice>| $body;
+        // SAFETY: the handle contract is the caller's (see each function).
+        unsafe { with_fs_fn($fs, op) }
+    }};
+}
+
+/// Write the superblock and flush the device.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_sync(fs: *mut vexfs_fs) -> i32 {
+    ret(with_fs!(fs, |f| f.sync()))
+}
+
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_statfs(fs: *mut vexfs_fs, out: *mut vexfs_statfs) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let s = f.statfs();
+        // SAFETY: out is writable per the contract.
+        unsafe {
+            out.write(vexfs_statfs {
+                blocks: s.blocks,
+                bfree: s.bfree,
+                bavail: s.bavail,
+                files: s.files,
+                ffree: s.ffree,
+                fsid: s.fsid,
+                bsize: s.bsize,
+                namelen: s.namelen,
+            })
+        };
+        Ok(())
+    }))
+}
+
+fn put_attr(out: *mut vexfs_attr, a: Result<Attr>) -> Result<()> {
+    let a = a?;
+    // SAFETY: callers checked out for NULL; it is writable per their contract.
+    unsafe { out.write(to_c(&a)) };
+    Ok(())
+}
+
+/// Load inode `ino` and pin it for the kernel's inode cache.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_iget(fs: *mut vexfs_fs, ino: u64, out: *mut vexfs_attr) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| put_attr(out, f.iget(ino))))
+}
+
+/// Current attributes of `ino` (link and block counts are the core's).
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_getattr(fs: *mut vexfs_fs, ino: u64, out: *mut vexfs_attr) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| put_attr(out, f.getattr(ino))))
+}
+
+/// Store mode, owner, size and times from the VFS inode.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `attr` is NULL or readable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_write_inode(fs: *mut vexfs_fs, attr: *const vexfs_attr) -> i32 {
+    // SAFETY: attr is readable per the contract.
+    let Some(a) = (unsafe { attr.as_ref() }) else {
+        return Errno::EINVAL.to_neg();
+    };
+    let a = from_c(a);
+    ret(with_fs!(fs, |f| f.setattr(&a)))
+}
+
+/// Drop the kernel's reference to `ino`; free it if it has no links left.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_evict(fs: *mut vexfs_fs, ino: u64, delete_inode: u32) -> i32 {
+    ret(with_fs!(fs, |f| f.evict(ino, delete_inode != 0)))
+}
+
+/// # Safety
+/// `fs` is NULL or a live handle; `name` points to `len` bytes; `ino` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_lookup(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize, ino: *mut u64) -> i32 {
+    if ino.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    // SAFETY: per the contract.
+    let name = match unsafe { name_arg(name, len) } {
+        Ok(n) => n,
+        Err(e) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| f.lookup(dir, name).map(|i| {
+        // SAFETY: ino is writable per the contract.
+        unsafe { ino.write(i) }
+    })))
+}
+
+/// Create a node of any type; the new inode comes back pinned.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `name` points to `len` bytes; `out` is NULL or writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn vexfs_rust_create(
+    fs: *mut vexfs_fs,
+    dir: u64,
+    name: *const u8,
+    len: usize,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    rdev: u32,
+    out: *mut vexfs_attr,
+) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    // SAFETY: per the contract.
+    let name = match unsafe { name_arg(name, len) } {
+        Ok(n) => n,
+        Err(e) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| {
+        let ino = f.create(dir, name, mode, uid, gid, rdev)?;
+        put_attr(out, f.iget(ino))
+    }))
+}
+
+/// # Safety
+/// `fs` is NULL or a live handle; `name` points to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_link(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize, ino: u64) -> i32 {
+    // SAFETY: per the contract.
+    let name = match unsafe { name_arg(name, len) } {
+        Ok(n) => n,
+        Err(e) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| f.link(dir, name, ino)))
+}
+
+/// # Safety
+/// `fs` is NULL or a live handle; `name` points to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_unlink(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize) -> i32 {
+    // SAFETY: per the contract.
+    let name = match unsafe { name_arg(name, len) } {
+        Ok(n) => n,
+        Err(e) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| f.unlink(dir, name)))
+}
+
+/// # Safety
+/// `fs` is NULL or a live handle; `name` points to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_rmdir(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize) -> i32 {
+    // SAFETY: per the contract.
+    let name = match unsafe { name_arg(name, len) } {
+        Ok(n) => n,
+        Err(e) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| f.rmdir(dir, name)))
+}
+
+/// Rename, replacing the target as POSIX says; NOREPLACE and EXCHANGE supported.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; the names point to their lengths in bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn vexfs_rust_rename(
+    fs: *mut vexfs_fs,
+    odir: u64,
+    oname: *const u8,
+    olen: usize,
+    ndir: u64,
+    nname: *const u8,
+    nlen: usize,
+    flags: u32,
+) -> i32 {
+    // SAFETY: per the contract.
+    let (o, n) = match unsafe { (name_arg(oname, olen), name_arg(nname, nlen)) } {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| f.rename(odir, o, ndir, n, flags)))
+}
+
+/// The first entry at or after `pos`: returns 1 and fills `out`, 0 at the end.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_readdir(fs: *mut vexfs_fs, dir: u64, pos: u64, out: *mut vexfs_dirent) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    let r = with_fs!(fs, |f| f.readdir(dir, pos));
+    match r {
+        Ok(None) => 0,
+        Ok(Some((e, next))) => {
+            let mut name = [0u8; 256];
+            let n = e.name.len().min(NAME_MAX);
+            if let (Some(dst), Some(src)) = (name.get_mut(..n), e.name.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            // SAFETY: out is writable per the contract.
+            unsafe {
+                out.write(vexfs_dirent {
+                    ino: e.ino,
+                    next_pos: next,
+                    name_len: n as u32,
+                    file_type: u32::from(e.file_type),
+                    name,
+                })
+            };
+            1
+        }
+        Err(e) => e.to_neg(),
+    }
+}
+
+/// Map file block `iblock` (up to `max_blocks` contiguous); allocate on a hole if `create`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_get_block(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    iblock: u64,
+    max_blocks: u32,
+    create: u32,
+    out: *mut vexfs_map,
+) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let m = f.map_blocks(ino, iblock, max_blocks, create != 0)?;
+        let blocks = f.getattr(ino)?.blocks * 8;
+        // SAFETY: out is writable per the contract.
+        unsafe {
+            out.write(vexfs_map { pblock: m.pblock, len: m.len, new_blocks: u32::from(m.new), blocks })
+        };
+        Ok(())
+    }))
+}
+
+/// Set the size, freeing blocks past it (the page cache zeroes the tail).
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_truncate(fs: *mut vexfs_fs, ino: u64, new_size: u64) -> i32 {
+    ret(with_fs!(fs, |f| f.truncate_meta(ino, new_size)))
+}

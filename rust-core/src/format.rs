@@ -1,0 +1,372 @@
+//! On-disk format v1 (docs/format.md is the prose version of this file).
+//!
+//! All integers are little-endian. Every metadata structure carries a crc32c;
+//! every value read from disk is validated here before the rest of the core
+//! sees it.
+
+use crate::{Errno, Result};
+use zerocopy::little_endian::{I64, U16, U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+pub const BLOCK_SIZE: usize = 4096;
+pub const BLOCK_SHIFT: u32 = 12;
+/// "VEXFSv1\0" read as a little-endian u64.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"VEXFSv1\0");
+pub const VERSION_MAJOR: u32 = 1;
+pub const VERSION_MINOR: u32 = 0;
+pub const ROOT_INO: u64 = 1;
+pub const NAME_MAX: usize = 255;
+pub const LABEL_LEN: usize = 64;
+pub const INODE_SIZE: usize = 256;
+pub const INODES_PER_BLOCK: u64 = (BLOCK_SIZE / INODE_SIZE) as u64;
+
+/// Feature bits. No optional features exist in v1; a kernel that meets an
+/// unknown incompat bit refuses to mount, an unknown ro_compat bit mounts read-only.
+pub const FEATURE_COMPAT_SUPP: u64 = 0;
+pub const FEATURE_INCOMPAT_SUPP: u64 = 0;
+pub const FEATURE_RO_COMPAT_SUPP: u64 = 0;
+
+/// Superblock `state` values, as in ext4.
+pub const STATE_CLEAN: u16 = 1;
+pub const STATE_ERRORS: u16 = 2;
+
+/// Magic values of checksummed metadata blocks (first field of `BlockHeader`).
+pub const BLOCK_MAGIC_IBITMAP: u32 = 0x5642_4d49; // "IMBV"
+pub const BLOCK_MAGIC_BBITMAP: u32 = 0x5642_4d42; // "BMBV"
+pub const BLOCK_MAGIC_DIR: u32 = 0x5644_4952; // "RIDV"
+pub const BLOCK_MAGIC_EXTENT: u32 = 0x5645_5854; // "TXEV"
+
+static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+pub fn crc32c(parts: &[&[u8]]) -> u32 {
+    let mut d = CRC32C.digest();
+    for p in parts {
+        d.update(p);
+    }
+    d.finalize()
+}
+
+/// Block 0. The checksum covers every byte of the struct before `checksum`.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct Superblock {
+    pub magic: U64,
+    pub version_major: U32,
+    pub version_minor: U32,
+    pub block_size: U32,
+    pub state: U16,
+    pub errors: U16,
+    pub feature_compat: U64,
+    pub feature_incompat: U64,
+    pub feature_ro_compat: U64,
+    pub uuid: [u8; 16],
+    pub label: [u8; LABEL_LEN],
+    pub block_count: U64,
+    pub inode_count: U64,
+    pub free_blocks: U64,
+    pub free_inodes: U64,
+    pub root_ino: U64,
+    pub inode_bitmap_start: U64,
+    pub inode_bitmap_blocks: U64,
+    pub block_bitmap_start: U64,
+    pub block_bitmap_blocks: U64,
+    pub inode_table_start: U64,
+    pub inode_table_blocks: U64,
+    pub journal_start: U64,
+    pub journal_blocks: U64,
+    pub vector_start: U64,
+    pub vector_blocks: U64,
+    pub data_start: U64,
+    pub mkfs_time: I64,
+    pub mount_time: I64,
+    pub write_time: I64,
+    pub mount_count: U32,
+    pub reserved_pad: U32,
+    pub reserved: [U64; 16],
+    pub checksum: U32,
+    pub checksum_pad: U32,
+}
+
+pub const SUPERBLOCK_SIZE: usize = core::mem::size_of::<Superblock>();
+const _: () = assert!(SUPERBLOCK_SIZE <= BLOCK_SIZE);
+
+/// Bits of allocation state held by one bitmap block.
+pub const BITS_PER_BITMAP_BLOCK: u64 = ((BLOCK_SIZE - HEADER_SIZE) * 8) as u64;
+
+/// Header of every checksummed metadata block but the superblock and the
+/// inode table (inodes carry their own checksums). `blocknr` catches
+/// misdirected writes, `owner` (an inode number or 0) catches cross-links.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct BlockHeader {
+    pub magic: U32,
+    pub checksum: U32,
+    pub blocknr: U64,
+    pub owner: U64,
+    /// Block-type specific (entry count for extent blocks).
+    pub count: U32,
+    /// Extent tree level for extent blocks (0 = leaf).
+    pub level: U16,
+    pub pad: U16,
+}
+
+pub const HEADER_SIZE: usize = core::mem::size_of::<BlockHeader>();
+const _: () = assert!(HEADER_SIZE == 32);
+
+/// A run of contiguous blocks: file blocks `logical..logical+len` live at
+/// `start..start+len`. In index nodes `start` names a child block and `len` is 0.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct DiskExtent {
+    pub logical: U64,
+    pub start: U64,
+    pub len: U32,
+    pub pad: U32,
+}
+
+pub const EXTENT_SIZE: usize = core::mem::size_of::<DiskExtent>();
+pub const INLINE_EXTENTS: usize = 4;
+pub const EXTENTS_PER_BLOCK: usize = (BLOCK_SIZE - HEADER_SIZE) / EXTENT_SIZE;
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct DiskInode {
+    pub mode: U16,
+    pub extent_depth: U16,
+    pub uid: U32,
+    pub gid: U32,
+    pub nlink: U32,
+    pub size: U64,
+    /// Blocks owned (data and extent tree), in filesystem blocks.
+    pub blocks: U64,
+    pub atime: I64,
+    pub mtime: I64,
+    pub ctime: I64,
+    pub crtime: I64,
+    pub atime_nsec: U32,
+    pub mtime_nsec: U32,
+    pub ctime_nsec: U32,
+    pub crtime_nsec: U32,
+    pub generation: U32,
+    pub flags: U32,
+    pub rdev: U32,
+    /// Entries used in `extents`.
+    pub extent_count: U32,
+    /// Parent directory (directories only): the target of "..".
+    pub parent: U64,
+    pub extents: [DiskExtent; INLINE_EXTENTS],
+    pub reserved: [u8; 52],
+    /// crc32c of the inode number and the bytes above.
+    pub checksum: U32,
+}
+
+const _: () = assert!(core::mem::size_of::<DiskInode>() == INODE_SIZE);
+
+/// Fixed part of a directory entry; the name follows, the whole record is
+/// padded to 8 bytes. `ino == 0` marks free space.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct DirEntryHead {
+    pub ino: U64,
+    pub rec_len: U16,
+    pub name_len: u8,
+    pub file_type: u8,
+}
+
+pub const DIRENT_HEAD: usize = core::mem::size_of::<DirEntryHead>();
+
+/// Record length needed for a name of `len` bytes.
+pub fn dirent_size(len: usize) -> usize {
+    (DIRENT_HEAD + len + 7) & !7
+}
+
+/// File types stored in directory entries (the DT_* values).
+pub const DT_UNKNOWN: u8 = 0;
+pub const DT_FIFO: u8 = 1;
+pub const DT_CHR: u8 = 2;
+pub const DT_DIR: u8 = 4;
+pub const DT_BLK: u8 = 6;
+pub const DT_REG: u8 = 8;
+pub const DT_LNK: u8 = 10;
+pub const DT_SOCK: u8 = 12;
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFSOCK: u32 = 0o140000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFIFO: u32 = 0o010000;
+
+pub fn dt_from_mode(mode: u32) -> u8 {
+    match mode & S_IFMT {
+        S_IFREG => DT_REG,
+        S_IFDIR => DT_DIR,
+        S_IFLNK => DT_LNK,
+        S_IFIFO => DT_FIFO,
+        S_IFSOCK => DT_SOCK,
+        S_IFCHR => DT_CHR,
+        S_IFBLK => DT_BLK,
+        _ => DT_UNKNOWN,
+    }
+}
+
+pub fn valid_file_type(mode: u32) -> bool {
+    dt_from_mode(mode) != DT_UNKNOWN
+}
+
+impl Superblock {
+    pub fn compute_checksum(&self) -> u32 {
+        let bytes = self.as_bytes();
+        crc32c(&[bytes.get(..SUPERBLOCK_SIZE - 8).unwrap_or(&[])])
+    }
+
+    pub fn seal(&mut self) {
+        self.checksum = U32::new(self.compute_checksum());
+    }
+
+    /// Decode block 0, checking the magic, checksum and that the layout
+    /// fits on a device of `dev_blocks` blocks.
+    pub fn decode(buf: &[u8; BLOCK_SIZE], dev_blocks: u64) -> core::result::Result<Self, &'static str> {
+        let (sb, _) = Superblock::read_from_prefix(buf.as_slice()).map_err(|_| "short superblock")?;
+        if sb.magic.get() != MAGIC {
+            return Err("bad magic: not a vexfs filesystem");
+        }
+        if sb.checksum.get() != sb.compute_checksum() {
+            return Err("superblock checksum mismatch");
+        }
+        if sb.version_major.get() != VERSION_MAJOR {
+            return Err("unsupported format version");
+        }
+        if sb.block_size.get() as usize != BLOCK_SIZE {
+            return Err("unsupported block size");
+        }
+        sb.check_layout(dev_blocks)?;
+        Ok(sb)
+    }
+
+    /// The regions must be in order, non-overlapping, big enough for the
+    /// counts, and inside the device.
+    pub fn check_layout(&self, dev_blocks: u64) -> core::result::Result<(), &'static str> {
+        let bc = self.block_count.get();
+        if bc > dev_blocks {
+            return Err("filesystem is larger than the device");
+        }
+        let ic = self.inode_count.get();
+        if ic == 0 || bc < 16 {
+            return Err("inode or block count is zero");
+        }
+        let regions = [
+            (self.inode_bitmap_start.get(), self.inode_bitmap_blocks.get()),
+            (self.block_bitmap_start.get(), self.block_bitmap_blocks.get()),
+            (self.inode_table_start.get(), self.inode_table_blocks.get()),
+            (self.journal_start.get(), self.journal_blocks.get()),
+            (self.vector_start.get(), self.vector_blocks.get()),
+        ];
+        let mut next = 1u64;
+        for (start, len) in regions {
+            if start != next {
+                return Err("metadata regions out of order");
+            }
+            next = start.checked_add(len).ok_or("region overflows")?;
+        }
+        if self.data_start.get() != next || next >= bc {
+            return Err("data region misplaced");
+        }
+        if self.inode_bitmap_blocks.get() != ic.div_ceil(BITS_PER_BITMAP_BLOCK)
+            || self.block_bitmap_blocks.get() != bc.div_ceil(BITS_PER_BITMAP_BLOCK)
+            || self.inode_table_blocks.get() != ic.div_ceil(INODES_PER_BLOCK)
+        {
+            return Err("region sizes do not match counts");
+        }
+        if self.free_blocks.get() > bc || self.free_inodes.get() > ic {
+            return Err("free counts exceed totals");
+        }
+        let root = self.root_ino.get();
+        if root == 0 || root > ic {
+            return Err("bad root inode number");
+        }
+        Ok(())
+    }
+
+    pub fn label_str(&self) -> &str {
+        let end = self.label.iter().position(|&b| b == 0).unwrap_or(LABEL_LEN);
+        core::str::from_utf8(self.label.get(..end).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+impl BlockHeader {
+    pub fn new(magic: u32, blocknr: u64, owner: u64) -> Self {
+        BlockHeader {
+            magic: U32::new(magic),
+            checksum: U32::new(0),
+            blocknr: U64::new(blocknr),
+            owner: U64::new(owner),
+            count: U32::new(0),
+            level: U16::new(0),
+            pad: U16::new(0),
+        }
+    }
+}
+
+/// Checksum a metadata block in place (header must already be written).
+pub fn seal_block(buf: &mut [u8; BLOCK_SIZE]) {
+    buf[4..8].copy_from_slice(&[0; 4]);
+    let c = crc32c(&[buf.as_slice()]);
+    buf[4..8].copy_from_slice(&c.to_le_bytes());
+}
+
+/// Validate a metadata block read from `blocknr`: magic, location, owner and checksum.
+pub fn verify_block(
+    buf: &[u8; BLOCK_SIZE],
+    magic: u32,
+    blocknr: u64,
+    owner: Option<u64>,
+) -> core::result::Result<BlockHeader, &'static str> {
+    let (h, _) = BlockHeader::read_from_prefix(buf.as_slice()).map_err(|_| "short block")?;
+    if h.magic.get() != magic {
+        return Err("bad block magic");
+    }
+    if h.blocknr.get() != blocknr {
+        return Err("block number mismatch (misdirected write)");
+    }
+    if let Some(o) = owner {
+        if h.owner.get() != o {
+            return Err("block owner mismatch");
+        }
+    }
+    let mut copy = [0u8; 4];
+    copy.copy_from_slice(&buf[4..8]);
+    let stored = u32::from_le_bytes(copy);
+    let c = CRC32C.digest();
+    let mut d = c;
+    d.update(&buf[..4]);
+    d.update(&[0; 4]);
+    d.update(&buf[8..]);
+    if d.finalize() != stored {
+        return Err("block checksum mismatch");
+    }
+    Ok(h)
+}
+
+impl DiskInode {
+    pub fn compute_checksum(&self, ino: u64) -> u32 {
+        let b = self.as_bytes();
+        crc32c(&[&ino.to_le_bytes(), b.get(..INODE_SIZE - 4).unwrap_or(&[])])
+    }
+    pub fn seal(&mut self, ino: u64) {
+        self.checksum = U32::new(self.compute_checksum(ino));
+    }
+}
+
+/// Where inode `ino` lives: (block, byte offset in block).
+pub fn inode_location(sb: &Superblock, ino: u64) -> Result<(u64, usize)> {
+    if ino == 0 || ino > sb.inode_count.get() {
+        return Err(Errno::EUCLEAN);
+    }
+    let idx = ino - 1;
+    let blk = sb.inode_table_start.get() + idx / INODES_PER_BLOCK;
+    let off = (idx % INODES_PER_BLOCK) as usize * INODE_SIZE;
+    Ok((blk, off))
+}

@@ -1,0 +1,171 @@
+//! A mounted filesystem: the superblock in memory, the inode cache, and the
+//! error state. Every operation of the core is a method on `Fs`.
+
+use crate::dev::{new_block, Device, LogLevel};
+use crate::format::{Superblock, BLOCK_SIZE, FEATURE_INCOMPAT_SUPP, FEATURE_RO_COMPAT_SUPP, NAME_MAX, STATE_CLEAN, STATE_ERRORS};
+use crate::inode::Inode;
+use crate::{Errno, Result};
+use hashbrown::HashMap;
+use zerocopy::IntoBytes;
+
+/// Largest file: 2^32 blocks of 4 KiB (16 TiB).
+pub const MAX_FILE_BLOCKS: u64 = 1 << 32;
+pub const MAX_FILE_SIZE: u64 = MAX_FILE_BLOCKS * BLOCK_SIZE as u64;
+/// Most hard links (and subdirectories + 2) an inode may have.
+pub const LINK_MAX: u32 = 65000;
+
+pub struct Fs<D: Device> {
+    pub dev: D,
+    pub sb: Superblock,
+    pub(crate) inodes: HashMap<u64, Inode>,
+    pub(crate) read_only: bool,
+    /// Set when corruption was seen: further changes are refused with EROFS.
+    pub(crate) errored: bool,
+    pub(crate) sb_dirty: bool,
+    pub(crate) next_generation: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatFs {
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub fsid: u64,
+    pub bsize: u32,
+    pub namelen: u32,
+}
+
+impl<D: Device> Fs<D> {
+    /// Read and validate the superblock, mark the filesystem in use.
+    pub fn mount(mut dev: D, read_only: bool) -> Result<Self> {
+        let mut buf = new_block();
+        dev.read_block(0, &mut buf)?;
+        let sb = match Superblock::decode(&buf, dev.block_count()) {
+            Ok(sb) => sb,
+            Err(why) => {
+                dev.log(LogLevel::Err, format_args!("can't mount: {}", why));
+                // Not ours at all is EINVAL (like other filesystems' "can't find"); ours but damaged is EUCLEAN.
+                let ours = buf.get(..8) == Some(crate::format::MAGIC.to_le_bytes().as_slice());
+                return Err(if ours { Errno::EUCLEAN } else { Errno::EINVAL });
+            }
+        };
+        let incompat = sb.feature_incompat.get() & !FEATURE_INCOMPAT_SUPP;
+        if incompat != 0 {
+            dev.log(LogLevel::Err, format_args!("can't mount: unsupported incompatible features {:#x}", incompat));
+            return Err(Errno::EINVAL);
+        }
+        let mut read_only = read_only;
+        let ro_compat = sb.feature_ro_compat.get() & !FEATURE_RO_COMPAT_SUPP;
+        if ro_compat != 0 && !read_only {
+            dev.log(LogLevel::Warn, format_args!("unsupported ro_compat features {:#x}: mounting read-only", ro_compat));
+            read_only = true;
+        }
+        if sb.state.get() & STATE_ERRORS != 0 {
+            dev.log(LogLevel::Warn, format_args!("filesystem has errors recorded: run fsck.vexfs"));
+        }
+        let now = dev.now();
+        let mut fs = Fs {
+            dev,
+            sb,
+            inodes: HashMap::new(),
+            read_only,
+            errored: false,
+            sb_dirty: false,
+            next_generation: (now.nsec ^ (now.sec as u32)) | 1,
+        };
+        if !read_only {
+            fs.sb.mount_time.set(now.sec);
+            fs.sb.mount_count.set(fs.sb.mount_count.get().wrapping_add(1));
+            fs.sb_dirty = true;
+            fs.write_super()?;
+        }
+        Ok(fs)
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errored
+    }
+
+    pub(crate) fn log_err(&self, args: core::fmt::Arguments<'_>) {
+        self.dev.log(LogLevel::Err, args);
+    }
+
+    /// Record metadata corruption: log it (dmesg in the kernel), remember it
+    /// so the filesystem turns read-only, and return EUCLEAN.
+    pub(crate) fn corrupt(&mut self, args: core::fmt::Arguments<'_>) -> Errno {
+        self.dev.log(LogLevel::Err, format_args!("corruption: {}", args));
+        if !self.errored {
+            self.errored = true;
+            self.sb.state.set(self.sb.state.get() | STATE_ERRORS);
+            self.sb_dirty = true;
+            if !self.read_only {
+                let _ = self.write_super();
+            }
+            self.dev.log(LogLevel::Err, format_args!("further changes refused (EROFS) until fsck.vexfs"));
+        }
+        Errno::EUCLEAN
+    }
+
+    /// Refuse changes on a read-only or damaged filesystem.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.read_only || self.errored {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn write_super(&mut self) -> Result<()> {
+        let mut buf = new_block();
+        self.sb.write_time.set(self.dev.now().sec);
+        self.sb.seal();
+        let bytes = self.sb.as_bytes();
+        buf.get_mut(..bytes.len()).ok_or(Errno::EIO)?.copy_from_slice(bytes);
+        self.dev.write_block(0, &buf)?;
+        self.sb_dirty = false;
+        Ok(())
+    }
+
+    /// Persist the superblock and make everything durable.
+    pub fn sync(&mut self) -> Result<()> {
+        if !self.read_only && self.sb_dirty {
+            self.write_super()?;
+        }
+        self.dev.flush()
+    }
+
+    /// Mark the filesystem cleanly unmounted and hand the device back.
+    pub fn unmount(mut self) -> (D, Result<()>) {
+        let mut res = Ok(());
+        if !self.read_only {
+            let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
+            self.sb.state.set(if clean { STATE_CLEAN } else { STATE_ERRORS });
+            res = self.write_super().and_then(|_| self.dev.flush());
+        }
+        (self.dev, res)
+    }
+
+    pub fn statfs(&self) -> StatFs {
+        let u = &self.sb.uuid;
+        let mut fsid = 0u64;
+        for (i, b) in u.iter().enumerate() {
+            fsid ^= u64::from(*b) << ((i % 8) * 8);
+        }
+        StatFs {
+            blocks: self.sb.block_count.get() - self.sb.data_start.get(),
+            bfree: self.sb.free_blocks.get(),
+            bavail: self.sb.free_blocks.get(),
+            files: self.sb.inode_count.get(),
+            ffree: self.sb.free_inodes.get(),
+            fsid,
+            bsize: BLOCK_SIZE as u32,
+            namelen: NAME_MAX as u32,
+        }
+    }
+}

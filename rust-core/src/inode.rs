@@ -1,0 +1,242 @@
+//! Inodes: loading and validating them from the inode table, the in-memory
+//! cache, allocation and release.
+
+use crate::alloc_map::Map;
+use crate::dev::{new_block, Device, Timespec};
+use crate::extent::Extent;
+use crate::format::*;
+use crate::fs::LINK_MAX;
+use crate::{Errno, Fs, Result};
+use alloc::vec::Vec;
+use zerocopy::little_endian::{I64, U16, U32, U64};
+use zerocopy::{FromBytes, FromZeros, IntoBytes};
+
+/// An inode as the core holds it while in use.
+pub struct Inode {
+    pub ino: u64,
+    pub d: DiskInode,
+    /// The whole extent map, sorted by logical block.
+    pub extents: Vec<Extent>,
+    /// Extent tree blocks (index and leaf), in the order they are written.
+    pub tree: Vec<u64>,
+    /// References held by the kernel's inode cache (iget/evict).
+    pub pins: u32,
+}
+
+/// Attributes exchanged with the VFS and the tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attr {
+    pub ino: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u32,
+    pub size: u64,
+    /// Filesystem blocks owned.
+    pub blocks: u64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+    pub rdev: u32,
+    pub generation: u32,
+}
+
+impl Inode {
+    pub fn mode(&self) -> u32 {
+        u32::from(self.d.mode.get())
+    }
+    pub fn is_dir(&self) -> bool {
+        self.mode() & S_IFMT == S_IFDIR
+    }
+    pub fn attr(&self) -> Attr {
+        let d = &self.d;
+        Attr {
+            ino: self.ino,
+            mode: self.mode(),
+            uid: d.uid.get(),
+            gid: d.gid.get(),
+            nlink: d.nlink.get(),
+            size: d.size.get(),
+            blocks: d.blocks.get(),
+            atime: Timespec { sec: d.atime.get(), nsec: d.atime_nsec.get() },
+            mtime: Timespec { sec: d.mtime.get(), nsec: d.mtime_nsec.get() },
+            ctime: Timespec { sec: d.ctime.get(), nsec: d.ctime_nsec.get() },
+            rdev: d.rdev.get(),
+            generation: d.generation.get(),
+        }
+    }
+    pub(crate) fn set_ctime(&mut self, t: Timespec) {
+        self.d.ctime = I64::new(t.sec);
+        self.d.ctime_nsec = U32::new(t.nsec);
+    }
+    pub(crate) fn set_mtime(&mut self, t: Timespec) {
+        self.d.mtime = I64::new(t.sec);
+        self.d.mtime_nsec = U32::new(t.nsec);
+    }
+}
+
+impl<D: Device> Fs<D> {
+    /// The cached inode, loading it from disk if needed.
+    pub(crate) fn inode(&mut self, ino: u64) -> Result<&mut Inode> {
+        if !self.inodes.contains_key(&ino) {
+            let inode = self.load_inode(ino)?;
+            self.inodes.insert(ino, inode);
+        }
+        self.inodes.get_mut(&ino).ok_or(Errno::EIO)
+    }
+
+    pub(crate) fn inode_ref(&mut self, ino: u64) -> Result<&Inode> {
+        self.inode(ino).map(|i| &*i)
+    }
+
+    fn load_inode(&mut self, ino: u64) -> Result<Inode> {
+        if ino == 0 || ino > self.sb.inode_count.get() {
+            return Err(self.corrupt(format_args!("inode number {} out of range", ino)));
+        }
+        if !self.bit_is_set(Map::Inodes, ino - 1)? {
+            return Err(self.corrupt(format_args!("inode {} is referenced but not allocated", ino)));
+        }
+        let (blk, off) = inode_location(&self.sb, ino)?;
+        let mut buf = new_block();
+        self.dev.read_block(blk, &mut buf)?;
+        let raw = buf.get(off..off + INODE_SIZE).ok_or(Errno::EIO)?;
+        let d = DiskInode::read_from_bytes(raw).map_err(|_| Errno::EIO)?;
+        if d.checksum.get() != d.compute_checksum(ino) {
+            return Err(self.corrupt(format_args!("inode {} checksum mismatch", ino)));
+        }
+        let mode = u32::from(d.mode.get());
+        if !valid_file_type(mode) {
+            return Err(self.corrupt(format_args!("inode {} has invalid mode {:o}", ino, mode)));
+        }
+        if d.nlink.get() > LINK_MAX {
+            return Err(self.corrupt(format_args!("inode {} link count {} too large", ino, d.nlink.get())));
+        }
+        if d.size.get() > crate::fs::MAX_FILE_SIZE {
+            return Err(self.corrupt(format_args!("inode {} size {} too large", ino, d.size.get())));
+        }
+        let (extents, tree) = self.load_extents(ino, &d)?;
+        Ok(Inode { ino, d, extents, tree, pins: 0 })
+    }
+
+    /// Write the cached inode back to the inode table.
+    pub(crate) fn store_inode(&mut self, ino: u64) -> Result<()> {
+        let (blk, off) = inode_location(&self.sb, ino)?;
+        let mut d = self.inodes.get(&ino).ok_or(Errno::EIO)?.d.clone();
+        d.seal(ino);
+        self.write_inode_raw(blk, off, &d)
+    }
+
+    fn write_inode_raw(&mut self, blk: u64, off: usize, d: &DiskInode) -> Result<()> {
+        let mut buf = new_block();
+        self.dev.read_block(blk, &mut buf)?;
+        buf.get_mut(off..off + INODE_SIZE)
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(d.as_bytes());
+        self.dev.write_block(blk, &buf)
+    }
+
+    /// Allocate and initialise a new inode near `goal_ino`.
+    pub(crate) fn new_inode(&mut self, goal_ino: u64, mode: u32, uid: u32, gid: u32, rdev: u32) -> Result<u64> {
+        let (bit, _) = self.alloc_bits(Map::Inodes, goal_ino.saturating_sub(1), 1)?;
+        let ino = bit + 1;
+        let now = self.dev.now();
+        let mut d = DiskInode::new_zeroed();
+        d.mode = U16::new(mode as u16);
+        d.uid = U32::new(uid);
+        d.gid = U32::new(gid);
+        d.nlink = U32::new(1);
+        d.rdev = U32::new(rdev);
+        for (s, n) in [
+            (&mut d.atime, &mut d.atime_nsec),
+            (&mut d.mtime, &mut d.mtime_nsec),
+            (&mut d.ctime, &mut d.ctime_nsec),
+            (&mut d.crtime, &mut d.crtime_nsec),
+        ] {
+            *s = I64::new(now.sec);
+            *n = U32::new(now.nsec);
+        }
+        self.next_generation = self.next_generation.wrapping_add(1);
+        d.generation = U32::new(self.next_generation);
+        d.extent_depth = U16::new(0);
+        d.parent = U64::new(0);
+        self.inodes.insert(ino, Inode { ino, d, extents: Vec::new(), tree: Vec::new(), pins: 0 });
+        if let Err(e) = self.store_inode(ino) {
+            self.inodes.remove(&ino);
+            let _ = self.free_bits(Map::Inodes, bit, 1);
+            return Err(e);
+        }
+        Ok(ino)
+    }
+
+    /// Free an inode and everything it owns.
+    pub(crate) fn delete_inode(&mut self, ino: u64) -> Result<()> {
+        self.truncate_blocks(ino, 0)?;
+        let (blk, off) = inode_location(&self.sb, ino)?;
+        self.inodes.remove(&ino);
+        let mut d = DiskInode::new_zeroed();
+        d.seal(ino);
+        self.write_inode_raw(blk, off, &d)?;
+        self.free_bits(Map::Inodes, ino - 1, 1)
+    }
+
+    /// Delete an inode whose last link is gone, unless the kernel still holds it
+    /// (an unlinked but open file lives until its last close).
+    pub(crate) fn maybe_delete(&mut self, ino: u64) -> Result<()> {
+        let i = self.inode_ref(ino)?;
+        if i.d.nlink.get() == 0 && i.pins == 0 {
+            self.delete_inode(ino)?;
+        }
+        Ok(())
+    }
+
+    /// Current attributes of `ino`.
+    pub fn getattr(&mut self, ino: u64) -> Result<Attr> {
+        Ok(self.inode_ref(ino)?.attr())
+    }
+
+    /// Store the attributes the VFS owns (mode bits, owner, size, times).
+    /// Link count and block count stay the core's.
+    pub fn setattr(&mut self, a: &Attr) -> Result<()> {
+        self.check_writable()?;
+        let i = self.inode(a.ino)?;
+        if (a.mode & S_IFMT) != (i.mode() & S_IFMT) {
+            return Err(Errno::EINVAL);
+        }
+        if a.size > crate::fs::MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        i.d.mode = U16::new(a.mode as u16);
+        i.d.uid = U32::new(a.uid);
+        i.d.gid = U32::new(a.gid);
+        i.d.size = U64::new(a.size);
+        i.d.atime = I64::new(a.atime.sec);
+        i.d.atime_nsec = U32::new(a.atime.nsec);
+        i.set_mtime(a.mtime);
+        i.set_ctime(a.ctime);
+        self.store_inode(a.ino)
+    }
+
+    /// Pin an inode for the kernel's inode cache.
+    pub fn iget(&mut self, ino: u64) -> Result<Attr> {
+        let i = self.inode(ino)?;
+        i.pins = i.pins.saturating_add(1);
+        Ok(i.attr())
+    }
+
+    /// Drop the kernel's reference; delete the inode if it has no links left.
+    pub fn evict(&mut self, ino: u64, delete: bool) -> Result<()> {
+        let Some(i) = self.inodes.get_mut(&ino) else {
+            return Ok(());
+        };
+        i.pins = i.pins.saturating_sub(1);
+        if i.pins > 0 {
+            return Ok(());
+        }
+        if (delete || i.d.nlink.get() == 0) && !self.read_only && !self.errored {
+            self.delete_inode(ino)
+        } else {
+            self.inodes.remove(&ino);
+            Ok(())
+        }
+    }
+}

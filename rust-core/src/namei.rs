@@ -1,0 +1,265 @@
+//! Namespace operations: lookup, create, link, unlink, rmdir, rename.
+//! Each keeps link counts, parent pointers and directory times consistent;
+//! the kernel shim only refreshes its in-core inodes from the result.
+
+use crate::dir::check_name;
+use crate::dev::Device;
+use crate::format::*;
+use crate::fs::LINK_MAX;
+use crate::{Errno, Fs, Result};
+use zerocopy::little_endian::{U32, U64};
+
+pub const RENAME_NOREPLACE: u32 = 1;
+pub const RENAME_EXCHANGE: u32 = 2;
+pub const RENAME_WHITEOUT: u32 = 4;
+
+impl<D: Device> Fs<D> {
+    pub fn lookup(&mut self, dir: u64, name: &[u8]) -> Result<u64> {
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        match self.dir_find(dir, name)? {
+            Some(s) => Ok(s.ino),
+            None => Err(Errno::ENOENT),
+        }
+    }
+
+    fn touch_dir(&mut self, dir: u64) -> Result<()> {
+        let now = self.dev.now();
+        let i = self.inode(dir)?;
+        i.set_mtime(now);
+        i.set_ctime(now);
+        self.store_inode(dir)
+    }
+
+    fn add_links(&mut self, ino: u64, delta: i32) -> Result<()> {
+        let now = self.dev.now();
+        let i = self.inode(ino)?;
+        let n = i.d.nlink.get().saturating_add_signed(delta);
+        i.d.nlink = U32::new(n);
+        i.set_ctime(now);
+        self.store_inode(ino)
+    }
+
+    /// Create a node of any type in `dir`. Directories start with two links
+    /// and add one to their parent.
+    pub fn create(&mut self, dir: u64, name: &[u8], mode: u32, uid: u32, gid: u32, rdev: u32) -> Result<u64> {
+        self.check_writable()?;
+        check_name(name)?;
+        if !valid_file_type(mode) {
+            return Err(Errno::EINVAL);
+        }
+        let is_dir = mode & S_IFMT == S_IFDIR;
+        let parent = self.inode_ref(dir)?;
+        if !parent.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if parent.d.nlink.get() == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if is_dir && parent.d.nlink.get() >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        if self.dir_find(dir, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let ino = self.new_inode(dir, mode, uid, gid, rdev)?;
+        if is_dir {
+            let i = self.inode(ino)?;
+            i.d.nlink = U32::new(2);
+            i.d.parent = U64::new(dir);
+            self.store_inode(ino)?;
+        }
+        if let Err(e) = self.dir_add(dir, name, ino, dt_from_mode(mode)) {
+            let _ = self.delete_inode(ino);
+            return Err(e);
+        }
+        if is_dir {
+            self.add_links(dir, 1)?;
+        }
+        self.touch_dir(dir)?;
+        Ok(ino)
+    }
+
+    pub fn link(&mut self, dir: u64, name: &[u8], ino: u64) -> Result<()> {
+        self.check_writable()?;
+        check_name(name)?;
+        let target = self.inode_ref(ino)?;
+        if target.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        if target.d.nlink.get() >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        let ft = dt_from_mode(target.mode());
+        if !self.inode_ref(dir)?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if self.dir_find(dir, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        self.dir_add(dir, name, ino, ft)?;
+        self.add_links(ino, 1)?;
+        self.touch_dir(dir)
+    }
+
+    pub fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        let slot = self.dir_find(dir, name)?.ok_or(Errno::ENOENT)?;
+        if self.inode_ref(slot.ino)?.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        self.dir_remove(dir, slot)?;
+        self.add_links(slot.ino, -1)?;
+        self.touch_dir(dir)?;
+        self.maybe_delete(slot.ino)
+    }
+
+    pub fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        let slot = self.dir_find(dir, name)?.ok_or(Errno::ENOENT)?;
+        if !self.inode_ref(slot.ino)?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if !self.dir_is_empty(slot.ino)? {
+            return Err(Errno::ENOTEMPTY);
+        }
+        self.dir_remove(dir, slot)?;
+        let i = self.inode(slot.ino)?;
+        i.d.nlink = U32::new(0);
+        self.store_inode(slot.ino)?;
+        self.add_links(dir, -1)?;
+        self.touch_dir(dir)?;
+        self.maybe_delete(slot.ino)
+    }
+
+    /// Is `ino` the directory `anc` or below it?
+    fn is_within(&mut self, mut ino: u64, anc: u64) -> Result<bool> {
+        for _ in 0..4096 {
+            if ino == anc {
+                return Ok(true);
+            }
+            if ino == self.sb.root_ino.get() {
+                return Ok(false);
+            }
+            ino = self.inode_ref(ino)?.d.parent.get();
+        }
+        Err(self.corrupt(format_args!("directory parent chain loops")))
+    }
+
+    pub fn rename(&mut self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8], flags: u32) -> Result<()> {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+            || flags & (RENAME_NOREPLACE | RENAME_EXCHANGE) == (RENAME_NOREPLACE | RENAME_EXCHANGE)
+        {
+            return Err(Errno::EINVAL);
+        }
+        self.check_writable()?;
+        check_name(nname)?;
+        if !self.inode_ref(ndir)?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let src = self.dir_find(odir, oname)?.ok_or(Errno::ENOENT)?;
+        let dst = self.dir_find(ndir, nname)?;
+        let src_dir = self.inode_ref(src.ino)?.is_dir();
+        if src_dir && odir != ndir && self.is_within(ndir, src.ino)? {
+            return Err(Errno::EINVAL);
+        }
+        if flags & RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(Errno::ENOENT)?;
+            return self.exchange(odir, src, ndir, dst);
+        }
+        if let Some(d) = dst {
+            if flags & RENAME_NOREPLACE != 0 {
+                return Err(Errno::EEXIST);
+            }
+            if d.ino == src.ino {
+                return Ok(());
+            }
+            let dst_dir = self.inode_ref(d.ino)?.is_dir();
+            if src_dir && !dst_dir {
+                return Err(Errno::ENOTDIR);
+            }
+            if !src_dir && dst_dir {
+                return Err(Errno::EISDIR);
+            }
+            if dst_dir && !self.dir_is_empty(d.ino)? {
+                return Err(Errno::ENOTEMPTY);
+            }
+            if src_dir && odir != ndir && self.inode_ref(ndir)?.d.nlink.get() >= LINK_MAX && !dst_dir {
+                return Err(Errno::EMLINK);
+            }
+            self.dir_set(ndir, d, src.ino, src.file_type)?;
+            if dst_dir {
+                let v = self.inode(d.ino)?;
+                v.d.nlink = U32::new(0);
+                self.store_inode(d.ino)?;
+                self.add_links(ndir, -1)?;
+            } else {
+                self.add_links(d.ino, -1)?;
+            }
+            // The old entry may have moved if both names share a block: look again.
+            let src = self.dir_find(odir, oname)?.ok_or(Errno::EIO)?;
+            self.dir_remove(odir, src)?;
+            self.finish_move(odir, ndir, src.ino, src_dir)?;
+            return self.maybe_delete(d.ino);
+        }
+        if src_dir && odir != ndir && self.inode_ref(ndir)?.d.nlink.get() >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        self.dir_add(ndir, nname, src.ino, src.file_type)?;
+        let src = self.dir_find(odir, oname)?.ok_or(Errno::EIO)?;
+        self.dir_remove(odir, src)?;
+        self.finish_move(odir, ndir, src.ino, src_dir)
+    }
+
+    /// Fix parent pointer, link counts and times after moving `ino`.
+    fn finish_move(&mut self, odir: u64, ndir: u64, ino: u64, is_dir: bool) -> Result<()> {
+        if is_dir && odir != ndir {
+            let i = self.inode(ino)?;
+            i.d.parent = U64::new(ndir);
+            self.store_inode(ino)?;
+            self.add_links(odir, -1)?;
+            self.add_links(ndir, 1)?;
+        }
+        self.add_links(ino, 0)?;
+        self.touch_dir(odir)?;
+        if ndir != odir {
+            self.touch_dir(ndir)?;
+        }
+        Ok(())
+    }
+
+    fn exchange(&mut self, odir: u64, a: crate::dir::Slot, ndir: u64, b: crate::dir::Slot) -> Result<()> {
+        if a.ino == b.ino {
+            return Ok(());
+        }
+        let a_dir = self.inode_ref(a.ino)?.is_dir();
+        let b_dir = self.inode_ref(b.ino)?.is_dir();
+        if odir != ndir && b_dir && self.is_within(odir, b.ino)? {
+            return Err(Errno::EINVAL);
+        }
+        self.dir_set(odir, a, b.ino, b.file_type)?;
+        self.dir_set(ndir, b, a.ino, a.file_type)?;
+        if odir != ndir && a_dir != b_dir {
+            let (gain, lose) = if a_dir { (ndir, odir) } else { (odir, ndir) };
+            self.add_links(gain, 1)?;
+            self.add_links(lose, -1)?;
+        }
+        if odir != ndir {
+            for (ino, is_dir, parent) in [(a.ino, a_dir, ndir), (b.ino, b_dir, odir)] {
+                if is_dir {
+                    let i = self.inode(ino)?;
+                    i.d.parent = U64::new(parent);
+                    self.store_inode(ino)?;
+                }
+            }
+        }
+        self.add_links(a.ino, 0)?;
+        self.add_links(b.ino, 0)?;
+        self.touch_dir(odir)?;
+        if ndir != odir {
+            self.touch_dir(ndir)?;
+        }
+        Ok(())
+    }
+}
