@@ -29,6 +29,8 @@ impl Errno {
     pub const ENOSYS: Errno = Errno(38);
     pub const ENOTEMPTY: Errno = Errno(39);
     pub const EOVERFLOW: Errno = Errno(75);
+    /// An inode number that is no longer in use (stale handle).
+    pub const ESTALE: Errno = Errno(116);
     /// EFSCORRUPTED, as ext4 and xfs report metadata corruption.
     pub const EUCLEAN: Errno = Errno(117);
 

@@ -94,7 +94,8 @@ impl<D: Device> Fs<D> {
             return Err(self.corrupt(format_args!("inode number {} out of range", ino)));
         }
         if !self.bit_is_set(Map::Inodes, ino - 1)? {
-            return Err(self.corrupt(format_args!("inode {} is referenced but not allocated", ino)));
+            // Callers that followed an on-disk reference report this as corruption.
+            return Err(Errno::ESTALE);
         }
         let (blk, off) = inode_location(&self.sb, ino)?;
         let mut buf = new_block();

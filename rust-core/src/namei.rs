@@ -18,9 +18,14 @@ impl<D: Device> Fs<D> {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        match self.dir_find(dir, name)? {
-            Some(s) => Ok(s.ino),
-            None => Err(Errno::ENOENT),
+        let slot = self.dir_find(dir, name)?.ok_or(Errno::ENOENT)?;
+        match self.inode_ref(slot.ino) {
+            Ok(_) => Ok(slot.ino),
+            Err(Errno::ESTALE) => Err(self.corrupt(format_args!(
+                "directory {} entry for inode {} points to a free inode",
+                dir, slot.ino
+            ))),
+            Err(e) => Err(e),
         }
     }
 
