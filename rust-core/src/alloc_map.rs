@@ -4,7 +4,10 @@
 //! keeps hot ones in memory), so mounting a 256 GiB volume costs no bitmap I/O.
 
 use crate::dev::{new_block, Device};
-use crate::format::{seal_block, verify_block, BLOCK_MAGIC_BBITMAP, BLOCK_MAGIC_IBITMAP, BITS_PER_BITMAP_BLOCK, HEADER_SIZE};
+use crate::format::{
+    seal_block, verify_block, BITS_PER_BITMAP_BLOCK, BLOCK_MAGIC_BBITMAP, BLOCK_MAGIC_IBITMAP,
+    HEADER_SIZE,
+};
 use crate::{Errno, Fs, Result};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -48,7 +51,10 @@ impl<D: Device> Fs<D> {
         }
         let (_, buf) = self.read_bitmap(map, n / BITS_PER_BITMAP_BLOCK)?;
         let bit = n % BITS_PER_BITMAP_BLOCK;
-        let byte = buf.get(HEADER_SIZE + (bit / 8) as usize).copied().unwrap_or(0);
+        let byte = buf
+            .get(HEADER_SIZE + (bit / 8) as usize)
+            .copied()
+            .unwrap_or(0);
         Ok(byte & (1 << (bit % 8)) != 0)
     }
 
@@ -107,7 +113,10 @@ impl<D: Device> Fs<D> {
         let (_, total, _) = self.map_geometry(map);
         let end = first.checked_add(count).ok_or(Errno::EUCLEAN)?;
         if end > total {
-            return Err(self.corrupt(format_args!("freeing bits {}..{} beyond {}", first, end, total)));
+            return Err(self.corrupt(format_args!(
+                "freeing bits {}..{} beyond {}",
+                first, end, total
+            )));
         }
         let mut n = first;
         while n < end {
@@ -131,7 +140,10 @@ impl<D: Device> Fs<D> {
             self.dev.write_block(blk, &buf)?;
             self.adjust_free(map, freed);
             if double {
-                self.log_err(format_args!("{:?} bitmap: freeing already-free bits near {}", map, n));
+                self.log_err(format_args!(
+                    "{:?} bitmap: freeing already-free bits near {}",
+                    map, n
+                ));
                 self.errored = true;
             }
         }
@@ -150,7 +162,8 @@ impl<D: Device> Fs<D> {
 }
 
 fn get_bit(bits: &[u8], b: u64) -> bool {
-    bits.get((b / 8) as usize).is_some_and(|x| x & (1 << (b % 8)) != 0)
+    bits.get((b / 8) as usize)
+        .is_some_and(|x| x & (1 << (b % 8)) != 0)
 }
 
 fn set_bit(bits: &mut [u8], b: u64, on: bool) {

@@ -56,7 +56,9 @@ mod host {
 
     impl MemDevice {
         pub fn new(blocks: u64) -> Self {
-            let len = usize::try_from(blocks).unwrap_or(0).saturating_mul(BLOCK_SIZE);
+            let len = usize::try_from(blocks)
+                .unwrap_or(0)
+                .saturating_mul(BLOCK_SIZE);
             MemDevice {
                 data: std::vec![0u8; len],
                 blocks,

@@ -31,17 +31,27 @@ pub fn check_name(name: &[u8]) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&c| c == b'/' || c == 0) {
+    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&c| c == b'/' || c == 0)
+    {
         return Err(Errno::EINVAL);
     }
     Ok(())
 }
 
 fn head_at(buf: &[u8], off: usize) -> Option<DirEntryHead> {
-    DirEntryHead::read_from_prefix(buf.get(off..)?).ok().map(|(h, _)| h)
+    DirEntryHead::read_from_prefix(buf.get(off..)?)
+        .ok()
+        .map(|(h, _)| h)
 }
 
-fn put_head(buf: &mut [u8], off: usize, ino: u64, rec_len: usize, name_len: usize, ft: u8) -> Result<()> {
+fn put_head(
+    buf: &mut [u8],
+    off: usize,
+    ino: u64,
+    rec_len: usize,
+    name_len: usize,
+    ft: u8,
+) -> Result<()> {
     let h = DirEntryHead {
         ino: U64::new(ino),
         rec_len: U16::new(rec_len as u16),
@@ -67,12 +77,18 @@ impl<D: Device> Fs<D> {
     fn read_dir_block(&mut self, dir: u64, iblock: u64) -> Result<(u64, BlockBuf)> {
         let m = self.map_blocks(dir, iblock, 1, false)?;
         if m.len == 0 {
-            return Err(self.corrupt(format_args!("directory {} has a hole at block {}", dir, iblock)));
+            return Err(self.corrupt(format_args!(
+                "directory {} has a hole at block {}",
+                dir, iblock
+            )));
         }
         let mut buf = new_block();
         self.dev.read_block(m.pblock, &mut buf)?;
         if let Err(why) = verify_block(&buf, BLOCK_MAGIC_DIR, m.pblock, Some(dir)) {
-            return Err(self.corrupt(format_args!("directory {} block {}: {}", dir, m.pblock, why)));
+            return Err(self.corrupt(format_args!(
+                "directory {} block {}: {}",
+                dir, m.pblock, why
+            )));
         }
         let max_ino = self.sb.inode_count.get();
         let mut off = HEADER_SIZE;
@@ -83,7 +99,8 @@ impl<D: Device> Fs<D> {
                     let nl = h.name_len as usize;
                     let live = h.ino.get() != 0;
                     let fits = rl >= DIRENT_HEAD && rl.is_multiple_of(8) && off + rl <= BLOCK_SIZE;
-                    let name_ok = !live || (nl > 0 && DIRENT_HEAD + nl <= rl && h.ino.get() <= max_ino);
+                    let name_ok =
+                        !live || (nl > 0 && DIRENT_HEAD + nl <= rl && h.ino.get() <= max_ino);
                     if fits && name_ok {
                         off += rl;
                         true
@@ -94,7 +111,10 @@ impl<D: Device> Fs<D> {
                 None => false,
             };
             if !ok {
-                return Err(self.corrupt(format_args!("directory {} block {}: bad entry at offset {}", dir, m.pblock, off)));
+                return Err(self.corrupt(format_args!(
+                    "directory {} block {}: bad entry at offset {}",
+                    dir, m.pblock, off
+                )));
             }
         }
         Ok((m.pblock, buf))
@@ -113,8 +133,15 @@ impl<D: Device> Fs<D> {
             let mut off = HEADER_SIZE;
             while let Some(h) = head_at(buf.as_slice(), off) {
                 let nl = h.name_len as usize;
-                if h.ino.get() != 0 && buf.get(off + DIRENT_HEAD..off + DIRENT_HEAD + nl) == Some(name) {
-                    return Ok(Some(Slot { iblock, off, ino: h.ino.get(), file_type: h.file_type }));
+                if h.ino.get() != 0
+                    && buf.get(off + DIRENT_HEAD..off + DIRENT_HEAD + nl) == Some(name)
+                {
+                    return Ok(Some(Slot {
+                        iblock,
+                        off,
+                        ino: h.ino.get(),
+                        file_type: h.file_type,
+                    }));
                 }
                 off += h.rec_len.get() as usize;
             }
@@ -132,12 +159,23 @@ impl<D: Device> Fs<D> {
             let mut off = HEADER_SIZE;
             while let Some(h) = head_at(buf.as_slice(), off) {
                 let rl = h.rec_len.get() as usize;
-                let used = if h.ino.get() == 0 { 0 } else { dirent_size(h.name_len as usize) };
+                let used = if h.ino.get() == 0 {
+                    0
+                } else {
+                    dirent_size(h.name_len as usize)
+                };
                 if rl - used >= need {
                     let at = if used == 0 {
                         off
                     } else {
-                        put_head(buf.as_mut_slice(), off, h.ino.get(), used, h.name_len as usize, h.file_type)?;
+                        put_head(
+                            buf.as_mut_slice(),
+                            off,
+                            h.ino.get(),
+                            used,
+                            h.name_len as usize,
+                            h.file_type,
+                        )?;
                         off + used
                     };
                     put_head(buf.as_mut_slice(), at, ino, rl - used, name.len(), ft)?;
@@ -153,8 +191,17 @@ impl<D: Device> Fs<D> {
         let m = self.map_blocks(dir, n, 1, true)?;
         let mut buf = new_block();
         let h = BlockHeader::new(BLOCK_MAGIC_DIR, m.pblock, dir);
-        buf.get_mut(..HEADER_SIZE).ok_or(Errno::EIO)?.copy_from_slice(h.as_bytes());
-        put_head(buf.as_mut_slice(), HEADER_SIZE, ino, BLOCK_SIZE - HEADER_SIZE, name.len(), ft)?;
+        buf.get_mut(..HEADER_SIZE)
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(h.as_bytes());
+        put_head(
+            buf.as_mut_slice(),
+            HEADER_SIZE,
+            ino,
+            BLOCK_SIZE - HEADER_SIZE,
+            name.len(),
+            ft,
+        )?;
         buf.get_mut(HEADER_SIZE + DIRENT_HEAD..HEADER_SIZE + DIRENT_HEAD + name.len())
             .ok_or(Errno::EIO)?
             .copy_from_slice(name);
@@ -195,7 +242,14 @@ impl<D: Device> Fs<D> {
     pub(crate) fn dir_set(&mut self, dir: u64, slot: Slot, ino: u64, ft: u8) -> Result<()> {
         let (pblock, mut buf) = self.read_dir_block(dir, slot.iblock)?;
         let h = head_at(buf.as_slice(), slot.off).ok_or(Errno::EIO)?;
-        put_head(buf.as_mut_slice(), slot.off, ino, h.rec_len.get() as usize, h.name_len as usize, ft)?;
+        put_head(
+            buf.as_mut_slice(),
+            slot.off,
+            ino,
+            h.rec_len.get() as usize,
+            h.name_len as usize,
+            ft,
+        )?;
         self.write_dir_block(pblock, &mut buf)
     }
 
@@ -211,13 +265,23 @@ impl<D: Device> Fs<D> {
         while iblock < n {
             let (_, buf) = self.read_dir_block(dir, iblock)?;
             let mut off = HEADER_SIZE;
-            let min = if iblock == pos / bs { (pos % bs) as usize } else { 0 };
+            let min = if iblock == pos / bs {
+                (pos % bs) as usize
+            } else {
+                0
+            };
             while let Some(h) = head_at(buf.as_slice(), off) {
                 let rl = h.rec_len.get() as usize;
                 if off >= min && h.ino.get() != 0 {
                     let nl = h.name_len as usize;
-                    let name = buf.get(off + DIRENT_HEAD..off + DIRENT_HEAD + nl).ok_or(Errno::EIO)?;
-                    let e = DirEntry { ino: h.ino.get(), file_type: h.file_type, name: name.to_vec() };
+                    let name = buf
+                        .get(off + DIRENT_HEAD..off + DIRENT_HEAD + nl)
+                        .ok_or(Errno::EIO)?;
+                    let e = DirEntry {
+                        ino: h.ino.get(),
+                        file_type: h.file_type,
+                        name: name.to_vec(),
+                    };
                     return Ok(Some((e, iblock * bs + (off + rl) as u64)));
                 }
                 off += rl;

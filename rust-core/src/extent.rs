@@ -59,18 +59,28 @@ impl<D: Device> Fs<D> {
             len > 0
                 && start >= ds
                 && start.checked_add(len).is_some_and(|end| end <= bc)
-                && e.logical.get().checked_add(len).is_some_and(|end| end <= MAX_FILE_BLOCKS)
+                && e.logical
+                    .get()
+                    .checked_add(len)
+                    .is_some_and(|end| end <= MAX_FILE_BLOCKS)
         } else {
             start >= ds && start < bc
         }
     }
 
     /// Read the extent map of an inode being loaded.
-    pub(crate) fn load_extents(&mut self, ino: u64, d: &DiskInode) -> Result<(Vec<Extent>, Vec<u64>)> {
+    pub(crate) fn load_extents(
+        &mut self,
+        ino: u64,
+        d: &DiskInode,
+    ) -> Result<(Vec<Extent>, Vec<u64>)> {
         let depth = d.extent_depth.get();
         let count = d.extent_count.get() as usize;
         if depth > MAX_DEPTH || count > INLINE_EXTENTS {
-            return Err(self.corrupt(format_args!("inode {}: bad extent header (depth {}, count {})", ino, depth, count)));
+            return Err(self.corrupt(format_args!(
+                "inode {}: bad extent header (depth {}, count {})",
+                ino, depth, count
+            )));
         }
         let mut extents = Vec::new();
         let mut tree = Vec::new();
@@ -80,7 +90,11 @@ impl<D: Device> Fs<D> {
                 return Err(self.corrupt(format_args!("inode {}: extent out of bounds", ino)));
             }
             if depth == 0 {
-                extents.push(Extent { logical: e.logical.get(), start: e.start.get(), len: e.len.get() });
+                extents.push(Extent {
+                    logical: e.logical.get(),
+                    start: e.start.get(),
+                    len: e.len.get(),
+                });
             } else {
                 self.load_extent_block(ino, e.start.get(), depth - 1, &mut extents, &mut tree)?;
             }
@@ -89,7 +103,10 @@ impl<D: Device> Fs<D> {
         let mut total = tree.len() as u64;
         for e in &extents {
             if e.logical < prev_end {
-                return Err(self.corrupt(format_args!("inode {}: overlapping or unsorted extents", ino)));
+                return Err(self.corrupt(format_args!(
+                    "inode {}: overlapping or unsorted extents",
+                    ino
+                )));
             }
             prev_end = e.end();
             total += u64::from(e.len);
@@ -105,7 +122,14 @@ impl<D: Device> Fs<D> {
         Ok((extents, tree))
     }
 
-    fn load_extent_block(&mut self, ino: u64, blk: u64, level: u16, out: &mut Vec<Extent>, tree: &mut Vec<u64>) -> Result<()> {
+    fn load_extent_block(
+        &mut self,
+        ino: u64,
+        blk: u64,
+        level: u16,
+        out: &mut Vec<Extent>,
+        tree: &mut Vec<u64>,
+    ) -> Result<()> {
         if tree.len() > 4 + 4 * EXTENTS_PER_BLOCK {
             return Err(self.corrupt(format_args!("inode {}: extent tree too large", ino)));
         }
@@ -113,22 +137,38 @@ impl<D: Device> Fs<D> {
         self.dev.read_block(blk, &mut buf)?;
         let h = match verify_block(&buf, BLOCK_MAGIC_EXTENT, blk, Some(ino)) {
             Ok(h) => h,
-            Err(why) => return Err(self.corrupt(format_args!("inode {}: extent block {}: {}", ino, blk, why))),
+            Err(why) => {
+                return Err(
+                    self.corrupt(format_args!("inode {}: extent block {}: {}", ino, blk, why))
+                )
+            }
         };
         let count = h.count.get() as usize;
         if h.level.get() != level || count == 0 || count > EXTENTS_PER_BLOCK {
-            return Err(self.corrupt(format_args!("inode {}: extent block {} has bad level/count", ino, blk)));
+            return Err(self.corrupt(format_args!(
+                "inode {}: extent block {} has bad level/count",
+                ino, blk
+            )));
         }
         tree.push(blk);
-        let body = buf.get(HEADER_SIZE..HEADER_SIZE + count * EXTENT_SIZE).ok_or(Errno::EIO)?;
+        let body = buf
+            .get(HEADER_SIZE..HEADER_SIZE + count * EXTENT_SIZE)
+            .ok_or(Errno::EIO)?;
         let entries = <[DiskExtent]>::ref_from_bytes(body).map_err(|_| Errno::EIO)?;
         let entries: Vec<DiskExtent> = entries.to_vec();
         for e in &entries {
             if !self.check_extent(e, level == 0) {
-                return Err(self.corrupt(format_args!("inode {}: extent out of bounds in block {}", ino, blk)));
+                return Err(self.corrupt(format_args!(
+                    "inode {}: extent out of bounds in block {}",
+                    ino, blk
+                )));
             }
             if level == 0 {
-                out.push(Extent { logical: e.logical.get(), start: e.start.get(), len: e.len.get() });
+                out.push(Extent {
+                    logical: e.logical.get(),
+                    start: e.start.get(),
+                    len: e.len.get(),
+                });
             } else {
                 self.load_extent_block(ino, e.start.get(), level - 1, out, tree)?;
             }
@@ -185,7 +225,12 @@ impl<D: Device> Fs<D> {
         for (chunk, &blk) in extents.chunks(epb).zip(leaf_blocks.iter()) {
             self.write_extent_block(ino, blk, 0, chunk)?;
             let first = chunk.first().map(|e| e.logical.get()).unwrap_or(0);
-            leaf_refs.push(DiskExtent { logical: U64::new(first), start: U64::new(blk), len: U32::new(0), pad: U32::new(0) });
+            leaf_refs.push(DiskExtent {
+                logical: U64::new(first),
+                start: U64::new(blk),
+                len: U32::new(0),
+                pad: U32::new(0),
+            });
         }
         match depth {
             0 => roots = extents,
@@ -194,7 +239,12 @@ impl<D: Device> Fs<D> {
                 for (chunk, &blk) in leaf_refs.chunks(epb).zip(index_list.iter()) {
                     self.write_extent_block(ino, blk, 1, chunk)?;
                     let first = chunk.first().map(|e| e.logical.get()).unwrap_or(0);
-                    roots.push(DiskExtent { logical: U64::new(first), start: U64::new(blk), len: U32::new(0), pad: U32::new(0) });
+                    roots.push(DiskExtent {
+                        logical: U64::new(first),
+                        start: U64::new(blk),
+                        len: U32::new(0),
+                        pad: U32::new(0),
+                    });
                 }
             }
         }
@@ -211,12 +261,20 @@ impl<D: Device> Fs<D> {
         self.store_inode(ino)
     }
 
-    fn write_extent_block(&mut self, ino: u64, blk: u64, level: u16, entries: &[DiskExtent]) -> Result<()> {
+    fn write_extent_block(
+        &mut self,
+        ino: u64,
+        blk: u64,
+        level: u16,
+        entries: &[DiskExtent],
+    ) -> Result<()> {
         let mut buf = new_block();
         let mut h = BlockHeader::new(BLOCK_MAGIC_EXTENT, blk, ino);
         h.count = U32::new(entries.len() as u32);
         h.level = U16::new(level);
-        buf.get_mut(..HEADER_SIZE).ok_or(Errno::EIO)?.copy_from_slice(h.as_bytes());
+        buf.get_mut(..HEADER_SIZE)
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(h.as_bytes());
         let body = entries.as_bytes();
         buf.get_mut(HEADER_SIZE..HEADER_SIZE + body.len())
             .ok_or(Errno::EIO)?
@@ -242,7 +300,11 @@ impl<D: Device> Fs<D> {
             if e.logical <= iblock {
                 let off = iblock - e.logical;
                 let len = (u64::from(e.len) - off).min(u64::from(max)) as u32;
-                return Ok(Mapping { pblock: e.start + off, len, new: false });
+                return Ok(Mapping {
+                    pblock: e.start + off,
+                    len,
+                    new: false,
+                });
             }
         }
         if !create {
@@ -261,7 +323,11 @@ impl<D: Device> Fs<D> {
         let (start, got) = self.alloc_bits(Map::Blocks, goal, want as u32)?;
         let inode = self.inode(ino)?;
         let merged = match prev {
-            Some(p) if p.end() == iblock && p.start + u64::from(p.len) == start && p.len.checked_add(got).is_some() => {
+            Some(p)
+                if p.end() == iblock
+                    && p.start + u64::from(p.len) == start
+                    && p.len.checked_add(got).is_some() =>
+            {
                 if let Some(pe) = inode.extents.get_mut(idx - 1) {
                     pe.len += got;
                 }
@@ -270,7 +336,14 @@ impl<D: Device> Fs<D> {
             _ => false,
         };
         if !merged {
-            inode.extents.insert(idx, Extent { logical: iblock, start, len: got });
+            inode.extents.insert(
+                idx,
+                Extent {
+                    logical: iblock,
+                    start,
+                    len: got,
+                },
+            );
         }
         if let Err(e) = self.store_extents(ino) {
             // Undo: forget the new blocks and give them back.
@@ -286,7 +359,11 @@ impl<D: Device> Fs<D> {
             let _ = self.free_bits(Map::Blocks, start, u64::from(got));
             return Err(e);
         }
-        Ok(Mapping { pblock: start, len: got, new: true })
+        Ok(Mapping {
+            pblock: start,
+            len: got,
+            new: true,
+        })
     }
 
     /// Release every block at or past file block `from`.
@@ -301,7 +378,11 @@ impl<D: Device> Fs<D> {
                 to_free.push((e.start, u64::from(e.len)));
             } else {
                 let keep = (from - e.logical) as u32;
-                kept.push(Extent { logical: e.logical, start: e.start, len: keep });
+                kept.push(Extent {
+                    logical: e.logical,
+                    start: e.start,
+                    len: keep,
+                });
                 to_free.push((e.start + u64::from(keep), u64::from(e.len - keep)));
             }
         }

@@ -115,7 +115,9 @@ const _: () = assert!(HEADER_SIZE == 32);
 
 /// A run of contiguous blocks: file blocks `logical..logical+len` live at
 /// `start..start+len`. In index nodes `start` names a child block and `len` is 0.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct DiskExtent {
     pub logical: U64,
@@ -228,8 +230,12 @@ impl Superblock {
 
     /// Decode block 0, checking the magic, checksum and that the layout
     /// fits on a device of `dev_blocks` blocks.
-    pub fn decode(buf: &[u8; BLOCK_SIZE], dev_blocks: u64) -> core::result::Result<Self, &'static str> {
-        let (sb, _) = Superblock::read_from_prefix(buf.as_slice()).map_err(|_| "short superblock")?;
+    pub fn decode(
+        buf: &[u8; BLOCK_SIZE],
+        dev_blocks: u64,
+    ) -> core::result::Result<Self, &'static str> {
+        let (sb, _) =
+            Superblock::read_from_prefix(buf.as_slice()).map_err(|_| "short superblock")?;
         if sb.magic.get() != MAGIC {
             return Err("bad magic: not a vexfs filesystem");
         }
@@ -258,8 +264,14 @@ impl Superblock {
             return Err("inode or block count is zero");
         }
         let regions = [
-            (self.inode_bitmap_start.get(), self.inode_bitmap_blocks.get()),
-            (self.block_bitmap_start.get(), self.block_bitmap_blocks.get()),
+            (
+                self.inode_bitmap_start.get(),
+                self.inode_bitmap_blocks.get(),
+            ),
+            (
+                self.block_bitmap_start.get(),
+                self.block_bitmap_blocks.get(),
+            ),
             (self.inode_table_start.get(), self.inode_table_blocks.get()),
             (self.journal_start.get(), self.journal_blocks.get()),
             (self.vector_start.get(), self.vector_blocks.get()),

@@ -2,7 +2,10 @@
 //! error state. Every operation of the core is a method on `Fs`.
 
 use crate::dev::{new_block, Device, LogLevel};
-use crate::format::{Superblock, BLOCK_SIZE, FEATURE_INCOMPAT_SUPP, FEATURE_RO_COMPAT_SUPP, NAME_MAX, STATE_CLEAN, STATE_ERRORS};
+use crate::format::{
+    Superblock, BLOCK_SIZE, FEATURE_INCOMPAT_SUPP, FEATURE_RO_COMPAT_SUPP, NAME_MAX, STATE_CLEAN,
+    STATE_ERRORS,
+};
 use crate::inode::Inode;
 use crate::{Errno, Result};
 use hashbrown::HashMap;
@@ -53,17 +56,32 @@ impl<D: Device> Fs<D> {
         };
         let incompat = sb.feature_incompat.get() & !FEATURE_INCOMPAT_SUPP;
         if incompat != 0 {
-            dev.log(LogLevel::Err, format_args!("can't mount: unsupported incompatible features {:#x}", incompat));
+            dev.log(
+                LogLevel::Err,
+                format_args!(
+                    "can't mount: unsupported incompatible features {:#x}",
+                    incompat
+                ),
+            );
             return Err(Errno::EINVAL);
         }
         let mut read_only = read_only;
         let ro_compat = sb.feature_ro_compat.get() & !FEATURE_RO_COMPAT_SUPP;
         if ro_compat != 0 && !read_only {
-            dev.log(LogLevel::Warn, format_args!("unsupported ro_compat features {:#x}: mounting read-only", ro_compat));
+            dev.log(
+                LogLevel::Warn,
+                format_args!(
+                    "unsupported ro_compat features {:#x}: mounting read-only",
+                    ro_compat
+                ),
+            );
             read_only = true;
         }
         if sb.state.get() & STATE_ERRORS != 0 {
-            dev.log(LogLevel::Warn, format_args!("filesystem has errors recorded: run fsck.vexfs"));
+            dev.log(
+                LogLevel::Warn,
+                format_args!("filesystem has errors recorded: run fsck.vexfs"),
+            );
         }
         let now = dev.now();
         let mut fs = Fs {
@@ -77,7 +95,9 @@ impl<D: Device> Fs<D> {
         };
         if !read_only {
             fs.sb.mount_time.set(now.sec);
-            fs.sb.mount_count.set(fs.sb.mount_count.get().wrapping_add(1));
+            fs.sb
+                .mount_count
+                .set(fs.sb.mount_count.get().wrapping_add(1));
             fs.sb_dirty = true;
             fs.write_super()?;
         }
@@ -99,7 +119,8 @@ impl<D: Device> Fs<D> {
     /// Record metadata corruption: log it (dmesg in the kernel), remember it
     /// so the filesystem turns read-only, and return EUCLEAN.
     pub(crate) fn corrupt(&mut self, args: core::fmt::Arguments<'_>) -> Errno {
-        self.dev.log(LogLevel::Err, format_args!("corruption: {}", args));
+        self.dev
+            .log(LogLevel::Err, format_args!("corruption: {}", args));
         if !self.errored {
             self.errored = true;
             self.sb.state.set(self.sb.state.get() | STATE_ERRORS);
@@ -107,7 +128,10 @@ impl<D: Device> Fs<D> {
             if !self.read_only {
                 let _ = self.write_super();
             }
-            self.dev.log(LogLevel::Err, format_args!("further changes refused (EROFS) until fsck.vexfs"));
+            self.dev.log(
+                LogLevel::Err,
+                format_args!("further changes refused (EROFS) until fsck.vexfs"),
+            );
         }
         Errno::EUCLEAN
     }
@@ -126,7 +150,9 @@ impl<D: Device> Fs<D> {
         self.sb.write_time.set(self.dev.now().sec);
         self.sb.seal();
         let bytes = self.sb.as_bytes();
-        buf.get_mut(..bytes.len()).ok_or(Errno::EIO)?.copy_from_slice(bytes);
+        buf.get_mut(..bytes.len())
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(bytes);
         self.dev.write_block(0, &buf)?;
         self.sb_dirty = false;
         Ok(())
@@ -145,7 +171,9 @@ impl<D: Device> Fs<D> {
         let mut res = Ok(());
         if !self.read_only {
             let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
-            self.sb.state.set(if clean { STATE_CLEAN } else { STATE_ERRORS });
+            self.sb
+                .state
+                .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
             res = self.write_super().and_then(|_| self.dev.flush());
         }
         (self.dev, res)

@@ -58,9 +58,18 @@ impl Inode {
             nlink: d.nlink.get(),
             size: d.size.get(),
             blocks: d.blocks.get(),
-            atime: Timespec { sec: d.atime.get(), nsec: d.atime_nsec.get() },
-            mtime: Timespec { sec: d.mtime.get(), nsec: d.mtime_nsec.get() },
-            ctime: Timespec { sec: d.ctime.get(), nsec: d.ctime_nsec.get() },
+            atime: Timespec {
+                sec: d.atime.get(),
+                nsec: d.atime_nsec.get(),
+            },
+            mtime: Timespec {
+                sec: d.mtime.get(),
+                nsec: d.mtime_nsec.get(),
+            },
+            ctime: Timespec {
+                sec: d.ctime.get(),
+                nsec: d.ctime_nsec.get(),
+            },
             rdev: d.rdev.get(),
             generation: d.generation.get(),
         }
@@ -110,13 +119,27 @@ impl<D: Device> Fs<D> {
             return Err(self.corrupt(format_args!("inode {} has invalid mode {:o}", ino, mode)));
         }
         if d.nlink.get() > LINK_MAX {
-            return Err(self.corrupt(format_args!("inode {} link count {} too large", ino, d.nlink.get())));
+            return Err(self.corrupt(format_args!(
+                "inode {} link count {} too large",
+                ino,
+                d.nlink.get()
+            )));
         }
         if d.size.get() > crate::fs::MAX_FILE_SIZE {
-            return Err(self.corrupt(format_args!("inode {} size {} too large", ino, d.size.get())));
+            return Err(self.corrupt(format_args!(
+                "inode {} size {} too large",
+                ino,
+                d.size.get()
+            )));
         }
         let (extents, tree) = self.load_extents(ino, &d)?;
-        Ok(Inode { ino, d, extents, tree, pins: 0 })
+        Ok(Inode {
+            ino,
+            d,
+            extents,
+            tree,
+            pins: 0,
+        })
     }
 
     /// Write the cached inode back to the inode table.
@@ -137,7 +160,14 @@ impl<D: Device> Fs<D> {
     }
 
     /// Allocate and initialise a new inode near `goal_ino`.
-    pub(crate) fn new_inode(&mut self, goal_ino: u64, mode: u32, uid: u32, gid: u32, rdev: u32) -> Result<u64> {
+    pub(crate) fn new_inode(
+        &mut self,
+        goal_ino: u64,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u32,
+    ) -> Result<u64> {
         let (bit, _) = self.alloc_bits(Map::Inodes, goal_ino.saturating_sub(1), 1)?;
         let ino = bit + 1;
         let now = self.dev.now();
@@ -160,7 +190,16 @@ impl<D: Device> Fs<D> {
         d.generation = U32::new(self.next_generation);
         d.extent_depth = U16::new(0);
         d.parent = U64::new(0);
-        self.inodes.insert(ino, Inode { ino, d, extents: Vec::new(), tree: Vec::new(), pins: 0 });
+        self.inodes.insert(
+            ino,
+            Inode {
+                ino,
+                d,
+                extents: Vec::new(),
+                tree: Vec::new(),
+                pins: 0,
+            },
+        );
         if let Err(e) = self.store_inode(ino) {
             self.inodes.remove(&ino);
             let _ = self.free_bits(Map::Inodes, bit, 1);

@@ -85,7 +85,11 @@ impl Layout {
 
 /// Write a new empty filesystem to `dev`.
 pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
-    let blocks = if opts.blocks == 0 { dev.block_count() } else { opts.blocks.min(dev.block_count()) };
+    let blocks = if opts.blocks == 0 {
+        dev.block_count()
+    } else {
+        opts.blocks.min(dev.block_count())
+    };
     let l = Layout::compute(blocks, opts.inodes)?;
     if opts.label.len() > LABEL_LEN {
         return Err(Errno::EINVAL);
@@ -96,9 +100,21 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
 
     // Inode bitmap: only the root is in use; bits past the count stay set
     // so they can never be allocated.
-    write_bitmap(dev, l.inode_bitmap, BLOCK_MAGIC_IBITMAP, l.inode_count, |bit| bit == root - 1)?;
+    write_bitmap(
+        dev,
+        l.inode_bitmap,
+        BLOCK_MAGIC_IBITMAP,
+        l.inode_count,
+        |bit| bit == root - 1,
+    )?;
     // Block bitmap: every metadata block is in use.
-    write_bitmap(dev, l.block_bitmap, BLOCK_MAGIC_BBITMAP, l.block_count, |bit| bit < l.data_start)?;
+    write_bitmap(
+        dev,
+        l.block_bitmap,
+        BLOCK_MAGIC_BBITMAP,
+        l.block_count,
+        |bit| bit < l.data_start,
+    )?;
 
     // Root inode.
     let mut d = DiskInode::new_zeroed();
@@ -118,7 +134,9 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     d.seal(root);
     let (blk, off) = (l.inode_table.0, 0usize);
     let mut buf = new_block();
-    buf.get_mut(off..off + INODE_SIZE).ok_or(Errno::EIO)?.copy_from_slice(d.as_bytes());
+    buf.get_mut(off..off + INODE_SIZE)
+        .ok_or(Errno::EIO)?
+        .copy_from_slice(d.as_bytes());
     dev.write_block(blk, &buf)?;
 
     // Superblock last, so a failed format never looks like a filesystem.
@@ -152,26 +170,38 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     sb.write_time = I64::new(now.sec);
     sb.seal();
     let mut buf = new_block();
-    buf.get_mut(..SUPERBLOCK_SIZE).ok_or(Errno::EIO)?.copy_from_slice(sb.as_bytes());
+    buf.get_mut(..SUPERBLOCK_SIZE)
+        .ok_or(Errno::EIO)?
+        .copy_from_slice(sb.as_bytes());
     dev.flush()?;
     dev.write_block(0, &buf)?;
     dev.flush()?;
     Ok(l)
 }
 
-fn write_bitmap<D: Device>(dev: &mut D, region: (u64, u64), magic: u32, total: u64, used: impl Fn(u64) -> bool) -> Result<()> {
+fn write_bitmap<D: Device>(
+    dev: &mut D,
+    region: (u64, u64),
+    magic: u32,
+    total: u64,
+    used: impl Fn(u64) -> bool,
+) -> Result<()> {
     let (start, count) = region;
     let mut buf = new_block();
     for i in 0..count {
         buf.fill(0);
         let blk = start + i;
         let h = BlockHeader::new(magic, blk, 0);
-        buf.get_mut(..HEADER_SIZE).ok_or(Errno::EIO)?.copy_from_slice(h.as_bytes());
+        buf.get_mut(..HEADER_SIZE)
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(h.as_bytes());
         let base = i * BITS_PER_BITMAP_BLOCK;
         let bits = buf.get_mut(HEADER_SIZE..).ok_or(Errno::EIO)?;
         // Fast path for the common all-free block.
         // `used` is a prefix or a single bit at the start, so the ends tell.
-        let last_used = base + BITS_PER_BITMAP_BLOCK > total || used(base) || used(base + BITS_PER_BITMAP_BLOCK - 1);
+        let last_used = base + BITS_PER_BITMAP_BLOCK > total
+            || used(base)
+            || used(base + BITS_PER_BITMAP_BLOCK - 1);
         if last_used {
             for b in 0..BITS_PER_BITMAP_BLOCK {
                 let n = base + b;

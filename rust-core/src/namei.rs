@@ -2,8 +2,8 @@
 //! Each keeps link counts, parent pointers and directory times consistent;
 //! the kernel shim only refreshes its in-core inodes from the result.
 
-use crate::dir::check_name;
 use crate::dev::Device;
+use crate::dir::check_name;
 use crate::format::*;
 use crate::fs::LINK_MAX;
 use crate::{Errno, Fs, Result};
@@ -48,7 +48,15 @@ impl<D: Device> Fs<D> {
 
     /// Create a node of any type in `dir`. Directories start with two links
     /// and add one to their parent.
-    pub fn create(&mut self, dir: u64, name: &[u8], mode: u32, uid: u32, gid: u32, rdev: u32) -> Result<u64> {
+    pub fn create(
+        &mut self,
+        dir: u64,
+        name: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u32,
+    ) -> Result<u64> {
         self.check_writable()?;
         check_name(name)?;
         if !valid_file_type(mode) {
@@ -152,7 +160,14 @@ impl<D: Device> Fs<D> {
         Err(self.corrupt(format_args!("directory parent chain loops")))
     }
 
-    pub fn rename(&mut self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8], flags: u32) -> Result<()> {
+    pub fn rename(
+        &mut self,
+        odir: u64,
+        oname: &[u8],
+        ndir: u64,
+        nname: &[u8],
+        flags: u32,
+    ) -> Result<()> {
         if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
             || flags & (RENAME_NOREPLACE | RENAME_EXCHANGE) == (RENAME_NOREPLACE | RENAME_EXCHANGE)
         {
@@ -190,7 +205,11 @@ impl<D: Device> Fs<D> {
             if dst_dir && !self.dir_is_empty(d.ino)? {
                 return Err(Errno::ENOTEMPTY);
             }
-            if src_dir && odir != ndir && self.inode_ref(ndir)?.d.nlink.get() >= LINK_MAX && !dst_dir {
+            if src_dir
+                && odir != ndir
+                && self.inode_ref(ndir)?.d.nlink.get() >= LINK_MAX
+                && !dst_dir
+            {
                 return Err(Errno::EMLINK);
             }
             self.dir_set(ndir, d, src.ino, src.file_type)?;
@@ -234,7 +253,13 @@ impl<D: Device> Fs<D> {
         Ok(())
     }
 
-    fn exchange(&mut self, odir: u64, a: crate::dir::Slot, ndir: u64, b: crate::dir::Slot) -> Result<()> {
+    fn exchange(
+        &mut self,
+        odir: u64,
+        a: crate::dir::Slot,
+        ndir: u64,
+        b: crate::dir::Slot,
+    ) -> Result<()> {
         if a.ino == b.ino {
             return Ok(());
         }

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 use common::*;
 use vexfs_core::dev::{Device, MemDevice};
@@ -7,7 +12,12 @@ use vexfs_core::namei::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 use vexfs_core::{Errno, Fs};
 
 fn names(fs: &mut Fs<MemDevice>, dir: u64) -> Vec<String> {
-    let mut v: Vec<String> = fs.list_dir(dir).unwrap().into_iter().map(|e| String::from_utf8(e.name).unwrap()).collect();
+    let mut v: Vec<String> = fs
+        .list_dir(dir)
+        .unwrap()
+        .into_iter()
+        .map(|e| String::from_utf8(e.name).unwrap())
+        .collect();
     v.sort();
     v
 }
@@ -64,7 +74,10 @@ fn errors_match_posix() {
     let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
     fs.create(d, b"inner", REG, 0, 0, 0).unwrap();
     assert_eq!(fs.create(ROOT, b"f", REG, 0, 0, 0), Err(Errno::EEXIST));
-    assert_eq!(fs.create(ROOT, &[b'x'; 256], REG, 0, 0, 0), Err(Errno::ENAMETOOLONG));
+    assert_eq!(
+        fs.create(ROOT, &[b'x'; 256], REG, 0, 0, 0),
+        Err(Errno::ENAMETOOLONG)
+    );
     assert!(fs.create(ROOT, &[b'x'; 255], REG, 0, 0, 0).is_ok());
     assert_eq!(fs.create(f, b"x", REG, 0, 0, 0), Err(Errno::ENOTDIR));
     assert_eq!(fs.rmdir(ROOT, b"d"), Err(Errno::ENOTEMPTY));
@@ -130,12 +143,19 @@ fn rename_variants() {
     // Replace a file.
     fs.rename(a, b"x", b, b"y", 0).unwrap();
     assert_eq!(fs.lookup(b, b"y").unwrap(), x);
-    assert_eq!(fs.getattr(y).err(), Some(Errno::ESTALE), "replaced file was freed");
+    assert_eq!(
+        fs.getattr(y).err(),
+        Some(Errno::ESTALE),
+        "replaced file was freed"
+    );
     assert!(!fs.has_errors());
     assert_eq!(names(&mut fs, a), Vec::<String>::new());
     // NOREPLACE and EXCHANGE.
     let z = fs.create(a, b"z", REG, 0, 0, 0).unwrap();
-    assert_eq!(fs.rename(a, b"z", b, b"y", RENAME_NOREPLACE), Err(Errno::EEXIST));
+    assert_eq!(
+        fs.rename(a, b"z", b, b"y", RENAME_NOREPLACE),
+        Err(Errno::EEXIST)
+    );
     fs.rename(a, b"z", b, b"sub2", RENAME_EXCHANGE).unwrap();
     assert_eq!(fs.lookup(a, b"z").unwrap(), sub);
     assert_eq!(fs.lookup(b, b"sub2").unwrap(), z);
@@ -156,15 +176,17 @@ fn rename_variants() {
 fn thousand_files_in_one_directory() {
     let mut fs = fresh(8192);
     for i in 0..1000 {
-        fs.create(ROOT, format!("file-{:04}", i).as_bytes(), REG, 0, 0, 0).unwrap();
+        fs.create(ROOT, format!("file-{:04}", i).as_bytes(), REG, 0, 0, 0)
+            .unwrap();
     }
     let mut fs = remount(fs);
     assert_eq!(fs.list_dir(ROOT).unwrap().len(), 1000);
     for i in (0..1000).step_by(2) {
-        fs.unlink(ROOT, format!("file-{:04}", i).as_bytes()).unwrap();
+        fs.unlink(ROOT, format!("file-{:04}", i).as_bytes())
+            .unwrap();
     }
     assert_eq!(fs.list_dir(ROOT).unwrap().len(), 500);
-    assert_eq!(fs.lookup(ROOT, b"file-0999").is_ok(), true);
+    assert!(fs.lookup(ROOT, b"file-0999").is_ok());
     assert_eq!(fs.lookup(ROOT, b"file-0998"), Err(Errno::ENOENT));
 }
 
@@ -253,7 +275,10 @@ fn corrupt_inode_is_reported_and_turns_fs_read_only() {
     assert_eq!(fs.lookup(ROOT, b"f"), Err(Errno::EUCLEAN));
     assert_eq!(fs.getattr(f).err(), Some(Errno::EUCLEAN));
     assert!(fs.has_errors());
-    assert_eq!(fs.create(ROOT, b"g", REG, 0, 0, 0).err(), Some(Errno::EROFS));
+    assert_eq!(
+        fs.create(ROOT, b"g", REG, 0, 0, 0).err(),
+        Some(Errno::EROFS)
+    );
 }
 
 #[test]
@@ -278,6 +303,15 @@ fn big_volume_formats_without_touching_data() {
     // 256 GiB would need a sparse file; a 1 GiB memory device shows the same
     // property: only metadata blocks are written.
     let mut dev = MemDevice::new(262_144);
-    let l = vexfs_core::mkfs::format(&mut dev, &vexfs_core::mkfs::MkfsOptions { label: vec![], inodes: 0, uuid: [1; 16], blocks: 0 }).unwrap();
+    let l = vexfs_core::mkfs::format(
+        &mut dev,
+        &vexfs_core::mkfs::MkfsOptions {
+            label: vec![],
+            inodes: 0,
+            uuid: [1; 16],
+            blocks: 0,
+        },
+    )
+    .unwrap();
     assert!(dev.writes < l.inode_bitmap.1 + l.block_bitmap.1 + 4);
 }

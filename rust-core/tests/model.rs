@@ -1,7 +1,12 @@
 //! Random operation sequences on the core over an in-memory device must
 //! behave like a simple in-memory model of a POSIX tree, including across
 //! unmount/mount.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 use common::*;
 use proptest::prelude::*;
@@ -44,7 +49,7 @@ impl Model {
     fn links(&self, ino: u64) -> u32 {
         let mut n = 0;
         for (d, ents) in &self.dirs {
-            for (_, &i) in ents {
+            for &i in ents.values() {
                 if i == ino {
                     n += 1;
                 }
@@ -154,7 +159,11 @@ fn apply(fs: &mut Fs<MemDevice>, m: &mut Model, op: &Op) {
             let d = pick(&dirs, d);
             let name = pick(&NAMES, n);
             let rm_dir = matches!(op, Op::Rmdir(..));
-            let r = if rm_dir { fs.rmdir(d, name.as_bytes()) } else { fs.unlink(d, name.as_bytes()) };
+            let r = if rm_dir {
+                fs.rmdir(d, name.as_bytes())
+            } else {
+                fs.unlink(d, name.as_bytes())
+            };
             let Some(&ino) = m.dirs[&d].get(name) else {
                 assert_eq!(r, Err(Errno::ENOENT));
                 return;

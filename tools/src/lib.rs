@@ -29,7 +29,13 @@ pub fn open_target(path: &Path, write: bool) -> io::Result<Target> {
     let bytes = if is_blockdev {
         let mut size: u64 = 0;
         // SAFETY: BLKGETSIZE64 writes one u64 to the pointer we pass.
-        let r = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&file), BLKGETSIZE64, &mut size) };
+        let r = unsafe {
+            libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                BLKGETSIZE64,
+                &mut size,
+            )
+        };
         if r != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -37,7 +43,11 @@ pub fn open_target(path: &Path, write: bool) -> io::Result<Target> {
     } else {
         meta.len()
     };
-    Ok(Target { file, bytes, is_blockdev })
+    Ok(Target {
+        file,
+        bytes,
+        is_blockdev,
+    })
 }
 
 /// Where `path` is mounted, if anywhere (from /proc/self/mounts).
@@ -81,7 +91,11 @@ pub fn detect_signature(head: &[u8]) -> Option<&'static str> {
     if at(3, b"MSDOS") || at(3, b"mkfs.fat") || at(54, b"FAT") || at(82, b"FAT32") {
         return Some("vfat");
     }
-    if at(510, &[0x55, 0xaa]) && head.get(446..510).is_some_and(|p| p.iter().any(|&b| b != 0)) {
+    if at(510, &[0x55, 0xaa])
+        && head
+            .get(446..510)
+            .is_some_and(|p| p.iter().any(|&b| b != 0))
+    {
         return Some("dos partition table");
     }
     None

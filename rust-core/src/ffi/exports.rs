@@ -131,9 +131,18 @@ fn from_c(c: &vexfs_attr) -> Attr {
         nlink: c.nlink,
         size: c.size,
         blocks: c.blocks / 8,
-        atime: Timespec { sec: c.atime_sec, nsec: c.atime_nsec },
-        mtime: Timespec { sec: c.mtime_sec, nsec: c.mtime_nsec },
-        ctime: Timespec { sec: c.ctime_sec, nsec: c.ctime_nsec },
+        atime: Timespec {
+            sec: c.atime_sec,
+            nsec: c.atime_nsec,
+        },
+        mtime: Timespec {
+            sec: c.mtime_sec,
+            nsec: c.mtime_nsec,
+        },
+        ctime: Timespec {
+            sec: c.ctime_sec,
+            nsec: c.ctime_nsec,
+        },
         rdev: c.rdev,
         generation: c.generation,
     }
@@ -212,7 +221,10 @@ pub unsafe extern "C" fn vexfs_rust_mount(
     if sb.is_null() || info.is_null() || out.is_null() || flags & !VEXFS_MOUNT_RDONLY != 0 {
         return Errno::EINVAL.to_neg();
     }
-    let dev = ShimDevice { sb, blocks: dev_blocks };
+    let dev = ShimDevice {
+        sb,
+        blocks: dev_blocks,
+    };
     // SAFETY: sb is live per the contract.
     unsafe { sys::vexfs_shim_lock(sb) };
     let res = Fs::mount(dev, flags & VEXFS_MOUNT_RDONLY != 0);
@@ -235,7 +247,11 @@ pub unsafe extern "C" fn vexfs_rust_mount(
         uuid: fs.sb.uuid,
         label,
     };
-    let h = Box::new(vexfs_fs { magic: HANDLE_MAGIC, sb, fs: UnsafeCell::new(Some(fs)) });
+    let h = Box::new(vexfs_fs {
+        magic: HANDLE_MAGIC,
+        sb,
+        fs: UnsafeCell::new(Some(fs)),
+    });
     // SAFETY: info and out are writable per the contract.
     unsafe {
         info.write(i);
@@ -275,7 +291,10 @@ pub unsafe extern "C" fn vexfs_rust_unmount(fs: *mut vexfs_fs) -> i32 {
 ///
 /// # Safety
 /// `fs` is NULL or a live handle.
-unsafe fn with_fs_fn<T>(fs: *mut vexfs_fs, op: impl FnOnce(&mut Fs<ShimDevice>) -> Result<T>) -> Result<T> {
+unsafe fn with_fs_fn<T>(
+    fs: *mut vexfs_fs,
+    op: impl FnOnce(&mut Fs<ShimDevice>) -> Result<T>,
+) -> Result<T> {
     // SAFETY: per the contract.
     let mut g = unsafe { lock(fs) }?;
     op(g.fs()?)
@@ -348,7 +367,11 @@ pub unsafe extern "C" fn vexfs_rust_iget(fs: *mut vexfs_fs, ino: u64, out: *mut 
 /// # Safety
 /// `fs` is NULL or a live handle; `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn vexfs_rust_getattr(fs: *mut vexfs_fs, ino: u64, out: *mut vexfs_attr) -> i32 {
+pub unsafe extern "C" fn vexfs_rust_getattr(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    out: *mut vexfs_attr,
+) -> i32 {
     if out.is_null() {
         return Errno::EINVAL.to_neg();
     }
@@ -381,7 +404,13 @@ pub unsafe extern "C" fn vexfs_rust_evict(fs: *mut vexfs_fs, ino: u64, delete_in
 /// # Safety
 /// `fs` is NULL or a live handle; `name` points to `len` bytes; `ino` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn vexfs_rust_lookup(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize, ino: *mut u64) -> i32 {
+pub unsafe extern "C" fn vexfs_rust_lookup(
+    fs: *mut vexfs_fs,
+    dir: u64,
+    name: *const u8,
+    len: usize,
+    ino: *mut u64,
+) -> i32 {
     if ino.is_null() {
         return Errno::EINVAL.to_neg();
     }
@@ -430,7 +459,13 @@ pub unsafe extern "C" fn vexfs_rust_create(
 /// # Safety
 /// `fs` is NULL or a live handle; `name` points to `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn vexfs_rust_link(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize, ino: u64) -> i32 {
+pub unsafe extern "C" fn vexfs_rust_link(
+    fs: *mut vexfs_fs,
+    dir: u64,
+    name: *const u8,
+    len: usize,
+    ino: u64,
+) -> i32 {
     // SAFETY: per the contract.
     let name = match unsafe { name_arg(name, len) } {
         Ok(n) => n,
@@ -442,7 +477,12 @@ pub unsafe extern "C" fn vexfs_rust_link(fs: *mut vexfs_fs, dir: u64, name: *con
 /// # Safety
 /// `fs` is NULL or a live handle; `name` points to `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn vexfs_rust_unlink(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize) -> i32 {
+pub unsafe extern "C" fn vexfs_rust_unlink(
+    fs: *mut vexfs_fs,
+    dir: u64,
+    name: *const u8,
+    len: usize,
+) -> i32 {
     // SAFETY: per the contract.
     let name = match unsafe { name_arg(name, len) } {
         Ok(n) => n,
@@ -454,7 +494,12 @@ pub unsafe extern "C" fn vexfs_rust_unlink(fs: *mut vexfs_fs, dir: u64, name: *c
 /// # Safety
 /// `fs` is NULL or a live handle; `name` points to `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn vexfs_rust_rmdir(fs: *mut vexfs_fs, dir: u64, name: *const u8, len: usize) -> i32 {
+pub unsafe extern "C" fn vexfs_rust_rmdir(
+    fs: *mut vexfs_fs,
+    dir: u64,
+    name: *const u8,
+    len: usize,
+) -> i32 {
     // SAFETY: per the contract.
     let name = match unsafe { name_arg(name, len) } {
         Ok(n) => n,
@@ -492,7 +537,12 @@ pub unsafe extern "C" fn vexfs_rust_rename(
 /// # Safety
 /// `fs` is NULL or a live handle; `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn vexfs_rust_readdir(fs: *mut vexfs_fs, dir: u64, pos: u64, out: *mut vexfs_dirent) -> i32 {
+pub unsafe extern "C" fn vexfs_rust_readdir(
+    fs: *mut vexfs_fs,
+    dir: u64,
+    pos: u64,
+    out: *mut vexfs_dirent,
+) -> i32 {
     if out.is_null() {
         return Errno::EINVAL.to_neg();
     }
@@ -542,7 +592,12 @@ pub unsafe extern "C" fn vexfs_rust_get_block(
         let blocks = f.getattr(ino)?.blocks * 8;
         // SAFETY: out is writable per the contract.
         unsafe {
-            out.write(vexfs_map { pblock: m.pblock, len: m.len, new_blocks: u32::from(m.new), blocks })
+            out.write(vexfs_map {
+                pblock: m.pblock,
+                len: m.len,
+                new_blocks: u32::from(m.new),
+                blocks,
+            })
         };
         Ok(())
     }))

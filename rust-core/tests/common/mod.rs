@@ -1,4 +1,10 @@
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 use vexfs_core::dev::MemDevice;
 use vexfs_core::mkfs::{format, MkfsOptions};
 use vexfs_core::Fs;
@@ -13,7 +19,12 @@ pub fn fresh(blocks: u64) -> Fs<MemDevice> {
 
 pub fn fresh_with(blocks: u64, inodes: u64) -> Fs<MemDevice> {
     let mut dev = MemDevice::new(blocks);
-    let opts = MkfsOptions { label: b"test".to_vec(), inodes, uuid: [7; 16], blocks: 0 };
+    let opts = MkfsOptions {
+        label: b"test".to_vec(),
+        inodes,
+        uuid: [7; 16],
+        blocks: 0,
+    };
     format(&mut dev, &opts).expect("format");
     Fs::mount(dev, false).expect("mount")
 }

@@ -42,16 +42,27 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let dev = args.device.display().to_string();
     if let Some(m) = mounted_at(&args.device) {
-        return fail(format!("{} is mounted on {}; will not make a filesystem here!", dev, m.display()));
+        return fail(format!(
+            "{} is mounted on {}; will not make a filesystem here!",
+            dev,
+            m.display()
+        ));
     }
     let label = args.label.clone().unwrap_or_default().into_bytes();
     if label.len() > LABEL_LEN {
-        return fail(format!("label '{}' is longer than {} bytes", args.label.unwrap_or_default(), LABEL_LEN));
+        return fail(format!(
+            "label '{}' is longer than {} bytes",
+            args.label.unwrap_or_default(),
+            LABEL_LEN
+        ));
     }
     let mut target = match open_target(&args.device, !args.dry_run) {
         Ok(t) => t,
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
-            return fail(format!("{} is apparently in use by the system; will not make a filesystem here!", dev))
+            return fail(format!(
+                "{} is apparently in use by the system; will not make a filesystem here!",
+                dev
+            ))
         }
         Err(e) => return fail(format!("cannot open {}: {}", dev, e)),
     };
@@ -60,7 +71,10 @@ fn main() -> ExitCode {
     head.truncate(n);
     if let Some(sig) = detect_signature(&head) {
         if !args.force && !args.dry_run {
-            return fail(format!("{} contains a {} signature\nUse -f to overwrite it.", dev, sig));
+            return fail(format!(
+                "{} contains a {} signature\nUse -f to overwrite it.",
+                dev, sig
+            ));
         }
         if !args.quiet {
             println!("{} contains a {} signature: overwriting it", dev, sig);
@@ -69,14 +83,22 @@ fn main() -> ExitCode {
     let dev_blocks = target.bytes / BLOCK_SIZE as u64;
     let blocks = match args.blocks {
         Some(b) if b > dev_blocks => {
-            return fail(format!("filesystem size {} blocks is larger than the device ({} blocks)", b, dev_blocks))
+            return fail(format!(
+                "filesystem size {} blocks is larger than the device ({} blocks)",
+                b, dev_blocks
+            ))
         }
         Some(b) => b,
         None => dev_blocks,
     };
     let layout = match Layout::compute(blocks, args.inodes.unwrap_or(0)) {
         Ok(l) => l,
-        Err(_) => return fail(format!("{}: device too small ({} blocks of 4 KiB)", dev, blocks)),
+        Err(_) => {
+            return fail(format!(
+                "{}: device too small ({} blocks of 4 KiB)",
+                dev, blocks
+            ))
+        }
     };
     let uuid = *uuid::Uuid::new_v4().as_bytes();
     if !args.quiet {
@@ -86,7 +108,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut fdev = FileDevice::new(target.file, blocks * BLOCK_SIZE as u64);
-    let opts = MkfsOptions { label, inodes: layout.inode_count, uuid, blocks };
+    let opts = MkfsOptions {
+        label,
+        inodes: layout.inode_count,
+        uuid,
+        blocks,
+    };
     match format(&mut fdev, &opts) {
         Ok(_) => {
             if !args.quiet {
@@ -100,14 +127,38 @@ fn main() -> ExitCode {
 
 fn summary(l: &Layout, uuid: &[u8; 16], label: &[u8]) {
     let bytes = l.block_count * BLOCK_SIZE as u64;
-    println!("Creating filesystem with {} 4k blocks and {} inodes ({})", l.block_count, l.inode_count, human(bytes));
-    println!("Filesystem UUID: {}", uuid::Uuid::from_bytes(*uuid).hyphenated());
+    println!(
+        "Creating filesystem with {} 4k blocks and {} inodes ({})",
+        l.block_count,
+        l.inode_count,
+        human(bytes)
+    );
+    println!(
+        "Filesystem UUID: {}",
+        uuid::Uuid::from_bytes(*uuid).hyphenated()
+    );
     if !label.is_empty() {
         println!("Filesystem label: {}", String::from_utf8_lossy(label));
     }
-    println!("Inode size: {} bytes; inode table: {} blocks at {}", INODE_SIZE, l.inode_table.1, l.inode_table.0);
-    println!("Bitmaps: inodes {} blocks at {}, blocks {} blocks at {}", l.inode_bitmap.1, l.inode_bitmap.0, l.block_bitmap.1, l.block_bitmap.0);
-    println!("Journal area: {} blocks at {} (reserved)", l.journal.1, l.journal.0);
-    println!("Vector area: {} blocks at {} (reserved)", l.vectors.1, l.vectors.0);
-    println!("Data blocks: {} starting at {}", l.block_count - l.data_start, l.data_start);
+    println!(
+        "Inode size: {} bytes; inode table: {} blocks at {}",
+        INODE_SIZE, l.inode_table.1, l.inode_table.0
+    );
+    println!(
+        "Bitmaps: inodes {} blocks at {}, blocks {} blocks at {}",
+        l.inode_bitmap.1, l.inode_bitmap.0, l.block_bitmap.1, l.block_bitmap.0
+    );
+    println!(
+        "Journal area: {} blocks at {} (reserved)",
+        l.journal.1, l.journal.0
+    );
+    println!(
+        "Vector area: {} blocks at {} (reserved)",
+        l.vectors.1, l.vectors.0
+    );
+    println!(
+        "Data blocks: {} starting at {}",
+        l.block_count - l.data_start,
+        l.data_start
+    );
 }

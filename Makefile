@@ -1,0 +1,59 @@
+# VexFS top-level build. `make demo` and `make test` are the two entry points;
+# both install what they need first (scripts/install-deps.sh).
+
+CARGO ?= cargo
+BUILD := build
+
+.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm demo bench clean
+
+all: tools kmod
+
+deps:
+	bash scripts/install-deps.sh
+
+# Regenerate the cbindgen header and the bindgen bindings.
+gen:
+	$(CARGO) run -q -p vexfs-gen
+
+# Fails when a checked-in generated file is stale.
+check-gen:
+	$(CARGO) run -q -p vexfs-gen -- --check
+
+tools:
+	$(CARGO) build --release -p vexfs-tools
+	mkdir -p $(BUILD)/bin
+	cp target/release/mkfs-vexfs $(BUILD)/bin/mkfs.vexfs
+
+kmod: check-gen
+	bash scripts/build-kmod.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p vexfs-core --features std,ffi -- -D warnings
+
+test-unit:
+	$(CARGO) test --workspace
+
+test-ffi: tools
+	bash tests/ffi/run.sh
+
+test-vm: tools kmod
+	bash tests/vm/run.sh
+
+# Every test: generated-file check, lint, unit/property tests, FFI contract
+# tests, the in-kernel VM suite. Ends with "N passed, N failed".
+test: deps
+	bash scripts/test-all.sh
+
+demo: deps tools kmod
+	bash tests/vm/run.sh --demo
+
+bench:
+	$(CARGO) bench -p vexfs-bench
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
+	find kmod -name '*.o' -o -name '.*.cmd' | xargs rm -f
+	rm -f vexfs.ko vexfs.mod vexfs.mod.c modules.order Module.symvers .*.cmd

@@ -1,0 +1,61 @@
+#!/bin/bash
+# Runs every VexFS test suite and ends with one line "N passed, N failed".
+# Each suite's own counts are summed; a step that is a check (generated
+# files, formatting, lint, build) counts as one test.
+set -u
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+PASS=0
+FAIL=0
+LOGDIR=build/test-logs
+mkdir -p "$LOGDIR"
+
+check() { # name, command...
+	local name=$1; shift
+	echo "=== $name"
+	if "$@" >"$LOGDIR/$name.log" 2>&1; then
+		PASS=$((PASS + 1)); echo "PASS $name"
+	else
+		FAIL=$((FAIL + 1)); echo "FAIL $name"; tail -n 40 "$LOGDIR/$name.log"
+	fi
+}
+
+# A suite that prints its own counts: cargo's "test result:" lines or a
+# final "N passed, N failed" line.
+suite() { # name, command...
+	local name=$1; shift
+	echo "=== $name"
+	"$@" >"$LOGDIR/$name.log" 2>&1
+	local rc=$?
+	local p f
+	if grep -q '^test result:' "$LOGDIR/$name.log"; then
+		p=$(grep '^test result:' "$LOGDIR/$name.log" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "passed;") s += $i} END {print s + 0}')
+		f=$(grep '^test result:' "$LOGDIR/$name.log" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "failed;") s += $i} END {print s + 0}')
+	else
+		p=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOGDIR/$name.log" | tail -1 | sed -E 's/^([0-9]+) passed.*/\1/')
+		f=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOGDIR/$name.log" | tail -1 | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+	fi
+	p=${p:-0}; f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # the suite failed without a counted failure (build error, crash, timeout)
+	fi
+	PASS=$((PASS + p)); FAIL=$((FAIL + f))
+	echo "$name: $p passed, $f failed (exit $rc)"
+	if [ "$rc" -ne 0 ]; then
+		tail -n 60 "$LOGDIR/$name.log"
+	fi
+}
+
+check generated-files-current make -s check-gen
+check rustfmt cargo fmt --all -- --check
+check clippy bash -c 'cargo clippy --workspace --all-targets -- -D warnings && cargo clippy -p vexfs-core --features std,ffi -- -D warnings && cargo clippy -p vexfs-core --features kernel --target x86_64-unknown-none -- -D warnings'
+suite unit-and-property cargo test --workspace
+check build-tools make -s tools
+suite ffi-contract bash tests/ffi/run.sh
+check build-kmod make -s kmod
+suite vm bash tests/vm/run.sh
+
+echo
+echo "logs in $LOGDIR"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
