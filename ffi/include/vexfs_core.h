@@ -117,7 +117,7 @@ struct vexfs_map {
  # Safety
  `sb` is a live shim context; `info` and `out` are NULL or writable.
  */
-int32_t vexfs_rust_mount(vexfs_shim_sb *sb, uint64_t dev_blocks, uint32_t flags, struct vexfs_mount_info *info, struct vexfs_fs **out);
+int32_t vexfs_rust_mount(struct vexfs_shim_sb *sb, uint64_t dev_blocks, uint32_t flags, struct vexfs_mount_info *info, struct vexfs_fs **out);
 
 /*
  Write the superblock clean, flush, and free the handle (always, even on error).

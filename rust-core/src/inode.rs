@@ -234,8 +234,8 @@ impl<D: Device> Fs<D> {
         Ok(self.inode_ref(ino)?.attr())
     }
 
-    /// Store the attributes the VFS owns (mode bits, owner, size, times).
-    /// Link count and block count stay the core's.
+    /// Store the attributes the VFS owns (mode bits, owner, size of
+    /// non-directories, times). Link count and block count stay the core's.
     pub fn setattr(&mut self, a: &Attr) -> Result<()> {
         self.check_writable()?;
         let i = self.inode(a.ino)?;
@@ -248,7 +248,11 @@ impl<D: Device> Fs<D> {
         i.d.mode = U16::new(a.mode as u16);
         i.d.uid = U32::new(a.uid);
         i.d.gid = U32::new(a.gid);
-        i.d.size = U64::new(a.size);
+        // A directory's size is the core's (it grows with its entries); a stale
+        // VFS copy must never shrink it.
+        if !i.is_dir() {
+            i.d.size = U64::new(a.size);
+        }
         i.d.atime = I64::new(a.atime.sec);
         i.d.atime_nsec = U32::new(a.atime.nsec);
         i.set_mtime(a.mtime);

@@ -315,3 +315,18 @@ fn big_volume_formats_without_touching_data() {
     .unwrap();
     assert!(dev.writes < l.inode_bitmap.1 + l.block_bitmap.1 + 4);
 }
+
+#[test]
+fn stale_directory_size_from_vfs_is_ignored() {
+    let mut fs = fresh(4096);
+    let d = fs.create(ROOT, b"d", DIR, 0, 0, 0).unwrap();
+    let mut a = fs.getattr(d).unwrap();
+    fs.create(d, b"x", REG, 0, 0, 0).unwrap();
+    // The VFS writes back attributes it read before the directory grew.
+    a.mode = DIR & !0o022;
+    fs.setattr(&a).unwrap();
+    assert_eq!(fs.lookup(d, b"x").map(|_| ()), Ok(()));
+    assert_eq!(fs.getattr(d).unwrap().mode, DIR & !0o022);
+    let mut fs = remount(fs);
+    assert!(fs.lookup(d, b"x").is_ok());
+}

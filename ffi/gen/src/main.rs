@@ -11,7 +11,8 @@ fn root() -> PathBuf {
 
 fn core_header() -> Result<String, String> {
     let root = root();
-    let config = cbindgen::Config::from_file(root.join("ffi/gen/cbindgen.toml")).map_err(|e| e.to_string())?;
+    let config = cbindgen::Config::from_file(root.join("ffi/gen/cbindgen.toml"))
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     cbindgen::Builder::new()
         .with_config(config)
@@ -60,7 +61,10 @@ fn main() -> ExitCode {
             continue;
         }
         if check {
-            eprintln!("vexfs-gen: {} is stale: run `make gen` and commit it", path.display());
+            eprintln!(
+                "vexfs-gen: {} is stale: run `make gen` and commit it",
+                path.display()
+            );
             stale = true;
         } else if let Err(e) = std::fs::write(&path, content) {
             eprintln!("vexfs-gen: writing {}: {}", path.display(), e);

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VexFS: module init/exit, mount, super_operations.
+ */
+
+#include <linux/module.h>
+#include <linux/blkdev.h>
+#include <linux/fs_context.h>
+#include <linux/slab.h>
+#include <linux/statfs.h>
+#include <linux/writeback.h>
+
+#include "vexfs.h"
+
+static struct kmem_cache *vexfs_inode_cachep;
+
+static struct inode *vexfs_alloc_inode(struct super_block *sb)
+{
+	struct vexfs_inode_info *vi;
+
+	vi = alloc_inode_sb(sb, vexfs_inode_cachep, GFP_KERNEL);
+	if (!vi)
+		return NULL;
+	vi->pinned = false;
+	return &vi->vfs_inode;
+}
+
+static void vexfs_free_inode(struct inode *inode)
+{
+	kmem_cache_free(vexfs_inode_cachep, VEXFS_I(inode));
+}
+
+static int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc)
+{
+	struct vexfs_attr attr;
+
+	if (!VEXFS_I(inode)->pinned)
+		return 0;
+	vexfs_inode_to_attr(inode, &attr);
+	return vexfs_rust_write_inode(VEXFS_FS(inode->i_sb), &attr);
+}
+
+static void vexfs_evict_inode(struct inode *inode)
+{
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+	u32 delete = inode->i_nlink == 0 && !is_bad_inode(inode);
+	int err;
+
+	truncate_inode_pages_final(&inode->i_data);
+	invalidate_inode_buffers(inode);
+	clear_inode(inode);
+	if (!vi->pinned)
+		return;
+	vi->pinned = false;
+	err = vexfs_rust_evict(VEXFS_FS(inode->i_sb), inode->i_ino, delete);
+	if (err)
+		pr_err("vexfs (%s): evict of inode %lu failed (%d)\n",
+		       inode->i_sb->s_id, inode->i_ino, err);
+}
+
+static void vexfs_put_super(struct super_block *sb)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	int err;
+
+	err = vexfs_rust_unmount(sbi->fs);
+	if (err)
+		pr_err("vexfs (%s): unmount failed (%d)\n", sb->s_id, err);
+	sb->s_fs_info = NULL;
+	kfree(sbi);
+}
+
+int vexfs_sync_core(struct super_block *sb)
+{
+	if (sb_rdonly(sb))
+		return 0;
+	return vexfs_rust_sync(VEXFS_FS(sb));
+}
+
+static int vexfs_sync_fs(struct super_block *sb, int wait)
+{
+	if (!wait)
+		return 0;
+	return vexfs_sync_core(sb);
+}
+
+static int vexfs_statfs(struct dentry *dentry, struct kstatfs *buf)
+{
+	struct super_block *sb = dentry->d_sb;
+	struct vexfs_statfs st;
+	int err;
+
+	err = vexfs_rust_statfs(VEXFS_FS(sb), &st);
+	if (err)
+		return err;
+	buf->f_type = sb->s_magic;
+	buf->f_bsize = st.bsize;
+	buf->f_blocks = st.blocks;
+	buf->f_bfree = st.bfree;
+	buf->f_bavail = st.bavail;
+	buf->f_files = st.files;
+	buf->f_ffree = st.ffree;
+	buf->f_namelen = st.namelen;
+	buf->f_fsid = u64_to_fsid(st.fsid);
+	return 0;
+}
+
+static const struct super_operations vexfs_super_ops = {
+	.alloc_inode	= vexfs_alloc_inode,
+	.free_inode	= vexfs_free_inode,
+	.write_inode	= vexfs_write_inode,
+	.evict_inode	= vexfs_evict_inode,
+	.put_super	= vexfs_put_super,
+	.sync_fs	= vexfs_sync_fs,
+	.statfs		= vexfs_statfs,
+};
+
+static const char *vexfs_mount_strerror(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return "not a vexfs filesystem";
+	case -EUCLEAN:
+		return "filesystem is corrupt";
+	case -EIO:
+		return "I/O error";
+	case -ENOMEM:
+		return "out of memory";
+	case -EROFS:
+		return "cannot be mounted read-write";
+	default:
+		return "error";
+	}
+}
+
+/* Apply what the core reported about the mounted filesystem. */
+static int vexfs_setup_sb(struct super_block *sb,
+			  const struct vexfs_mount_info *info)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+
+	if (info->block_size != VEXFS_BLOCK_SIZE) {
+		pr_err("vexfs (%s): unsupported block size %u\n",
+		       sb->s_id, info->block_size);
+		return -EINVAL;
+	}
+	if (info->read_only && !sb_rdonly(sb)) {
+		pr_warn("vexfs (%s): mounted read-only as the filesystem requires\n",
+			sb->s_id);
+		sb->s_flags |= SB_RDONLY;
+	}
+	sbi->core_ro = info->read_only;
+	sb->s_magic = info->magic;
+	sb->s_maxbytes = min_t(u64, info->max_file_size, MAX_LFS_FILESIZE);
+	sb->s_time_gran = 1;
+	sb->s_op = &vexfs_super_ops;
+	memcpy(&sb->s_uuid, info->uuid, sizeof(sb->s_uuid));
+	return 0;
+}
+
+static int vexfs_make_root(struct super_block *sb, u64 root_ino)
+{
+	struct inode *root;
+
+	root = vexfs_iget(sb, root_ino);
+	if (IS_ERR(root))
+		return PTR_ERR(root);
+	if (!S_ISDIR(root->i_mode)) {
+		iput(root);
+		return -EUCLEAN;
+	}
+	sb->s_root = d_make_root(root);
+	if (!sb->s_root)
+		return -ENOMEM;
+	return 0;
+}
+
+static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
+{
+	struct vexfs_mount_info info = {};
+	struct vexfs_sb_info *sbi;
+	u32 flags = sb_rdonly(sb) ? VEXFS_MOUNT_RDONLY : 0;
+	int err;
+
+	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
+	if (!sbi)
+		return -ENOMEM;
+	mutex_init(&sbi->lock);
+	sb->s_fs_info = sbi;
+
+	err = -EINVAL;
+	if (!sb_set_blocksize(sb, VEXFS_BLOCK_SIZE)) {
+		pr_err("vexfs (%s): device does not support %d-byte blocks\n",
+		       sb->s_id, VEXFS_BLOCK_SIZE);
+		goto out_free;
+	}
+	sbi->dev_blocks = bdev_nr_bytes(sb->s_bdev) >> sb->s_blocksize_bits;
+
+	err = vexfs_rust_mount(vexfs_shim_sb(sb), sbi->dev_blocks, flags,
+			       &info, &sbi->fs);
+	if (err)
+		goto out_msg;
+	err = vexfs_setup_sb(sb, &info);
+	if (!err)
+		err = vexfs_make_root(sb, info.root_ino);
+	if (err) {
+		/* the root inode, if any, is already evicted: sb is not active */
+		vexfs_rust_unmount(sbi->fs);
+		goto out_msg;
+	}
+	return 0;
+
+out_msg:
+	pr_err("vexfs (%s): mount failed: %s (%d)\n",
+	       sb->s_id, vexfs_mount_strerror(err), err);
+out_free:
+	sb->s_fs_info = NULL;
+	kfree(sbi);
+	return err;
+}
+
+static int vexfs_get_tree(struct fs_context *fc)
+{
+	return get_tree_bdev(fc, vexfs_fill_super);
+}
+
+/*
+ * The core has no remount entry point: allow rw -> ro (after a full sync),
+ * refuse ro -> rw (the core was mounted read-only and knows nothing else).
+ */
+static int vexfs_reconfigure(struct fs_context *fc)
+{
+	struct super_block *sb = fc->root->d_sb;
+	bool want_ro = fc->sb_flags & SB_RDONLY;
+
+	sync_filesystem(sb);
+	if (sb_rdonly(sb) && !want_ro) {
+		pr_err("vexfs (%s): remount read-write is not supported%s\n",
+		       sb->s_id, VEXFS_SB(sb)->core_ro ?
+		       " (filesystem is read-only)" : "; unmount and mount again");
+		return -EROFS;
+	}
+	return 0;
+}
+
+static const struct fs_context_operations vexfs_context_ops = {
+	.get_tree	= vexfs_get_tree,
+	.reconfigure	= vexfs_reconfigure,
+};
+
+static int vexfs_init_fs_context(struct fs_context *fc)
+{
+	fc->ops = &vexfs_context_ops;
+	return 0;
+}
+
+static struct file_system_type vexfs_fs_type = {
+	.owner			= THIS_MODULE,
+	.name			= "vexfs",
+	.init_fs_context	= vexfs_init_fs_context,
+	.kill_sb		= kill_block_super,
+	.fs_flags		= FS_REQUIRES_DEV,
+};
+MODULE_ALIAS_FS("vexfs");
+
+static void vexfs_inode_init_once(void *obj)
+{
+	struct vexfs_inode_info *vi = obj;
+
+	inode_init_once(&vi->vfs_inode);
+}
+
+static int __init vexfs_init(void)
+{
+	int err;
+
+	vexfs_inode_cachep = kmem_cache_create("vexfs_inode_cache",
+					       sizeof(struct vexfs_inode_info), 0,
+					       SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+					       vexfs_inode_init_once);
+	if (!vexfs_inode_cachep)
+		return -ENOMEM;
+	err = register_filesystem(&vexfs_fs_type);
+	if (err)
+		kmem_cache_destroy(vexfs_inode_cachep);
+	return err;
+}
+
+static void __exit vexfs_exit(void)
+{
+	unregister_filesystem(&vexfs_fs_type);
+	rcu_barrier();	/* free_inode runs after an RCU grace period */
+	kmem_cache_destroy(vexfs_inode_cachep);
+}
+
+module_init(vexfs_init);
+module_exit(vexfs_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VexFS vector-aware filesystem");
+MODULE_AUTHOR("VexFS developers");
