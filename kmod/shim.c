@@ -166,7 +166,7 @@ void vexfs_shim_log(struct vexfs_shim_sb *ssb, int level, const u8 *msg,
 	}
 }
 
-void vexfs_shim_panic(const u8 *msg, size_t len)
+void __noreturn vexfs_shim_panic(const u8 *msg, size_t len)
 {
 	panic("vexfs: %.*s\n", (int)min_t(size_t, len, INT_MAX), msg);
 }

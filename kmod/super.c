@@ -225,22 +225,23 @@ static int vexfs_get_tree(struct fs_context *fc)
 }
 
 /*
- * The core has no remount entry point: allow rw -> ro (after a full sync),
- * refuse ro -> rw (the core was mounted read-only and knows nothing else).
+ * Remount: rw -> ro after a full sync; ro -> rw unless the core refuses it
+ * (errors seen, or unsupported ro_compat features).
  */
 static int vexfs_reconfigure(struct fs_context *fc)
 {
 	struct super_block *sb = fc->root->d_sb;
 	bool want_ro = fc->sb_flags & SB_RDONLY;
+	int err;
 
 	sync_filesystem(sb);
-	if (sb_rdonly(sb) && !want_ro) {
-		pr_err("vexfs (%s): remount read-write is not supported%s\n",
-		       sb->s_id, VEXFS_SB(sb)->core_ro ?
-		       " (filesystem is read-only)" : "; unmount and mount again");
-		return -EROFS;
-	}
-	return 0;
+	if (want_ro == sb_rdonly(sb))
+		return 0;
+	err = vexfs_rust_remount(VEXFS_FS(sb), want_ro ? VEXFS_MOUNT_RDONLY : 0);
+	if (err)
+		pr_err("vexfs (%s): remount %s refused (%d)\n", sb->s_id,
+		       want_ro ? "read-only" : "read-write", err);
+	return err;
 }
 
 static const struct fs_context_operations vexfs_context_ops = {

@@ -128,6 +128,14 @@ int32_t vexfs_rust_mount(struct vexfs_shim_sb *sb, uint64_t dev_blocks, uint32_t
 int32_t vexfs_rust_unmount(struct vexfs_fs *fs);
 
 /*
+ Switch the mount between read-only (`VEXFS_MOUNT_RDONLY`) and read-write.
+
+ # Safety
+ `fs` is NULL or a live handle.
+ */
+int32_t vexfs_rust_remount(struct vexfs_fs *fs, uint32_t flags);
+
+/*
  Write the superblock and flush the device.
 
  # Safety

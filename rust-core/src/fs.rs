@@ -104,6 +104,30 @@ impl<D: Device> Fs<D> {
         Ok(fs)
     }
 
+    /// Switch between read-only and read-write. Going read-only writes the
+    /// superblock clean; going read-write is refused (EROFS) after errors or
+    /// with unsupported ro_compat features.
+    pub fn remount(&mut self, read_only: bool) -> Result<()> {
+        if read_only == self.read_only {
+            return Ok(());
+        }
+        if read_only {
+            let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
+            self.sb.state.set(if clean { STATE_CLEAN } else { STATE_ERRORS });
+            self.write_super()?;
+            self.dev.flush()?;
+            self.read_only = true;
+            return Ok(());
+        }
+        let ro_compat = self.sb.feature_ro_compat.get() & !FEATURE_RO_COMPAT_SUPP;
+        if self.errored || ro_compat != 0 {
+            return Err(Errno::EROFS);
+        }
+        self.read_only = false;
+        self.sb.mount_time.set(self.dev.now().sec);
+        self.write_super()
+    }
+
     pub fn read_only(&self) -> bool {
         self.read_only
     }

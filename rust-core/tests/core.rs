@@ -330,3 +330,12 @@ fn stale_directory_size_from_vfs_is_ignored() {
     let mut fs = remount(fs);
     assert!(fs.lookup(d, b"x").is_ok());
 }
+
+#[test]
+fn remount_read_only_and_back() {
+    let mut fs = fresh(4096);
+    fs.remount(true).unwrap();
+    assert_eq!(fs.create(ROOT, b"f", REG, 0, 0, 0), Err(Errno::EROFS));
+    fs.remount(false).unwrap();
+    fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+}

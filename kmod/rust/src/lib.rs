@@ -70,10 +70,7 @@ fn vexfs_panic_handler(info: &PanicInfo<'_>) -> ! {
     // Truncation is fine: the handler never fails on a long message.
     let _ = write!(out, "rust panic: {info}");
     let msg = out.buf.get(..out.len).unwrap_or(&[]);
-    // SAFETY: `msg` is valid for `msg.len()` bytes.
-    unsafe { shim::vexfs_shim_panic(msg.as_ptr(), msg.len()) };
-    // The shim calls the kernel's panic() and never comes back.
-    loop {
-        core::hint::spin_loop();
-    }
+    // SAFETY: `msg` is valid for `msg.len()` bytes; the shim calls the
+    // kernel's panic() and never comes back.
+    unsafe { shim::vexfs_shim_panic(msg.as_ptr(), msg.len()) }
 }

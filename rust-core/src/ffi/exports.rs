@@ -308,6 +308,18 @@ macro_rules! with_fs {
     }};
 }
 
+/// Switch the mount between read-only (`VEXFS_MOUNT_RDONLY`) and read-write.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_remount(fs: *mut vexfs_fs, flags: u32) -> i32 {
+    if flags & !VEXFS_MOUNT_RDONLY != 0 {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| f.remount(flags & VEXFS_MOUNT_RDONLY != 0)))
+}
+
 /// Write the superblock and flush the device.
 ///
 /// # Safety

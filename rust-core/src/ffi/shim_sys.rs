@@ -53,5 +53,5 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
-    pub fn vexfs_shim_panic(msg: *const u8, len: usize);
+    pub fn vexfs_shim_panic(msg: *const u8, len: usize) -> !;
 }
