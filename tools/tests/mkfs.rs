@@ -1,4 +1,5 @@
 //! mkfs.vexfs as a user runs it: on image files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::process::Command;
 use vexfs_core::dev::FileDevice;
