@@ -100,7 +100,7 @@ impl<D: Device> Fs<D> {
                 b += 1;
             }
             seal_block(&mut buf);
-            self.dev.write_block(blk, &buf)?;
+            self.write_blk(blk, &buf)?;
             self.adjust_free(map, -(i64::from(count)));
             return Ok((base + found, count));
         }
@@ -137,7 +137,7 @@ impl<D: Device> Fs<D> {
                 n += 1;
             }
             seal_block(&mut buf);
-            self.dev.write_block(blk, &buf)?;
+            self.write_blk(blk, &buf)?;
             self.adjust_free(map, freed);
             if double {
                 self.log_err(format_args!(

@@ -122,7 +122,7 @@ impl<D: Device> Fs<D> {
 
     fn write_dir_block(&mut self, pblock: u64, buf: &mut BlockBuf) -> Result<()> {
         seal_block(buf);
-        self.dev.write_block(pblock, buf)
+        self.write_blk(pblock, buf)
     }
 
     /// Find `name` in `dir`.
@@ -208,7 +208,14 @@ impl<D: Device> Fs<D> {
         self.write_dir_block(m.pblock, &mut buf)?;
         let i = self.inode(dir)?;
         i.d.size = U64::new((n + 1) * BLOCK_SIZE as u64);
-        self.store_inode(dir)
+        if let Err(e) = self.store_inode(dir) {
+            // Keep memory as the disk has it: the entry is not in the directory.
+            if let Ok(i) = self.inode(dir) {
+                i.d.size = U64::new(n * BLOCK_SIZE as u64);
+            }
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Remove the entry at `slot`, merging its space into the previous entry.

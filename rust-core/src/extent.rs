@@ -280,7 +280,7 @@ impl<D: Device> Fs<D> {
             .ok_or(Errno::EIO)?
             .copy_from_slice(body);
         seal_block(&mut buf);
-        self.dev.write_block(blk, &buf)
+        self.write_blk(blk, &buf)
     }
 
     /// Map file block `iblock` of `ino`; with `create`, fill a hole with up to

@@ -55,7 +55,7 @@ impl<D: Device> Fs<D> {
         if let Some(t) = buf.get_mut(from..) {
             t.fill(0);
         }
-        self.dev.write_block(m.pblock, &buf)
+        self.write_blk(m.pblock, &buf)
     }
 
     /// Read up to `out.len()` bytes at `off`; holes read as zeros.
@@ -109,7 +109,7 @@ impl<D: Device> Fs<D> {
             buf.get_mut(boff..boff + chunk)
                 .ok_or(Errno::EIO)?
                 .copy_from_slice(data.get(done..done + chunk).ok_or(Errno::EFAULT)?);
-            self.dev.write_block(m.pblock, &buf)?;
+            self.write_blk(m.pblock, &buf)?;
             done += chunk;
         }
         let now = self.dev.now();

@@ -113,7 +113,9 @@ impl<D: Device> Fs<D> {
         }
         if read_only {
             let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
-            self.sb.state.set(if clean { STATE_CLEAN } else { STATE_ERRORS });
+            self.sb
+                .state
+                .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
             self.write_super()?;
             self.dev.flush()?;
             self.read_only = true;
@@ -158,6 +160,26 @@ impl<D: Device> Fs<D> {
             );
         }
         Errno::EUCLEAN
+    }
+
+    /// Write a metadata block. A failed write leaves the on-disk metadata
+    /// half-updated (there is no journal yet), so, as ext4 does when its
+    /// journal aborts, the mount then refuses further changes.
+    pub(crate) fn write_blk(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {
+        let r = self.dev.write_block(blocknr, buf);
+        if let Err(e) = r {
+            if !self.errored {
+                self.errored = true;
+                self.dev.log(
+                    LogLevel::Err,
+                    format_args!(
+                        "write error {} on block {}: further changes refused (EROFS)",
+                        e, blocknr
+                    ),
+                );
+            }
+        }
+        r
     }
 
     /// Refuse changes on a read-only or damaged filesystem.

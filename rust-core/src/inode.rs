@@ -100,7 +100,9 @@ impl<D: Device> Fs<D> {
 
     fn load_inode(&mut self, ino: u64) -> Result<Inode> {
         if ino == 0 || ino > self.sb.inode_count.get() {
-            return Err(self.corrupt(format_args!("inode number {} out of range", ino)));
+            // A bad number from a caller is not corruption; callers that
+            // read it from disk report it as such.
+            return Err(Errno::ESTALE);
         }
         if !self.bit_is_set(Map::Inodes, ino - 1)? {
             // Callers that followed an on-disk reference report this as corruption.
@@ -156,7 +158,7 @@ impl<D: Device> Fs<D> {
         buf.get_mut(off..off + INODE_SIZE)
             .ok_or(Errno::EIO)?
             .copy_from_slice(d.as_bytes());
-        self.dev.write_block(blk, &buf)
+        self.write_blk(blk, &buf)
     }
 
     /// Allocate and initialise a new inode near `goal_ino`.
@@ -276,7 +278,18 @@ impl<D: Device> Fs<D> {
         if i.pins > 0 {
             return Ok(());
         }
-        if (delete || i.d.nlink.get() == 0) && !self.read_only && !self.errored {
+        // The core's link count decides: the VFS's view is only a hint.
+        if delete && i.d.nlink.get() != 0 {
+            self.dev.log(
+                crate::dev::LogLevel::Warn,
+                format_args!(
+                    "inode {} evicted for deletion but has {} links: kept",
+                    ino,
+                    i.d.nlink.get()
+                ),
+            );
+        }
+        if i.d.nlink.get() == 0 && !self.read_only && !self.errored {
             self.delete_inode(ino)
         } else {
             self.inodes.remove(&ino);

@@ -231,8 +231,18 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EMLINK);
         }
         self.dir_add(ndir, nname, src.ino, src.file_type)?;
-        let src = self.dir_find(odir, oname)?.ok_or(Errno::EIO)?;
-        self.dir_remove(odir, src)?;
+        let removed = match self.dir_find(odir, oname) {
+            Ok(Some(s)) => self.dir_remove(odir, s),
+            Ok(None) => Err(Errno::EIO),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = removed {
+            // Undo the new name so the file keeps exactly one.
+            if let Ok(Some(n)) = self.dir_find(ndir, nname) {
+                let _ = self.dir_remove(ndir, n);
+            }
+            return Err(e);
+        }
         self.finish_move(odir, ndir, src.ino, src_dir)
     }
 
@@ -269,7 +279,11 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EINVAL);
         }
         self.dir_set(odir, a, b.ino, b.file_type)?;
-        self.dir_set(ndir, b, a.ino, a.file_type)?;
+        if let Err(e) = self.dir_set(ndir, b, a.ino, a.file_type) {
+            // Undo the first half so no inode is left with two names.
+            let _ = self.dir_set(odir, a, a.ino, a.file_type);
+            return Err(e);
+        }
         if odir != ndir && a_dir != b_dir {
             let (gain, lose) = if a_dir { (ndir, odir) } else { (odir, ndir) };
             self.add_links(gain, 1)?;

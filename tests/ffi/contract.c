@@ -1,0 +1,1889 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * FFI contract tests: every vexfs_rust_* function of ffi/include/vexfs_core.h,
+ * called from C against the generated header, with the userspace shim of
+ * tests/ffi/shim_user.c underneath, on images made by the real mkfs.vexfs.
+ *
+ * Usage: contract [path/to/mkfs-vexfs]   (default: $VEXFS_MKFS, then
+ * target/release/mkfs-vexfs). Prints "PASS name" / "FAIL name: why" per test
+ * and a last line "N passed, N failed"; exits 1 on any failure.
+ */
+#define _GNU_SOURCE
+#include "vexfs_core.h"
+#include "shim_user.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* Tiny test framework                                                 */
+
+static int n_pass, n_fail;
+static const char *cur_test;
+static int cur_failed;
+static char cur_why[1024];
+
+static void fail_at(int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (cur_failed)
+		return;
+	cur_failed = 1;
+	n = snprintf(cur_why, sizeof(cur_why), "line %d: ", line);
+	va_start(ap, fmt);
+	vsnprintf(cur_why + n, sizeof(cur_why) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static const char *en(long long r)
+{
+	static char buf[4][32];
+	static int i;
+	char *b = buf[i++ & 3];
+
+	switch (-r) {
+#define E(x) case x: return #x;
+	E(EPERM) E(ENOENT) E(EIO) E(EBADF) E(ENOMEM) E(EFAULT) E(EEXIST)
+	E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS) E(EMLINK)
+	E(ENAMETOOLONG) E(ENOTEMPTY) E(ESTALE) E(EUCLEAN) E(EFBIG)
+#undef E
+	default:
+		snprintf(b, 32, "%lld", r);
+		return b;
+	}
+}
+
+#define FAILF(...) do { fail_at(__LINE__, __VA_ARGS__); return; } while (0)
+#define CHECK(c) do { if (!(c)) FAILF("check failed: %s", #c); } while (0)
+#define EQ(a, b) do {							\
+	long long a_ = (long long)(a), b_ = (long long)(b);		\
+	if (a_ != b_)							\
+		FAILF("%s = %lld, expected %s = %lld", #a, a_, #b, b_);	\
+} while (0)
+#define UEQ(a, b) do {							\
+	unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
+	if (a_ != b_)							\
+		FAILF("%s = %llu, expected %s = %llu", #a, a_, #b, b_);	\
+} while (0)
+/* A call returning 0 / -errno; `want` is 0 or -EXXX. */
+#define ERR(call, want) do {						\
+	long long r_ = (long long)(call), w_ = (long long)(want);	\
+	if (r_ != w_)							\
+		FAILF("%s returned %s, expected %s", #call, en(r_), en(w_)); \
+} while (0)
+#define OK(call) ERR(call, 0)
+
+/* ------------------------------------------------------------------ */
+/* Fixture: one image in memory per test, formatted once by mkfs.vexfs */
+
+#define BS VEXFS_BLOCK_SIZE
+#define NBLOCKS 4096ULL	/* 16 MiB */
+#define ROOT 1ULL
+#define MAX_FILE_BLOCKS (1ULL << 32)
+#define DT_DIR_ 4
+#define DT_REG_ 8
+
+/* Superblock byte offsets (rust-core/src/format.rs, struct Superblock). */
+#define SB_STATE 20
+#define SB_INCOMPAT 32
+#define SB_RO_COMPAT 40
+#define SB_LABEL 64
+#define SB_BLOCK_COUNT 128
+#define SB_INODE_COUNT 136
+#define SB_FREE_BLOCKS 144
+#define SB_FREE_INODES 152
+#define SB_INODE_TABLE 200
+#define SB_DATA_START 248
+#define SB_CSUM 416
+#define STATE_CLEAN 1
+#define STATE_ERRORS 2
+/* Inode byte offsets (struct DiskInode, 256 bytes). */
+#define INODE_SIZE 256
+#define DI_MODE 0
+#define DI_UID 4
+#define DI_CSUM 252
+
+static const char *mkfs_path;
+static char golden_path[256];
+static uint8_t *golden;
+
+static struct {
+	struct vexfs_shim_sb sb;
+	uint8_t *img;
+	struct vexfs_fs *fs;
+	struct vexfs_mount_info info;
+} F;
+
+#define NM(s) (const uint8_t *)(s), strlen(s)
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82F63B78U & (0U - (crc & 1)));
+	}
+	return ~crc;
+}
+
+static void reseal_super(uint8_t *img)
+{
+	uint32_t c = crc32c(0, img, SB_CSUM);
+
+	for (int i = 0; i < 4; i++)
+		img[SB_CSUM + i] = (uint8_t)(c >> (8 * i));
+}
+
+static uint8_t *inode_ptr(uint8_t *img, uint64_t ino)
+{
+	uint64_t its = le64(img + SB_INODE_TABLE);
+
+	return img + (its + (ino - 1) / (BS / INODE_SIZE)) * BS +
+	       ((ino - 1) % (BS / INODE_SIZE)) * INODE_SIZE;
+}
+
+static void reseal_inode(uint8_t *img, uint64_t ino)
+{
+	uint8_t *d = inode_ptr(img, ino);
+	uint8_t n[8];
+	uint32_t c;
+
+	put_le64(n, ino);
+	c = crc32c(0, n, 8);
+	c = crc32c(c, d, INODE_SIZE - 4);
+	for (int i = 0; i < 4; i++)
+		d[DI_CSUM + i] = (uint8_t)(c >> (8 * i));
+}
+
+static int mount_f(uint32_t flags)
+{
+	return vexfs_rust_mount(&F.sb, NBLOCKS, flags, &F.info, &F.fs);
+}
+
+#define MOUNT() OK(mount_f(0))
+#define UNMOUNT() do { struct vexfs_fs *f_ = F.fs; F.fs = NULL; OK(vexfs_rust_unmount(f_)); } while (0)
+#define REMOUNT() do { UNMOUNT(); MOUNT(); } while (0)
+
+static int mk(uint64_t dir, const char *name, uint32_t mode, struct vexfs_attr *out)
+{
+	struct vexfs_attr tmp;
+
+	return vexfs_rust_create(F.fs, dir, NM(name), mode, 0, 0, 0, out ? out : &tmp);
+}
+
+static int lk(uint64_t dir, const char *name, uint64_t *ino)
+{
+	uint64_t tmp;
+
+	return vexfs_rust_lookup(F.fs, dir, NM(name), ino ? ino : &tmp);
+}
+
+static struct vexfs_statfs stfs(void)
+{
+	struct vexfs_statfs s;
+
+	memset(&s, 0xff, sizeof(s));
+	if (vexfs_rust_statfs(F.fs, &s) != 0)
+		memset(&s, 0xff, sizeof(s));
+	return s;
+}
+
+/* A zeroed "handle" of plausible size: the wrong magic must give -EBADF. */
+static struct vexfs_fs *bad_handle(void)
+{
+	return calloc(1, 4096);
+}
+
+static char long_name[257];	/* 256 bytes */
+static char max_name[256];	/* 255 bytes */
+
+typedef void (*test_fn)(void);
+
+static void run(const char *name, test_fn fn)
+{
+	cur_test = name;
+	cur_failed = 0;
+	cur_why[0] = '\0';
+	F.img = malloc(NBLOCKS * BS);
+	if (!F.img) {
+		perror("malloc");
+		exit(2);
+	}
+	memcpy(F.img, golden, NBLOCKS * BS);
+	shim_open_mem(&F.sb, F.img, NBLOCKS);
+	F.fs = NULL;
+	fn();
+	if (F.fs) {
+		vexfs_rust_unmount(F.fs);
+		F.fs = NULL;
+	}
+	if (!cur_failed) {
+		if (F.sb.held || F.sb.locks != F.sb.unlocks)
+			fail_at(0, "lock left held (locks %lu, unlocks %lu)",
+				F.sb.locks, F.sb.unlocks);
+		else if (F.sb.violations)
+			fail_at(0, "shim contract violation: %s", F.sb.last_violation);
+	}
+	shim_close(&F.sb);
+	free(F.img);
+	F.img = NULL;
+	if (cur_failed) {
+		n_fail++;
+		printf("FAIL %s: %s\n", name, cur_why);
+	} else {
+		n_pass++;
+		printf("PASS %s\n", name);
+	}
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* mount / unmount                                                     */
+
+static void t_mount_info(void)
+{
+	struct vexfs_attr a;
+
+	MOUNT();
+	CHECK(F.fs != NULL);
+	UEQ(F.info.root_ino, ROOT);
+	UEQ(F.info.block_size, 4096);
+	UEQ(F.info.name_max, 255);
+	UEQ(F.info.magic, VEXFS_SUPER_MAGIC);
+	UEQ(F.info.max_file_size, MAX_FILE_BLOCKS * BS);
+	UEQ(F.info.read_only, 0);
+	CHECK(memcmp(F.info.label, "contract", 9) == 0);
+	CHECK(memcmp(F.info.uuid, golden + 48, 16) == 0);
+	/* Root is a directory with two links. */
+	OK(vexfs_rust_iget(F.fs, F.info.root_ino, &a));
+	UEQ(a.ino, ROOT);
+	UEQ(a.mode & S_IFMT, S_IFDIR);
+	UEQ(a.nlink, 2);
+	OK(vexfs_rust_evict(F.fs, ROOT, 0));
+	UNMOUNT();
+	/* A clean unmount leaves the superblock clean. */
+	UEQ(F.img[SB_STATE], STATE_CLEAN);
+}
+
+static void t_mount_bad_args(void)
+{
+	struct vexfs_mount_info info;
+	struct vexfs_fs *out = (struct vexfs_fs *)0x1;
+
+	ERR(vexfs_rust_mount(NULL, NBLOCKS, 0, &info, &out), -EINVAL);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, NULL, &out), -EINVAL);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, NULL), -EINVAL);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0x2, &info, &out), -EINVAL);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0x80000000u, &info, &out), -EINVAL);
+	CHECK(out == (struct vexfs_fs *)0x1);	/* untouched on failure */
+	UEQ(F.sb.reads, 0);			/* argument checks come first */
+	/* A device smaller than the filesystem, or empty. */
+	CHECK(vexfs_rust_mount(&F.sb, 100, 0, &info, &out) < 0);
+	CHECK(vexfs_rust_mount(&F.sb, 0, 0, &info, &out) < 0);
+	CHECK(out == (struct vexfs_fs *)0x1);
+}
+
+static void t_mount_zeroed_image(void)
+{
+	struct vexfs_mount_info info;
+	struct vexfs_fs *out = NULL;
+
+	memset(F.img, 0, NBLOCKS * BS);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EINVAL);
+	CHECK(out == NULL);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, VEXFS_MOUNT_RDONLY, &info, &out), -EINVAL);
+	/* Nothing was written to a device that is not ours. */
+	UEQ(F.sb.writes, 0);
+}
+
+static void t_mount_corrupt_superblock(void)
+{
+	struct vexfs_mount_info info;
+	struct vexfs_fs *out = NULL;
+	unsigned long logs = shim_log_count;
+
+	F.img[SB_LABEL + 3] ^= 0x40;	/* one byte, checksum now wrong */
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EUCLEAN);
+	CHECK(out == NULL);
+	CHECK(shim_log_count > logs);
+	UEQ(shim_last_log_level, VEXFS_LOG_ERR);
+	CHECK(strstr(shim_last_log, "checksum") != NULL);
+	UEQ(F.sb.writes, 0);
+	/* A consistent but impossible layout is damage too. */
+	F.img[SB_LABEL + 3] ^= 0x40;
+	put_le64(F.img + SB_DATA_START, le64(F.img + SB_DATA_START) + 1);
+	reseal_super(F.img);
+	logs = shim_log_count;
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EUCLEAN);
+	CHECK(shim_log_count > logs);
+}
+
+static void t_mount_features(void)
+{
+	struct vexfs_mount_info info;
+	struct vexfs_fs *out = NULL;
+	unsigned long logs = shim_log_count;
+
+	/* Unknown incompat feature: refuse. */
+	put_le64(F.img + SB_INCOMPAT, 1ULL << 17);
+	reseal_super(F.img);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EINVAL);
+	CHECK(shim_log_count > logs);
+	/* Unknown ro_compat feature: mount read-only and say so. */
+	put_le64(F.img + SB_INCOMPAT, 0);
+	put_le64(F.img + SB_RO_COMPAT, 1ULL << 9);
+	reseal_super(F.img);
+	logs = shim_log_count;
+	MOUNT();
+	UEQ(F.info.read_only, 1);
+	CHECK(shim_log_count > logs);
+	CHECK(strstr(shim_last_log, "read-only") != NULL);
+	ERR(mk(ROOT, "x", S_IFREG | 0644, NULL), -EROFS);
+	UNMOUNT();
+}
+
+static void t_mount_rdonly(void)
+{
+	struct vexfs_attr a;
+	struct vexfs_map m;
+	uint64_t ino;
+
+	/* Put a file there first. */
+	MOUNT();
+	OK(mk(ROOT, "file", S_IFREG | 0644, &a));
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m));
+	UNMOUNT();
+	uint8_t *before = malloc(NBLOCKS * BS);
+	CHECK(before != NULL);
+	memcpy(before, F.img, NBLOCKS * BS);
+	unsigned long writes = F.sb.writes;
+
+	OK(mount_f(VEXFS_MOUNT_RDONLY));
+	UEQ(F.info.read_only, 1);
+	OK(lk(ROOT, "file", &ino));
+	UEQ(ino, a.ino);
+	OK(vexfs_rust_getattr(F.fs, ino, &a));
+	ERR(mk(ROOT, "new", S_IFREG | 0644, NULL), -EROFS);
+	ERR(mk(ROOT, "newdir", S_IFDIR | 0755, NULL), -EROFS);
+	ERR(vexfs_rust_link(F.fs, ROOT, NM("l"), ino), -EROFS);
+	ERR(vexfs_rust_unlink(F.fs, ROOT, NM("file")), -EROFS);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("file"), ROOT, NM("f2"), 0), -EROFS);
+	ERR(vexfs_rust_write_inode(F.fs, &a), -EROFS);
+	ERR(vexfs_rust_truncate(F.fs, ino, 0), -EROFS);
+	/* Mapping works, allocating does not. */
+	OK(vexfs_rust_get_block(F.fs, ino, 0, 1, 0, &m));
+	CHECK(m.len == 1);
+	OK(vexfs_rust_get_block(F.fs, ino, 5, 1, 0, &m));
+	UEQ(m.len, 0);
+	ERR(vexfs_rust_get_block(F.fs, ino, 5, 1, 1, &m), -EROFS);
+	OK(vexfs_rust_sync(F.fs));
+	UNMOUNT();
+	/* Read-only means nothing written, not even the superblock. */
+	UEQ(F.sb.writes, writes);
+	CHECK(memcmp(before, F.img, NBLOCKS * BS) == 0);
+	free(before);
+}
+
+static void t_unmount_errors(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	long live;
+
+	ERR(vexfs_rust_unmount(NULL), -EINVAL);
+	ERR(vexfs_rust_unmount(bad), -EBADF);
+	free(bad);	/* the core must not have freed it (ASan double free otherwise) */
+	/* Mount + unmount gives back every allocation (the handle, the core). */
+	live = shim_live_allocs;
+	MOUNT();
+	OK(mk(ROOT, "a", S_IFREG | 0644, NULL));
+	CHECK(shim_live_allocs > live);
+	UNMOUNT();
+	EQ(shim_live_allocs, live);
+	/* Unmount frees the handle even when the final write fails. */
+	MOUNT();
+	shim_inject(&F.sb, 0, 100, 100);
+	ERR(vexfs_rust_unmount(F.fs), -EIO);
+	F.fs = NULL;
+	shim_inject(&F.sb, 0, 0, 0);
+	EQ(shim_live_allocs, live);
+}
+
+static void t_remount(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a;
+	unsigned long writes;
+
+	MOUNT();
+	ERR(vexfs_rust_remount(NULL, VEXFS_MOUNT_RDONLY), -EINVAL);
+	ERR(vexfs_rust_remount(bad, VEXFS_MOUNT_RDONLY), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_remount(F.fs, 2), -EINVAL);
+	ERR(vexfs_rust_remount(F.fs, 0x80000001u), -EINVAL);
+	OK(vexfs_rust_remount(F.fs, 0));	/* rw -> rw: nothing to do */
+	OK(mk(ROOT, "a", S_IFREG | 0644, &a));
+	/* rw -> ro: the superblock is written clean, then nothing more. */
+	OK(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
+	UEQ(F.img[SB_STATE], STATE_CLEAN);
+	writes = F.sb.writes;
+	OK(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
+	ERR(mk(ROOT, "b", S_IFREG | 0644, NULL), -EROFS);
+	ERR(vexfs_rust_truncate(F.fs, a.ino, 0), -EROFS);
+	OK(lk(ROOT, "a", NULL));
+	OK(vexfs_rust_sync(F.fs));
+	UEQ(F.sb.writes, writes);
+	/* ro -> rw: writable again. */
+	OK(vexfs_rust_remount(F.fs, 0));
+	OK(mk(ROOT, "b", S_IFREG | 0644, NULL));
+	UNMOUNT();
+	/* Mounted read-only, then remounted read-write. */
+	OK(mount_f(VEXFS_MOUNT_RDONLY));
+	ERR(mk(ROOT, "c", S_IFREG | 0644, NULL), -EROFS);
+	OK(vexfs_rust_remount(F.fs, 0));
+	OK(mk(ROOT, "c", S_IFREG | 0644, NULL));
+	UNMOUNT();
+	MOUNT();
+	OK(lk(ROOT, "c", NULL));
+	UNMOUNT();
+	/* Unknown ro_compat features: read-write is refused. */
+	put_le64(F.img + SB_RO_COMPAT, 1ULL << 9);
+	reseal_super(F.img);
+	shim_log_quiet = 1;
+	MOUNT();
+	shim_log_quiet = 0;
+	UEQ(F.info.read_only, 1);
+	ERR(vexfs_rust_remount(F.fs, 0), -EROFS);
+	OK(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
+	UNMOUNT();
+}
+
+static void t_remount_after_corruption(void)
+{
+	struct vexfs_attr v, r;
+
+	MOUNT();
+	OK(mk(ROOT, "victim", S_IFREG | 0644, &v));
+	UNMOUNT();
+	inode_ptr(F.img, v.ino)[DI_UID] ^= 0x01;
+	MOUNT();
+	shim_log_quiet = 1;
+	ERR(vexfs_rust_iget(F.fs, v.ino, &r), -EUCLEAN);
+	shim_log_quiet = 0;
+	/* Going read-only is fine and records the error; back to rw is not. */
+	OK(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
+	UEQ(F.img[SB_STATE], STATE_ERRORS);
+	ERR(vexfs_rust_remount(F.fs, 0), -EROFS);
+	ERR(mk(ROOT, "new", S_IFREG | 0644, NULL), -EROFS);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* sync / statfs                                                       */
+
+static void t_sync(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	unsigned long flushes;
+
+	MOUNT();
+	ERR(vexfs_rust_sync(NULL), -EINVAL);
+	ERR(vexfs_rust_sync(bad), -EBADF);
+	free(bad);
+	flushes = F.sb.flushes;
+	OK(vexfs_rust_sync(F.fs));
+	CHECK(F.sb.flushes > flushes);
+	shim_inject(&F.sb, 0, 0, 1);
+	ERR(vexfs_rust_sync(F.fs), -EIO);
+	OK(vexfs_rust_sync(F.fs));
+	UNMOUNT();
+}
+
+static void t_statfs(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_statfs s, s2;
+
+	MOUNT();
+	ERR(vexfs_rust_statfs(NULL, &s), -EINVAL);
+	ERR(vexfs_rust_statfs(F.fs, NULL), -EINVAL);
+	ERR(vexfs_rust_statfs(bad, &s), -EBADF);
+	free(bad);
+	OK(vexfs_rust_statfs(F.fs, &s));
+	UEQ(s.bsize, 4096);
+	UEQ(s.namelen, 255);
+	UEQ(s.blocks, le64(golden + SB_BLOCK_COUNT) - le64(golden + SB_DATA_START));
+	UEQ(s.files, le64(golden + SB_INODE_COUNT));
+	UEQ(s.ffree, s.files - 1);	/* only the root */
+	CHECK(s.bfree > 0 && s.bfree <= s.blocks);
+	UEQ(s.bavail, s.bfree);
+	CHECK(s.fsid != 0);
+	OK(mk(ROOT, "f", S_IFREG | 0644, NULL));
+	OK(vexfs_rust_statfs(F.fs, &s2));
+	UEQ(s2.ffree, s.ffree - 1);
+	UEQ(s2.fsid, s.fsid);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* iget / getattr / write_inode / evict                                */
+
+static void t_iget_getattr(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, c, g;
+
+	MOUNT();
+	ERR(vexfs_rust_iget(NULL, ROOT, &a), -EINVAL);
+	ERR(vexfs_rust_iget(F.fs, ROOT, NULL), -EINVAL);
+	ERR(vexfs_rust_iget(bad, ROOT, &a), -EBADF);
+	ERR(vexfs_rust_getattr(NULL, ROOT, &a), -EINVAL);
+	ERR(vexfs_rust_getattr(F.fs, ROOT, NULL), -EINVAL);
+	ERR(vexfs_rust_getattr(bad, ROOT, &a), -EBADF);
+	free(bad);
+	/* A free inode is stale (NFS handles, races with unlink). */
+	ERR(vexfs_rust_iget(F.fs, 77, &a), -ESTALE);
+	ERR(vexfs_rust_getattr(F.fs, 77, &a), -ESTALE);
+	OK(vexfs_rust_create(F.fs, ROOT, NM("f"), S_IFREG | 0640, 1000, 100, 0, &c));
+	CHECK(c.ino > ROOT);
+	UEQ(c.mode, S_IFREG | 0640);
+	UEQ(c.uid, 1000);
+	UEQ(c.gid, 100);
+	UEQ(c.nlink, 1);
+	UEQ(c.size, 0);
+	UEQ(c.blocks, 0);
+	CHECK(c.mtime_sec > 1600000000 && c.mtime_nsec < 1000000000u);
+	OK(vexfs_rust_iget(F.fs, c.ino, &a));
+	OK(vexfs_rust_getattr(F.fs, c.ino, &g));
+	CHECK(memcmp(&a, &c, sizeof(a)) == 0);
+	CHECK(memcmp(&g, &c, sizeof(g)) == 0);
+	/* Root's link count follows subdirectories. */
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &c));
+	UEQ(c.nlink, 2);
+	OK(vexfs_rust_getattr(F.fs, ROOT, &g));
+	UEQ(g.nlink, 3);
+	UNMOUNT();
+}
+
+/* Inode numbers from the caller (NFS file handles, a confused shim) are not
+ * on-disk references: a bad one must fail that call, not flag the whole
+ * filesystem as corrupt and turn it read-only. */
+static void t_iget_out_of_range_is_not_corruption(void)
+{
+	struct vexfs_attr a;
+	uint64_t count = le64(golden + SB_INODE_COUNT);
+	int r0, r1;
+
+	MOUNT();
+	r0 = vexfs_rust_iget(F.fs, 0, &a);
+	r1 = vexfs_rust_getattr(F.fs, count + 1, &a);
+	CHECK(r0 < 0 && r1 < 0);
+	/* The filesystem must still be writable. */
+	if (mk(ROOT, "after", S_IFREG | 0644, NULL) != 0)
+		FAILF("iget(0) = %s, getattr(inode_count + 1) = %s, and afterwards "
+		      "create = %s: an out-of-range inode number from the caller "
+		      "marked the filesystem corrupt",
+		      en(r0), en(r1), en(mk(ROOT, "after2", S_IFREG | 0644, NULL)));
+	UNMOUNT();
+	UEQ(F.img[SB_STATE], STATE_CLEAN);
+}
+
+static void t_write_inode(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, g;
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	ERR(vexfs_rust_write_inode(NULL, &a), -EINVAL);
+	ERR(vexfs_rust_write_inode(F.fs, NULL), -EINVAL);
+	ERR(vexfs_rust_write_inode(bad, &a), -EBADF);
+	free(bad);
+	a.mode = S_IFREG | 04711;
+	a.uid = 1234;
+	a.gid = 5678;
+	a.size = 12345;
+	a.atime_sec = 1000000001;
+	a.atime_nsec = 5;
+	a.mtime_sec = 1000000002;
+	a.mtime_nsec = 6;
+	a.ctime_sec = 1000000003;
+	a.ctime_nsec = 999999999;
+	a.nlink = 42;	/* the core's: ignored */
+	a.blocks = 800;	/* the core's: ignored */
+	OK(vexfs_rust_write_inode(F.fs, &a));
+	OK(vexfs_rust_evict(F.fs, a.ino, 0));
+	UNMOUNT();
+	MOUNT();
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.mode, S_IFREG | 04711);
+	UEQ(g.uid, 1234);
+	UEQ(g.gid, 5678);
+	UEQ(g.size, 12345);
+	EQ(g.atime_sec, 1000000001);
+	UEQ(g.atime_nsec, 5);
+	EQ(g.mtime_sec, 1000000002);
+	UEQ(g.mtime_nsec, 6);
+	EQ(g.ctime_sec, 1000000003);
+	UEQ(g.ctime_nsec, 999999999);
+	UEQ(g.nlink, 1);
+	UEQ(g.blocks, 0);
+	UEQ(g.generation, a.generation);
+	/* The file type cannot change; the size is bounded. */
+	g.mode = S_IFDIR | 0755;
+	ERR(vexfs_rust_write_inode(F.fs, &g), -EINVAL);
+	g.mode = S_IFREG | 0644;
+	g.size = MAX_FILE_BLOCKS * BS + 1;
+	ERR(vexfs_rust_write_inode(F.fs, &g), -EFBIG);
+	g.size = MAX_FILE_BLOCKS * BS;
+	OK(vexfs_rust_write_inode(F.fs, &g));
+	/* A free inode. */
+	g.ino = 77;
+	ERR(vexfs_rust_write_inode(F.fs, &g), -ESTALE);
+	UNMOUNT();
+}
+
+static void t_evict(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, g;
+	struct vexfs_statfs s0, s1;
+	struct vexfs_map m;
+	uint64_t ino;
+
+	MOUNT();
+	ERR(vexfs_rust_evict(NULL, ROOT, 0), -EINVAL);
+	ERR(vexfs_rust_evict(bad, ROOT, 0), -EBADF);
+	free(bad);
+	/* Evicting an inode nobody holds is a no-op. */
+	OK(vexfs_rust_evict(F.fs, 77, 0));
+	OK(vexfs_rust_evict(F.fs, 77, 1));
+	OK(mk(ROOT, "first", S_IFREG | 0644, NULL));	/* root's first block */
+	s0 = stfs();
+	/* Unlinked while the kernel holds it: lives until evict. */
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 4, 1, &m));
+	CHECK(m.len >= 1);
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("f")));
+	ERR(lk(ROOT, "f", NULL), -ENOENT);
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.nlink, 0);
+	s1 = stfs();
+	UEQ(s1.ffree, s0.ffree - 1);
+	OK(vexfs_rust_evict(F.fs, a.ino, 1));
+	s1 = stfs();
+	UEQ(s1.ffree, s0.ffree);
+	UEQ(s1.bfree, s0.bfree);
+	ERR(vexfs_rust_getattr(F.fs, a.ino, &g), -ESTALE);
+	/* A linked inode survives eviction (delete_inode = 0). */
+	OK(mk(ROOT, "keep", S_IFREG | 0644, &a));
+	OK(vexfs_rust_evict(F.fs, a.ino, 0));
+	OK(lk(ROOT, "keep", &ino));
+	UEQ(ino, a.ino);
+	/* Two pins need two evicts. */
+	OK(mk(ROOT, "two", S_IFREG | 0644, &a));
+	OK(vexfs_rust_iget(F.fs, a.ino, &g));
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("two")));
+	OK(vexfs_rust_evict(F.fs, a.ino, 1));
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	OK(vexfs_rust_evict(F.fs, a.ino, 1));
+	ERR(vexfs_rust_getattr(F.fs, a.ino, &g), -ESTALE);
+	UNMOUNT();
+}
+
+/* The header: "free it if it has no links left". An inode with links must
+ * survive evict whatever delete_inode says. */
+static void t_evict_delete_keeps_linked_inode(void)
+{
+	struct vexfs_attr a, g;
+	uint64_t ino = 0;
+	int r;
+
+	MOUNT();
+	OK(mk(ROOT, "linked", S_IFREG | 0644, &a));
+	OK(vexfs_rust_evict(F.fs, a.ino, 1));
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	r = lk(ROOT, "linked", &ino);
+	if (r != 0)
+		FAILF("evict(ino, delete_inode=1) freed inode %" PRIu64 " that still has "
+		      "nlink %u; lookup of its name now returns %s",
+		      a.ino, g.nlink, en(r));
+	UEQ(ino, a.ino);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* lookup / create                                                     */
+
+static void t_lookup(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a;
+	uint64_t ino = 0;
+
+	MOUNT();
+	OK(mk(ROOT, "file", S_IFREG | 0644, &a));
+	OK(lk(ROOT, "file", &ino));
+	UEQ(ino, a.ino);
+	ERR(lk(ROOT, "nope", &ino), -ENOENT);
+	ERR(lk(ROOT, "fil", &ino), -ENOENT);
+	ERR(lk(ROOT, "file2", &ino), -ENOENT);
+	ERR(lk(ROOT, long_name, &ino), -ENAMETOOLONG);
+	ERR(lk(ROOT, max_name, &ino), -ENOENT);
+	ERR(vexfs_rust_lookup(F.fs, ROOT, (const uint8_t *)"x", 0, &ino), -EINVAL);
+	ERR(vexfs_rust_lookup(F.fs, ROOT, NULL, 1, &ino), -EINVAL);
+	ERR(vexfs_rust_lookup(F.fs, ROOT, NM("file"), NULL), -EINVAL);
+	ERR(vexfs_rust_lookup(NULL, ROOT, NM("file"), &ino), -EINVAL);
+	ERR(vexfs_rust_lookup(bad, ROOT, NM("file"), &ino), -EBADF);
+	free(bad);
+	ERR(lk(a.ino, "x", &ino), -ENOTDIR);
+	ERR(lk(77, "x", &ino), -ESTALE);
+	/* The name is bytes with a length: no NUL needed, none honoured. */
+	ERR(vexfs_rust_lookup(F.fs, ROOT, (const uint8_t *)"file\0junk", 9, &ino), -ENOENT);
+	OK(vexfs_rust_lookup(F.fs, ROOT, (const uint8_t *)"filejunk", 4, &ino));
+	UEQ(ino, a.ino);
+	UNMOUNT();
+}
+
+static void t_create(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, d, g;
+	uint64_t ino;
+
+	MOUNT();
+	ERR(vexfs_rust_create(NULL, ROOT, NM("a"), S_IFREG | 0644, 0, 0, 0, &a), -EINVAL);
+	ERR(vexfs_rust_create(bad, ROOT, NM("a"), S_IFREG | 0644, 0, 0, 0, &a), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_create(F.fs, ROOT, NM("a"), S_IFREG | 0644, 0, 0, 0, NULL), -EINVAL);
+	ERR(vexfs_rust_create(F.fs, ROOT, NULL, 1, S_IFREG | 0644, 0, 0, 0, &a), -EINVAL);
+	ERR(vexfs_rust_create(F.fs, ROOT, (const uint8_t *)"a", 0, S_IFREG | 0644, 0, 0, 0, &a), -EINVAL);
+	ERR(mk(ROOT, long_name, S_IFREG | 0644, &a), -ENAMETOOLONG);
+	ERR(mk(ROOT, ".", S_IFREG | 0644, &a), -EINVAL);
+	ERR(mk(ROOT, "..", S_IFDIR | 0755, &a), -EINVAL);
+	ERR(mk(ROOT, "a/b", S_IFREG | 0644, &a), -EINVAL);
+	ERR(vexfs_rust_create(F.fs, ROOT, (const uint8_t *)"a\0b", 3, S_IFREG | 0644, 0, 0, 0, &a), -EINVAL);
+	ERR(mk(ROOT, "nomode", 0644, &a), -EINVAL);
+	ERR(mk(77, "a", S_IFREG | 0644, &a), -ESTALE);
+	/* Every file type. */
+	OK(mk(ROOT, max_name, S_IFREG | 0644, &a));
+	OK(lk(ROOT, max_name, &ino));
+	UEQ(ino, a.ino);
+	OK(mk(ROOT, "dir", S_IFDIR | 0755, &d));
+	UEQ(d.mode, S_IFDIR | 0755);
+	UEQ(d.nlink, 2);
+	OK(mk(ROOT, "lnk", S_IFLNK | 0777, &g));
+	UEQ(g.mode & S_IFMT, S_IFLNK);
+	OK(mk(ROOT, "fifo", S_IFIFO | 0600, &g));
+	OK(mk(ROOT, "sock", S_IFSOCK | 0600, &g));
+	OK(vexfs_rust_create(F.fs, ROOT, NM("chr"), S_IFCHR | 0600, 0, 0, (1u << 20) | 3, &g));
+	UEQ(g.rdev, (1u << 20) | 3);
+	OK(mk(ROOT, "blk", S_IFBLK | 0600, &g));
+	/* Errors. */
+	ERR(mk(ROOT, "dir", S_IFREG | 0644, &g), -EEXIST);
+	ERR(mk(ROOT, max_name, S_IFDIR | 0755, &g), -EEXIST);
+	ERR(mk(a.ino, "x", S_IFREG | 0644, &g), -ENOTDIR);
+	/* In a subdirectory. */
+	OK(mk(d.ino, "inner", S_IFREG | 0644, &g));
+	OK(lk(d.ino, "inner", &ino));
+	ERR(lk(ROOT, "inner", &ino), -ENOENT);
+	/* All of it persists. */
+	REMOUNT();
+	OK(lk(ROOT, "chr", &ino));
+	OK(vexfs_rust_getattr(F.fs, ino, &g));
+	UEQ(g.rdev, (1u << 20) | 3);
+	UEQ(g.mode, S_IFCHR | 0600);
+	OK(lk(d.ino, "inner", &ino));
+	UNMOUNT();
+}
+
+static void t_create_enospc(void)
+{
+	struct vexfs_statfs s;
+	struct vexfs_attr a;
+	char name[32];
+	uint64_t n = 0, ffree;
+	int r = 0;
+
+	MOUNT();
+	shim_log_quiet = 1;
+	ffree = stfs().ffree;
+	for (;;) {
+		snprintf(name, sizeof(name), "f%05" PRIu64, n);
+		r = mk(ROOT, name, S_IFREG | 0644, &a);
+		if (r != 0)
+			break;
+		OK(vexfs_rust_evict(F.fs, a.ino, 0));
+		if (++n > ffree + 10)
+			break;
+	}
+	shim_log_quiet = 0;
+	ERR(r, -ENOSPC);
+	UEQ(n, ffree);
+	s = stfs();
+	UEQ(s.ffree, 0);
+	/* The failed create left nothing behind. */
+	ERR(lk(ROOT, name, NULL), -ENOENT);
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("f00007")));
+	UEQ(stfs().ffree, 1);
+	OK(mk(ROOT, "again", S_IFREG | 0644, NULL));
+	REMOUNT();
+	UEQ(stfs().ffree, 0);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* link / unlink / rmdir                                               */
+
+static void t_link(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, d, g;
+	uint64_t ino;
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	ERR(vexfs_rust_link(NULL, ROOT, NM("l"), a.ino), -EINVAL);
+	ERR(vexfs_rust_link(bad, ROOT, NM("l"), a.ino), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_link(F.fs, ROOT, NULL, 1, a.ino), -EINVAL);
+	ERR(vexfs_rust_link(F.fs, ROOT, (const uint8_t *)"l", 0, a.ino), -EINVAL);
+	ERR(vexfs_rust_link(F.fs, ROOT, NM(long_name), a.ino), -ENAMETOOLONG);
+	OK(vexfs_rust_link(F.fs, d.ino, NM("l"), a.ino));
+	OK(lk(d.ino, "l", &ino));
+	UEQ(ino, a.ino);
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.nlink, 2);
+	ERR(vexfs_rust_link(F.fs, d.ino, NM("l"), a.ino), -EEXIST);
+	ERR(vexfs_rust_link(F.fs, ROOT, NM("d"), a.ino), -EEXIST);
+	ERR(vexfs_rust_link(F.fs, ROOT, NM("d2"), d.ino), -EPERM);
+	ERR(vexfs_rust_link(F.fs, a.ino, NM("x"), a.ino), -ENOTDIR);
+	ERR(vexfs_rust_link(F.fs, ROOT, NM("x"), 77), -ESTALE);
+	/* Unlinking one name keeps the other. */
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("f")));
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.nlink, 1);
+	REMOUNT();
+	OK(lk(d.ino, "l", &ino));
+	UEQ(ino, a.ino);
+	UNMOUNT();
+}
+
+static void t_unlink(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, d;
+	struct vexfs_statfs s0;
+
+	MOUNT();
+	OK(mk(ROOT, "first", S_IFREG | 0644, NULL));	/* root's first block */
+	s0 = stfs();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	ERR(vexfs_rust_unlink(NULL, ROOT, NM("f")), -EINVAL);
+	ERR(vexfs_rust_unlink(bad, ROOT, NM("f")), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_unlink(F.fs, ROOT, NULL, 1), -EINVAL);
+	ERR(vexfs_rust_unlink(F.fs, ROOT, (const uint8_t *)"f", 0), -EINVAL);
+	ERR(vexfs_rust_unlink(F.fs, ROOT, NM(long_name)), -ENAMETOOLONG);
+	ERR(vexfs_rust_unlink(F.fs, ROOT, NM("nope")), -ENOENT);
+	ERR(vexfs_rust_unlink(F.fs, ROOT, NM("d")), -EISDIR);
+	ERR(vexfs_rust_unlink(F.fs, a.ino, NM("x")), -ENOTDIR);
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("f")));
+	ERR(vexfs_rust_unlink(F.fs, ROOT, NM("f")), -ENOENT);
+	ERR(lk(ROOT, "f", NULL), -ENOENT);
+	OK(vexfs_rust_evict(F.fs, a.ino, 1));
+	OK(vexfs_rust_rmdir(F.fs, ROOT, NM("d")));
+	OK(vexfs_rust_evict(F.fs, d.ino, 1));
+	UEQ(stfs().ffree, s0.ffree);
+	UEQ(stfs().bfree, s0.bfree);
+	UNMOUNT();
+}
+
+static void t_rmdir(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, d, e, g;
+
+	MOUNT();
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	OK(mk(ROOT, "e", S_IFDIR | 0755, &e));
+	OK(mk(d.ino, "inner", S_IFREG | 0644, &a));
+	OK(vexfs_rust_getattr(F.fs, ROOT, &g));
+	UEQ(g.nlink, 4);
+	ERR(vexfs_rust_rmdir(NULL, ROOT, NM("d")), -EINVAL);
+	ERR(vexfs_rust_rmdir(bad, ROOT, NM("d")), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_rmdir(F.fs, ROOT, NULL, 1), -EINVAL);
+	ERR(vexfs_rust_rmdir(F.fs, ROOT, (const uint8_t *)"d", 0), -EINVAL);
+	ERR(vexfs_rust_rmdir(F.fs, ROOT, NM(long_name)), -ENAMETOOLONG);
+	ERR(vexfs_rust_rmdir(F.fs, ROOT, NM("nope")), -ENOENT);
+	ERR(vexfs_rust_rmdir(F.fs, ROOT, NM("d")), -ENOTEMPTY);
+	ERR(vexfs_rust_rmdir(F.fs, d.ino, NM("inner")), -ENOTDIR);
+	ERR(vexfs_rust_rmdir(F.fs, a.ino, NM("x")), -ENOTDIR);
+	OK(vexfs_rust_rmdir(F.fs, ROOT, NM("e")));
+	OK(vexfs_rust_getattr(F.fs, ROOT, &g));
+	UEQ(g.nlink, 3);
+	OK(vexfs_rust_getattr(F.fs, e.ino, &g));	/* pinned: still there */
+	UEQ(g.nlink, 0);
+	ERR(mk(e.ino, "x", S_IFREG | 0644, NULL), -ENOENT);	/* dead directory */
+	OK(vexfs_rust_evict(F.fs, e.ino, 1));
+	OK(vexfs_rust_unlink(F.fs, d.ino, NM("inner")));
+	OK(vexfs_rust_rmdir(F.fs, ROOT, NM("d")));
+	ERR(lk(ROOT, "d", NULL), -ENOENT);
+	REMOUNT();
+	OK(vexfs_rust_getattr(F.fs, ROOT, &g));
+	UEQ(g.nlink, 2);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* rename                                                              */
+
+static void t_rename(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, b, d, e, g;
+	uint64_t ino;
+
+	MOUNT();
+	OK(mk(ROOT, "a", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "b", S_IFREG | 0644, &b));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	OK(mk(ROOT, "e", S_IFDIR | 0755, &e));
+	ERR(vexfs_rust_rename(NULL, ROOT, NM("a"), ROOT, NM("c"), 0), -EINVAL);
+	ERR(vexfs_rust_rename(bad, ROOT, NM("a"), ROOT, NM("c"), 0), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NULL, 1, ROOT, NM("c"), 0), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NULL, 1, 0), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, (const uint8_t *)"a", 0, ROOT, NM("c"), 0), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, (const uint8_t *)"c", 0, 0), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM(long_name), ROOT, NM("c"), 0), -ENAMETOOLONG);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM(long_name), 0), -ENAMETOOLONG);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("nope"), ROOT, NM("c"), 0), -ENOENT);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), a.ino, NM("c"), 0), -ENOTDIR);
+	/* Flags. */
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM("c"), VEXFS_RENAME_WHITEOUT), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM("c"),
+			      VEXFS_RENAME_NOREPLACE | VEXFS_RENAME_EXCHANGE), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM("c"), 8), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM("b"), VEXFS_RENAME_NOREPLACE), -EEXIST);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM("c"), VEXFS_RENAME_EXCHANGE), -ENOENT);
+	OK(lk(ROOT, "a", &ino));
+	UEQ(ino, a.ino);
+	/* Type mismatches and non-empty targets. */
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM("d"), 0), -EISDIR);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("d"), ROOT, NM("a"), 0), -ENOTDIR);
+	OK(mk(e.ino, "x", S_IFREG | 0644, NULL));
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("d"), ROOT, NM("e"), 0), -ENOTEMPTY);
+	/* A directory into its own subtree. */
+	OK(mk(d.ino, "sub", S_IFDIR | 0755, &g));
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("d"), g.ino, NM("loop"), 0), -EINVAL);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("d"), d.ino, NM("self"), 0), -EINVAL);
+	/* Plain move, NOREPLACE to a free name, onto itself. */
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("a"), ROOT, NM("c"), VEXFS_RENAME_NOREPLACE));
+	ERR(lk(ROOT, "a", NULL), -ENOENT);
+	OK(lk(ROOT, "c", &ino));
+	UEQ(ino, a.ino);
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("c"), ROOT, NM("c"), 0));
+	OK(lk(ROOT, "c", &ino));
+	/* Replace a file: the old target loses its link. */
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("c"), ROOT, NM("b"), 0));
+	OK(lk(ROOT, "b", &ino));
+	UEQ(ino, a.ino);
+	ERR(lk(ROOT, "c", NULL), -ENOENT);
+	OK(vexfs_rust_getattr(F.fs, b.ino, &g));
+	UEQ(g.nlink, 0);
+	OK(vexfs_rust_evict(F.fs, b.ino, 1));
+	/* Move a directory across: link counts of both parents. */
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("d"), e.ino, NM("d2"), 0));
+	OK(vexfs_rust_getattr(F.fs, ROOT, &g));
+	UEQ(g.nlink, 3);	/* root: ., .., e */
+	OK(vexfs_rust_getattr(F.fs, e.ino, &g));
+	UEQ(g.nlink, 3);	/* e: ., its entry, d2's .. */
+	OK(lk(e.ino, "d2", &ino));
+	UEQ(ino, d.ino);
+	/* Replace an empty directory by a directory. */
+	OK(mk(ROOT, "empty", S_IFDIR | 0755, &g));
+	OK(vexfs_rust_rename(F.fs, e.ino, NM("d2"), ROOT, NM("empty"), 0));
+	OK(lk(ROOT, "empty", &ino));
+	UEQ(ino, d.ino);
+	OK(vexfs_rust_getattr(F.fs, g.ino, &g));
+	UEQ(g.nlink, 0);
+	OK(vexfs_rust_evict(F.fs, g.ino, 1));
+	OK(vexfs_rust_getattr(F.fs, ROOT, &g));
+	UEQ(g.nlink, 4);	/* ., .., e, empty(=d) */
+	REMOUNT();
+	OK(lk(ROOT, "empty", &ino));
+	UEQ(ino, d.ino);
+	OK(lk(d.ino, "sub", &ino));
+	UNMOUNT();
+}
+
+static void t_rename_exchange(void)
+{
+	struct vexfs_attr f, d, s, g;
+	uint64_t ino;
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &f));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	OK(mk(ROOT, "s", S_IFDIR | 0755, &s));
+	OK(mk(s.ino, "in", S_IFREG | 0644, &g));
+	/* Same directory: names swap. */
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("f"), ROOT, NM("d"), VEXFS_RENAME_EXCHANGE));
+	OK(lk(ROOT, "f", &ino));
+	UEQ(ino, d.ino);
+	OK(lk(ROOT, "d", &ino));
+	UEQ(ino, f.ino);
+	/* Across directories, a directory with a file: parents' link counts move. */
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("f"), s.ino, NM("in"), VEXFS_RENAME_EXCHANGE));
+	OK(lk(ROOT, "f", &ino));
+	UEQ(ino, g.ino);
+	OK(lk(s.ino, "in", &ino));
+	UEQ(ino, d.ino);
+	OK(vexfs_rust_getattr(F.fs, ROOT, &g));
+	UEQ(g.nlink, 3);	/* ., .., s */
+	OK(vexfs_rust_getattr(F.fs, s.ino, &g));
+	UEQ(g.nlink, 3);	/* ., entry, in(=d)'s .. */
+	/* Exchanging a directory with its own descendant's parent is refused. */
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("s"), s.ino, NM("in"), VEXFS_RENAME_EXCHANGE), -EINVAL);
+	REMOUNT();
+	OK(lk(s.ino, "in", &ino));
+	UEQ(ino, d.ino);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* readdir                                                             */
+
+#define NDIRENTS 150
+
+static void t_readdir(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_dirent de;
+	struct vexfs_attr a;
+	uint64_t inos[NDIRENTS];
+	int seen[NDIRENTS];
+	char name[64];
+	uint64_t pos = 0, mid_pos = 0, prev = 0;
+	int n = 0, r;
+
+	MOUNT();
+	ERR(vexfs_rust_readdir(NULL, ROOT, 0, &de), -EINVAL);
+	ERR(vexfs_rust_readdir(F.fs, ROOT, 0, NULL), -EINVAL);
+	ERR(vexfs_rust_readdir(bad, ROOT, 0, &de), -EBADF);
+	free(bad);
+	/* An empty directory: no entries ("." and ".." are the VFS's). */
+	ERR(vexfs_rust_readdir(F.fs, ROOT, 0, &de), 0);
+	for (int i = 0; i < NDIRENTS; i++) {
+		snprintf(name, sizeof(name), "entry-%03d-padding-to-span-several-blocks", i);
+		OK(mk(ROOT, name, (i % 10 == 0 ? S_IFDIR | 0755 : S_IFREG | 0644), &a));
+		inos[i] = a.ino;
+		seen[i] = 0;
+	}
+	for (;;) {
+		memset(&de, 0xa5, sizeof(de));
+		r = vexfs_rust_readdir(F.fs, ROOT, pos, &de);
+		if (r == 0)
+			break;
+		EQ(r, 1);
+		int i;
+
+		CHECK(de.name_len > 0 && de.name_len <= 255);
+		CHECK(sscanf((const char *)de.name, "entry-%03d", &i) == 1);
+		CHECK(i >= 0 && i < NDIRENTS);
+		snprintf(name, sizeof(name), "entry-%03d-padding-to-span-several-blocks", i);
+		UEQ(de.name_len, strlen(name));
+		CHECK(memcmp(de.name, name, de.name_len) == 0);
+		UEQ(de.name[de.name_len], 0);
+		UEQ(de.ino, inos[i]);
+		UEQ(de.file_type, i % 10 == 0 ? DT_DIR_ : DT_REG_);
+		CHECK(de.next_pos > pos);
+		CHECK(de.next_pos > prev);
+		prev = de.next_pos;
+		EQ(seen[i], 0);
+		seen[i] = 1;
+		pos = de.next_pos;
+		if (++n == NDIRENTS / 2)
+			mid_pos = pos;
+		CHECK(n <= NDIRENTS);
+	}
+	EQ(n, NDIRENTS);
+	CHECK(pos > 2 * BS);	/* really spans blocks */
+	/* At the end, and past it, stays at the end. */
+	ERR(vexfs_rust_readdir(F.fs, ROOT, pos, &de), 0);
+	ERR(vexfs_rust_readdir(F.fs, ROOT, pos + 1000000, &de), 0);
+	ERR(vexfs_rust_readdir(F.fs, ROOT, UINT64_MAX, &de), 0);
+	/* Resuming from a returned position gives the rest. */
+	n = 0;
+	for (pos = mid_pos; (r = vexfs_rust_readdir(F.fs, ROOT, pos, &de)) == 1; pos = de.next_pos)
+		n++;
+	EQ(r, 0);
+	EQ(n, NDIRENTS - NDIRENTS / 2);
+	/* Deleting entries mid-walk: a position stays valid. */
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("entry-001-padding-to-span-several-blocks")));
+	n = 0;
+	for (pos = 0; (r = vexfs_rust_readdir(F.fs, ROOT, pos, &de)) == 1; pos = de.next_pos)
+		n++;
+	EQ(n, NDIRENTS - 1);
+	ERR(vexfs_rust_readdir(F.fs, inos[1], 0, &de), -ENOTDIR);
+	ERR(vexfs_rust_readdir(F.fs, 1000, 0, &de), -ESTALE);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* get_block / truncate                                                */
+
+static void t_get_block(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, d, g;
+	struct vexfs_map m, m2;
+	struct vexfs_statfs s0, s1;
+	uint64_t data_start = le64(golden + SB_DATA_START);
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	ERR(vexfs_rust_get_block(NULL, a.ino, 0, 1, 0, &m), -EINVAL);
+	ERR(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 0, NULL), -EINVAL);
+	ERR(vexfs_rust_get_block(bad, a.ino, 0, 1, 0, &m), -EBADF);
+	free(bad);
+	s0 = stfs();
+	/* A hole. */
+	memset(&m, 0xa5, sizeof(m));
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 0, &m));
+	UEQ(m.len, 0);
+	UEQ(m.new_blocks, 0);
+	UEQ(m.blocks, 0);
+	/* Allocate one block. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m));
+	UEQ(m.len, 1);
+	UEQ(m.new_blocks, 1);
+	UEQ(m.blocks, 8);
+	CHECK(m.pblock >= data_start && m.pblock < NBLOCKS);
+	s1 = stfs();
+	UEQ(s1.bfree, s0.bfree - 1);
+	/* Mapped now: same block, not new, with or without create. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 0, &m2));
+	UEQ(m2.pblock, m.pblock);
+	UEQ(m2.len, 1);
+	UEQ(m2.new_blocks, 0);
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m2));
+	UEQ(m2.pblock, m.pblock);
+	UEQ(m2.new_blocks, 0);
+	UEQ(stfs().bfree, s1.bfree);
+	/* A run of blocks, up to max_blocks, contiguous. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 1, 8, 1, &m2));
+	CHECK(m2.len >= 1 && m2.len <= 8);
+	UEQ(m2.new_blocks, 1);
+	UEQ(m2.blocks, 8 * (1 + m2.len));
+	UEQ(stfs().bfree, s1.bfree - m2.len);
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 64, 0, &m2));
+	CHECK(m2.len >= 1 && m2.pblock == m.pblock);
+	/* max_blocks 0 is treated as 1. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 0, 0, &m2));
+	UEQ(m2.len, 1);
+	/* Far blocks: the last one is allowed, past it is EFBIG. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, MAX_FILE_BLOCKS - 1, 16, 1, &m2));
+	UEQ(m2.len, 1);
+	UEQ(m2.new_blocks, 1);
+	ERR(vexfs_rust_get_block(F.fs, a.ino, MAX_FILE_BLOCKS, 1, 0, &m2), -EFBIG);
+	ERR(vexfs_rust_get_block(F.fs, a.ino, MAX_FILE_BLOCKS, 1, 1, &m2), -EFBIG);
+	ERR(vexfs_rust_get_block(F.fs, a.ino, UINT64_MAX, 1, 1, &m2), -EFBIG);
+	ERR(vexfs_rust_get_block(F.fs, 77, 0, 1, 0, &m2), -ESTALE);
+	/* Mappings persist. */
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	REMOUNT();
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 0, &m2));
+	UEQ(m2.pblock, m.pblock);
+	UEQ(m2.blocks, g.blocks);
+	UNMOUNT();
+}
+
+static void t_get_block_enospc(void)
+{
+	struct vexfs_attr a, g;
+	struct vexfs_map m;
+	struct vexfs_statfs s0;
+	uint64_t iblock = 0;
+	int r, rounds = 0;
+
+	MOUNT();
+	OK(mk(ROOT, "big", S_IFREG | 0644, &a));
+	s0 = stfs();
+	shim_log_quiet = 1;
+	while ((r = vexfs_rust_get_block(F.fs, a.ino, iblock, 65535, 1, &m)) == 0) {
+		CHECK(m.len >= 1);
+		iblock += m.len;
+		if (++rounds > 100000)
+			break;
+	}
+	shim_log_quiet = 0;
+	ERR(r, -ENOSPC);
+	CHECK(iblock > 0);
+	CHECK(stfs().bfree < 16);
+	/* Allocation failure left a consistent inode. */
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	CHECK(g.blocks >= 8 * iblock);
+	g.size = iblock * BS;
+	OK(vexfs_rust_write_inode(F.fs, &g));
+	/* And truncate gives every block back, extent tree included. */
+	OK(vexfs_rust_truncate(F.fs, a.ino, 0));
+	UEQ(stfs().bfree, s0.bfree);
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.blocks, 0);
+	UEQ(g.size, 0);
+	UNMOUNT();
+}
+
+static void t_truncate(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, d, g;
+	struct vexfs_map m;
+	struct vexfs_statfs s0;
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	ERR(vexfs_rust_truncate(NULL, a.ino, 0), -EINVAL);
+	ERR(vexfs_rust_truncate(bad, a.ino, 0), -EBADF);
+	free(bad);
+	s0 = stfs();
+	/* 16 blocks, with a hole in the middle. */
+	for (uint64_t b = 0; b < 16; b++)
+		OK(vexfs_rust_get_block(F.fs, a.ino, b, 1, 1, &m));
+	OK(vexfs_rust_get_block(F.fs, a.ino, 100, 4, 1, &m));
+	UEQ(stfs().bfree, s0.bfree - 16 - m.len);
+	/* Shrink to one block and a half: two blocks stay. */
+	OK(vexfs_rust_truncate(F.fs, a.ino, BS + 100));
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.size, BS + 100);
+	UEQ(g.blocks, 16);
+	UEQ(stfs().bfree, s0.bfree - 2);
+	OK(vexfs_rust_get_block(F.fs, a.ino, 1, 1, 0, &m));
+	UEQ(m.len, 1);
+	OK(vexfs_rust_get_block(F.fs, a.ino, 2, 1, 0, &m));
+	UEQ(m.len, 0);
+	/* Growing allocates nothing. */
+	OK(vexfs_rust_truncate(F.fs, a.ino, 1ULL << 30));
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.size, 1ULL << 30);
+	UEQ(stfs().bfree, s0.bfree - 2);
+	OK(vexfs_rust_truncate(F.fs, a.ino, MAX_FILE_BLOCKS * BS));
+	ERR(vexfs_rust_truncate(F.fs, a.ino, MAX_FILE_BLOCKS * BS + 1), -EFBIG);
+	OK(vexfs_rust_truncate(F.fs, a.ino, 0));
+	UEQ(stfs().bfree, s0.bfree);
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.size, 0);
+	UEQ(g.blocks, 0);
+	ERR(vexfs_rust_truncate(F.fs, d.ino, 0), -EISDIR);
+	ERR(vexfs_rust_truncate(F.fs, 77, 0), -ESTALE);
+	REMOUNT();
+	UEQ(stfs().bfree, s0.bfree);
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
+/* Corruption and I/O errors                                           */
+
+static void t_corrupt_inode(void)
+{
+	struct vexfs_attr a, v, r;
+	struct vexfs_map m;
+	unsigned long logs;
+	uint64_t ino = 0;
+
+	MOUNT();
+	OK(mk(ROOT, "victim", S_IFREG | 0644, &v));
+	OK(mk(ROOT, "other", S_IFREG | 0644, &a));
+	UNMOUNT();
+	inode_ptr(F.img, v.ino)[DI_UID] ^= 0x01;	/* checksum now wrong */
+	MOUNT();
+	logs = shim_log_count;
+	shim_log_quiet = 1;
+	ERR(lk(ROOT, "victim", &ino), -EUCLEAN);
+	shim_log_quiet = 0;
+	CHECK(shim_log_count > logs);
+	UEQ(shim_last_log_level, VEXFS_LOG_ERR);
+	CHECK(strstr(shim_last_log, "vexfs (mem): ") == shim_last_log);
+	ERR(vexfs_rust_iget(F.fs, v.ino, &r), -EUCLEAN);
+	ERR(vexfs_rust_getattr(F.fs, v.ino, &r), -EUCLEAN);
+	/* Reads of healthy metadata still work... */
+	OK(lk(ROOT, "other", &ino));
+	OK(vexfs_rust_getattr(F.fs, ROOT, &r));
+	/* ...every change is refused. */
+	ERR(mk(ROOT, "new", S_IFREG | 0644, NULL), -EROFS);
+	ERR(vexfs_rust_write_inode(F.fs, &r), -EROFS);
+	ERR(vexfs_rust_truncate(F.fs, a.ino, 0), -EROFS);
+	ERR(vexfs_rust_unlink(F.fs, ROOT, NM("other")), -EROFS);
+	ERR(vexfs_rust_link(F.fs, ROOT, NM("l"), a.ino), -EROFS);
+	ERR(vexfs_rust_rename(F.fs, ROOT, NM("other"), ROOT, NM("x"), 0), -EROFS);
+	ERR(vexfs_rust_rmdir(F.fs, ROOT, NM("other")), -EROFS);
+	ERR(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m), -EROFS);
+	OK(vexfs_rust_sync(F.fs));
+	UNMOUNT();
+	/* The error is recorded on disk and reported at the next mount. */
+	UEQ(F.img[SB_STATE], STATE_ERRORS);
+	logs = shim_log_count;
+	MOUNT();
+	CHECK(shim_log_count > logs);
+	CHECK(strstr(shim_last_log, "errors") != NULL);
+	UNMOUNT();
+	UEQ(F.img[SB_STATE], STATE_ERRORS);
+}
+
+static void t_corrupt_inode_resealed(void)
+{
+	struct vexfs_attr v, r;
+	uint8_t *d;
+
+	MOUNT();
+	OK(mk(ROOT, "victim", S_IFREG | 0644, &v));
+	UNMOUNT();
+	/* Valid checksum, impossible content: no file type. */
+	d = inode_ptr(F.img, v.ino);
+	d[DI_MODE] = 0;
+	d[DI_MODE + 1] = 0;
+	reseal_inode(F.img, v.ino);
+	MOUNT();
+	shim_log_quiet = 1;
+	ERR(vexfs_rust_iget(F.fs, v.ino, &r), -EUCLEAN);
+	shim_log_quiet = 0;
+	CHECK(strstr(shim_last_log, "corruption") != NULL ||
+	      strstr(shim_last_log, "EROFS") != NULL);
+	ERR(mk(ROOT, "new", S_IFREG | 0644, NULL), -EROFS);
+	UNMOUNT();
+}
+
+static void t_corrupt_dir_block(void)
+{
+	struct vexfs_map m;
+	struct vexfs_dirent de;
+
+	MOUNT();
+	OK(mk(ROOT, "a", S_IFREG | 0644, NULL));
+	OK(vexfs_rust_get_block(F.fs, ROOT, 0, 1, 0, &m));
+	UEQ(m.len, 1);
+	UNMOUNT();
+	F.img[m.pblock * BS + 40] ^= 0xff;	/* inside the first entry */
+	MOUNT();
+	shim_log_quiet = 1;
+	ERR(lk(ROOT, "a", NULL), -EUCLEAN);
+	ERR(vexfs_rust_readdir(F.fs, ROOT, 0, &de), -EUCLEAN);
+	shim_log_quiet = 0;
+	ERR(mk(ROOT, "b", S_IFREG | 0644, NULL), -EROFS);
+	UNMOUNT();
+}
+
+static void t_io_errors(void)
+{
+	struct vexfs_mount_info info;
+	struct vexfs_fs *out = NULL;
+	struct vexfs_attr a, g;
+	struct vexfs_map m;
+	struct vexfs_dirent de;
+
+	/* Mount: the superblock read fails. */
+	shim_inject(&F.sb, 1, 0, 0);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EIO);
+	CHECK(out == NULL);
+	/* Mount: the superblock write fails. */
+	shim_inject(&F.sb, 0, 1, 0);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EIO);
+	shim_inject(&F.sb, 0, 0, 0);
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(vexfs_rust_evict(F.fs, a.ino, 0));
+	REMOUNT();
+	/* Reads. */
+	shim_inject(&F.sb, 1, 0, 0);
+	ERR(lk(ROOT, "f", NULL), -EIO);
+	shim_inject(&F.sb, 1, 0, 0);
+	ERR(vexfs_rust_readdir(F.fs, ROOT, 0, &de), -EIO);
+	shim_inject(&F.sb, 1, 0, 0);
+	ERR(vexfs_rust_iget(F.fs, a.ino, &g), -EIO);
+	shim_inject(&F.sb, 0, 0, 0);
+	/* An I/O error is not corruption: the filesystem stays writable. */
+	OK(vexfs_rust_iget(F.fs, a.ino, &g));
+	/* Writes. */
+	shim_inject(&F.sb, 0, 1000, 0);
+	ERR(mk(ROOT, "g", S_IFREG | 0644, NULL), -EIO);
+	/* A failed metadata write may leave the disk half-updated (no journal
+	 * yet): like ext4 after a journal abort, the mount refuses changes. */
+	ERR(vexfs_rust_write_inode(F.fs, &g), -EROFS);
+	ERR(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m), -EROFS);
+	shim_inject(&F.sb, 0, 0, 0);
+	CHECK(F.sb.injected > 0);
+	ERR(mk(ROOT, "h", S_IFREG | 0644, NULL), -EROFS);
+	OK(lk(ROOT, "f", NULL));	/* reads still work */
+	ERR(vexfs_rust_remount(F.fs, 0), 0);	/* already rw: no-op */
+	REMOUNT();
+	OK(mk(ROOT, "h", S_IFREG | 0644, NULL));
+	UNMOUNT();
+}
+
+/* Fail the k-th write of a sequence of operations, for every k: every call
+ * returns 0 or a negative errno, nothing crashes, locks balance, the handle
+ * is freed, and the image mounts again. */
+static int sweep_ops(int *rc)
+{
+	struct vexfs_attr a, d;
+	struct vexfs_map m;
+	int n = 0;
+
+	rc[n++] = mk(ROOT, "a", S_IFREG | 0644, &a);
+	rc[n++] = mk(ROOT, "d", S_IFDIR | 0755, &d);
+	rc[n++] = vexfs_rust_get_block(F.fs, rc[0] ? 1000 : a.ino, 0, 4, 1, &m);
+	rc[n++] = vexfs_rust_rename(F.fs, ROOT, NM("a"), rc[1] ? ROOT : d.ino, NM("b"), 0);
+	rc[n++] = vexfs_rust_link(F.fs, ROOT, NM("c"), rc[0] ? 1000 : a.ino);
+	rc[n++] = vexfs_rust_rename(F.fs, ROOT, NM("c"), ROOT, NM("d"), VEXFS_RENAME_EXCHANGE);
+	rc[n++] = vexfs_rust_truncate(F.fs, rc[0] ? 1000 : a.ino, 0);
+	rc[n++] = vexfs_rust_unlink(F.fs, ROOT, NM("d"));	/* the file, after the exchange */
+	rc[n++] = vexfs_rust_unlink(F.fs, rc[1] ? ROOT : d.ino, NM("b"));
+	rc[n++] = vexfs_rust_rmdir(F.fs, ROOT, NM("c"));	/* the directory */
+	/* As the kernel would: delete_inode only when the last link is gone. */
+	if (rc[0] == 0 && vexfs_rust_getattr(F.fs, a.ino, &a) == 0)
+		rc[n++] = vexfs_rust_evict(F.fs, a.ino, a.nlink == 0);
+	else
+		rc[n++] = vexfs_rust_evict(F.fs, 1000, 0);
+	rc[n++] = vexfs_rust_sync(F.fs);
+	return n;
+}
+
+/* After a fault: every entry of the root and its subdirectories names a live
+ * inode of the type the entry says, and no directory has two names. */
+static int check_tree(char *why, size_t len)
+{
+	uint64_t dirs[64], seen_dirs[64];
+	int ndirs = 1, nseen = 0;
+
+	dirs[0] = ROOT;
+	for (int di = 0; di < ndirs; di++) {
+		struct vexfs_dirent de;
+		struct vexfs_attr a;
+		uint64_t pos = 0;
+		int r;
+
+		while ((r = vexfs_rust_readdir(F.fs, dirs[di], pos, &de)) == 1) {
+			pos = de.next_pos;
+			r = vexfs_rust_getattr(F.fs, de.ino, &a);
+			if (r != 0) {
+				snprintf(why, len, "entry '%.*s' -> inode %" PRIu64 ": getattr %s",
+					 (int)de.name_len, de.name, de.ino, en(r));
+				return -1;
+			}
+			if ((de.file_type == DT_DIR_) != ((a.mode & S_IFMT) == S_IFDIR)) {
+				snprintf(why, len, "entry '%.*s' (type %u) -> inode %" PRIu64
+					 " of mode %o: a name aliases another inode",
+					 (int)de.name_len, de.name, de.file_type, de.ino, a.mode);
+				return -1;
+			}
+			if (de.file_type == DT_DIR_) {
+				for (int i = 0; i < nseen; i++)
+					if (seen_dirs[i] == de.ino) {
+						snprintf(why, len, "directory %" PRIu64 " has two names", de.ino);
+						return -1;
+					}
+				if (nseen < 64)
+					seen_dirs[nseen++] = de.ino;
+				if (ndirs < 64)
+					dirs[ndirs++] = de.ino;
+			}
+		}
+		if (r < 0 && r != -EUCLEAN && r != -EIO) {
+			snprintf(why, len, "readdir of %" PRIu64 ": %s", dirs[di], en(r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Fail the k-th block write of a sequence of operations, for every k: every
+ * call returns 0 or a negative errno, nothing crashes, locks balance, the
+ * handle is freed, the image mounts again, and the namespace is consistent
+ * (check_tree). Reports the first bad fault point and how many there are. */
+static void t_io_error_sweep(void)
+{
+	static const int allowed[] = { 0, -EIO, -EROFS, -EUCLEAN, -ENOENT, -EEXIST,
+				       -ESTALE, -ENOTEMPTY, -ENOSPC, -EISDIR, -ENOTDIR };
+	int rc[16], n, total, bad = 0;
+	unsigned long w0;
+	char first[600] = "", why[400];
+
+	/* Clean run: everything succeeds; count the writes. */
+	MOUNT();
+	w0 = F.sb.writes;
+	n = sweep_ops(rc);
+	total = (int)(F.sb.writes - w0);
+	for (int i = 0; i < n; i++)
+		if (rc[i] != 0)
+			FAILF("clean run: call %d returned %s", i, en(rc[i]));
+	UNMOUNT();
+	CHECK(total > 10);
+	shim_log_quiet = 1;
+	for (int k = 0; k < total; k++) {
+		struct vexfs_fs *f;
+		int r, errs = 0;
+
+		why[0] = '\0';
+		memcpy(F.img, golden, NBLOCKS * BS);
+		MOUNT();
+		shim_inject_write_after(&F.sb, k, 1);
+		n = sweep_ops(rc);
+		CHECK(F.sb.injected > 0);
+		F.sb.injected = 0;
+		shim_inject(&F.sb, 0, 0, 0);
+		for (int i = 0; i < n && !errs; i++) {
+			int ok = 0;
+
+			for (size_t j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++)
+				ok |= rc[i] == allowed[j];
+			if (!ok) {
+				snprintf(why, sizeof(why), "call %d returned %s (calls 0-5: %s %s %s %s %s %s)",
+					 i, en(rc[i]), en(rc[0]), en(rc[1]), en(rc[2]),
+					 en(rc[3]), en(rc[4]), en(rc[5]));
+				errs++;
+			}
+		}
+		if (!errs && check_tree(why, sizeof(why)) != 0)
+			errs++;
+		f = F.fs;
+		F.fs = NULL;
+		r = vexfs_rust_unmount(f);
+		if (!errs && r != 0 && r != -EIO) {
+			snprintf(why, sizeof(why), "unmount returned %s", en(r));
+			errs++;
+		}
+		if (F.sb.held || F.sb.locks != F.sb.unlocks) {
+			shim_log_quiet = 0;
+			FAILF("write %d failed: lock imbalance", k);
+		}
+		MOUNT();
+		if (!errs && check_tree(why, sizeof(why)) != 0) {
+			errs++;
+		}
+		UNMOUNT();
+		if (errs) {
+			fprintf(stderr, "io_error_sweep: write %d of %d: %s\n", k, total, why);
+			if (!bad++)
+				snprintf(first, sizeof(first), "write %d of %d failed: %s", k, total, why);
+		}
+	}
+	shim_log_quiet = 0;
+	if (bad)
+		FAILF("%d of %d write-fault points misbehaved; first: %s", bad, total, first);
+}
+
+/* ------------------------------------------------------------------ */
+/* The lock: each call takes it exactly once and releases it.          */
+
+static void t_lock_once_per_call(void)
+{
+	struct vexfs_attr a, d;
+	struct vexfs_map m;
+	struct vexfs_dirent de;
+	struct vexfs_statfs s;
+	uint64_t ino;
+	unsigned long l;
+
+#define ONCE(call) do {							\
+	l = F.sb.locks;							\
+	(void)(call);							\
+	if (F.sb.locks != l + 1 || F.sb.held)				\
+		FAILF("%s took the lock %lu times (held after: %d)",	\
+		      #call, F.sb.locks - l, F.sb.held);		\
+} while (0)
+#define NEVER(call) do {						\
+	l = F.sb.locks;							\
+	(void)(call);							\
+	if (F.sb.locks != l)						\
+		FAILF("%s took the lock on an invalid argument", #call); \
+} while (0)
+	l = F.sb.locks;
+	MOUNT();
+	UEQ(F.sb.locks, l + 1);
+	ONCE(mk(ROOT, "f", S_IFREG | 0644, &a));
+	ONCE(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	ONCE(vexfs_rust_sync(F.fs));
+	ONCE(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
+	ONCE(vexfs_rust_remount(F.fs, 0));
+	ONCE(vexfs_rust_statfs(F.fs, &s));
+	ONCE(vexfs_rust_iget(F.fs, a.ino, &a));
+	ONCE(vexfs_rust_getattr(F.fs, a.ino, &a));
+	ONCE(vexfs_rust_write_inode(F.fs, &a));
+	ONCE(vexfs_rust_evict(F.fs, a.ino, 0));
+	ONCE(vexfs_rust_lookup(F.fs, ROOT, NM("f"), &ino));
+	ONCE(vexfs_rust_link(F.fs, ROOT, NM("g"), a.ino));
+	ONCE(vexfs_rust_unlink(F.fs, ROOT, NM("g")));
+	ONCE(vexfs_rust_rename(F.fs, ROOT, NM("f"), ROOT, NM("h"), 0));
+	ONCE(vexfs_rust_readdir(F.fs, ROOT, 0, &de));
+	ONCE(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m));
+	ONCE(vexfs_rust_truncate(F.fs, a.ino, 0));
+	ONCE(vexfs_rust_rmdir(F.fs, ROOT, NM("d")));
+	/* Failing calls release it too. */
+	ONCE(vexfs_rust_lookup(F.fs, ROOT, NM("nope"), &ino));
+	ONCE(vexfs_rust_get_block(F.fs, a.ino, MAX_FILE_BLOCKS, 1, 1, &m));
+	/* Argument errors never reach it. */
+	NEVER(vexfs_rust_statfs(F.fs, NULL));
+	NEVER(vexfs_rust_lookup(F.fs, ROOT, NM(long_name), &ino));
+	NEVER(vexfs_rust_create(F.fs, ROOT, NULL, 1, S_IFREG, 0, 0, 0, &a));
+	NEVER(vexfs_rust_readdir(F.fs, ROOT, 0, NULL));
+	NEVER(vexfs_rust_rename(F.fs, ROOT, NM("h"), ROOT, (const uint8_t *)"", 0, 0));
+	l = F.sb.locks;
+	UNMOUNT();
+	UEQ(F.sb.locks, l + 1);
+#undef ONCE
+#undef NEVER
+}
+
+/* Many threads on one mount: the shim mutex serialises the core. */
+#define NTHREADS 4
+#define PER_THREAD 40
+
+struct thr {
+	uint64_t dir;
+	int errors;
+};
+
+static void *thread_main(void *p)
+{
+	struct thr *t = p;
+	struct vexfs_attr a;
+	struct vexfs_map m;
+	char name[32];
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		if (vexfs_rust_create(F.fs, t->dir, NM(name), S_IFREG | 0644, 0, 0, 0, &a) ||
+		    vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m) ||
+		    vexfs_rust_evict(F.fs, a.ino, 0))
+			t->errors++;
+		if (i % 2 && vexfs_rust_unlink(F.fs, t->dir, NM(name)))
+			t->errors++;
+	}
+	return NULL;
+}
+
+static void t_threads(void)
+{
+	pthread_t th[NTHREADS];
+	struct thr t[NTHREADS];
+	struct vexfs_attr d;
+	struct vexfs_dirent de;
+	struct vexfs_statfs s0;
+	char name[16];
+
+	MOUNT();
+	s0 = stfs();
+	for (int i = 0; i < NTHREADS; i++) {
+		snprintf(name, sizeof(name), "dir%d", i);
+		OK(mk(ROOT, name, S_IFDIR | 0755, &d));
+		t[i].dir = d.ino;
+		t[i].errors = 0;
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		CHECK(pthread_create(&th[i], NULL, thread_main, &t[i]) == 0);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < NTHREADS; i++) {
+		uint64_t pos = 0;
+		int n = 0, r;
+
+		EQ(t[i].errors, 0);
+		while ((r = vexfs_rust_readdir(F.fs, t[i].dir, pos, &de)) == 1) {
+			n++;
+			pos = de.next_pos;
+		}
+		EQ(r, 0);
+		EQ(n, PER_THREAD / 2);
+	}
+	UEQ(stfs().ffree, s0.ffree - NTHREADS - NTHREADS * PER_THREAD / 2);
+	/* Root's first block, one directory block each, one data block per surviving file. */
+	UEQ(stfs().bfree, s0.bfree - 1 - NTHREADS - NTHREADS * PER_THREAD / 2);
+	UNMOUNT();
+}
+
+/* The pread/pwrite device path, on the image file mkfs.vexfs wrote. */
+static void t_file_device(void)
+{
+	struct vexfs_shim_sb sb;
+	struct vexfs_mount_info info;
+	struct vexfs_fs *fs = NULL;
+	struct vexfs_attr a;
+	uint64_t ino;
+	char path[300];
+	int r;
+
+	snprintf(path, sizeof(path), "%s.copy", golden_path);
+	{
+		int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+
+		CHECK(fd >= 0);
+		CHECK(write(fd, golden, NBLOCKS * BS) == (ssize_t)(NBLOCKS * BS));
+		close(fd);
+	}
+	OK(shim_open_file(&sb, path));
+	UEQ(sb.nblocks, NBLOCKS);
+	OK(vexfs_rust_mount(&sb, sb.nblocks, 0, &info, &fs));
+	r = vexfs_rust_create(fs, ROOT, NM("persisted"), S_IFREG | 0600, 7, 8, 0, &a);
+	if (r == 0)
+		r = vexfs_rust_unmount(fs);
+	else
+		vexfs_rust_unmount(fs);
+	shim_close(&sb);
+	OK(r);
+	OK(shim_open_file(&sb, path));
+	OK(vexfs_rust_mount(&sb, sb.nblocks, 0, &info, &fs));
+	r = vexfs_rust_lookup(fs, ROOT, NM("persisted"), &ino);
+	vexfs_rust_unmount(fs);
+	CHECK(sb.flushes > 0);
+	shim_close(&sb);
+	unlink(path);
+	OK(r);
+	UEQ(ino, a.ino);
+	/* Beyond the end of the file is -EIO from the shim itself. */
+	{
+		uint8_t buf[BS];
+
+		OK(shim_open_file(&sb, golden_path));
+		vexfs_shim_lock(&sb);
+		r = vexfs_shim_read_block(&sb, NBLOCKS, buf);
+		vexfs_shim_unlock(&sb);
+		shim_close(&sb);
+		ERR(r, -EIO);
+	}
+}
+
+/* Allocator traffic went through vexfs_shim_alloc/free, correctly. */
+static void t_allocator(void)
+{
+	CHECK(shim_total_allocs > 0);
+	UEQ(shim_alloc_violations, 0);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int make_golden(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char cmd[1024];
+	int fd, st;
+	ssize_t n;
+
+	snprintf(golden_path, sizeof(golden_path), "%s/vexfs-contract-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(golden_path);
+	if (fd < 0 || ftruncate(fd, (off_t)(NBLOCKS * BS)) < 0) {
+		perror("contract: image");
+		return -1;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "'%s' -q -f -L contract '%s' >&2", mkfs_path, golden_path);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "contract: '%s' failed (status %d)\n", cmd, st);
+		return -1;
+	}
+	golden = malloc(NBLOCKS * BS);
+	fd = open(golden_path, O_RDONLY);
+	if (!golden || fd < 0)
+		return -1;
+	n = pread(fd, golden, NBLOCKS * BS, 0);
+	close(fd);
+	if (n != (ssize_t)(NBLOCKS * BS)) {
+		fprintf(stderr, "contract: short image read\n");
+		return -1;
+	}
+	return 0;
+}
+
+#define RUN(t) run(#t + 2, t)
+
+int main(int argc, char **argv)
+{
+	mkfs_path = argc > 1 ? argv[1] : getenv("VEXFS_MKFS");
+	if (!mkfs_path || !*mkfs_path)
+		mkfs_path = "target/release/mkfs-vexfs";
+	memset(long_name, 'L', 256);
+	memset(max_name, 'M', 255);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	vexfs_test_host_init();
+	if (make_golden() != 0) {
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+
+	RUN(t_mount_info);
+	RUN(t_mount_bad_args);
+	RUN(t_mount_zeroed_image);
+	RUN(t_mount_corrupt_superblock);
+	RUN(t_mount_features);
+	RUN(t_mount_rdonly);
+	RUN(t_unmount_errors);
+	RUN(t_remount);
+	RUN(t_remount_after_corruption);
+	RUN(t_sync);
+	RUN(t_statfs);
+	RUN(t_iget_getattr);
+	RUN(t_iget_out_of_range_is_not_corruption);
+	RUN(t_write_inode);
+	RUN(t_evict);
+	RUN(t_evict_delete_keeps_linked_inode);
+	RUN(t_lookup);
+	RUN(t_create);
+	RUN(t_create_enospc);
+	RUN(t_link);
+	RUN(t_unlink);
+	RUN(t_rmdir);
+	RUN(t_rename);
+	RUN(t_rename_exchange);
+	RUN(t_readdir);
+	RUN(t_get_block);
+	RUN(t_get_block_enospc);
+	RUN(t_truncate);
+	RUN(t_corrupt_inode);
+	RUN(t_corrupt_inode_resealed);
+	RUN(t_corrupt_dir_block);
+	RUN(t_io_errors);
+	RUN(t_io_error_sweep);
+	RUN(t_lock_once_per_call);
+	RUN(t_threads);
+	RUN(t_file_device);
+	RUN(t_allocator);
+
+	unlink(golden_path);
+	free(golden);
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail ? 1 : 0;
+}

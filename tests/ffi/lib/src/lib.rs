@@ -1,0 +1,45 @@
+//! Userspace host of the VexFS C ABI, for the FFI contract tests.
+//!
+//! Linked as a static library into tests/ffi/contract.c together with the
+//! userspace shim (tests/ffi/shim_user.c). It re-exports `vexfs_core` so its
+//! `vexfs_rust_*` entry points land in the archive, and, like the kernel glue
+//! (kmod/rust), routes the global allocator through `vexfs_shim_alloc` /
+//! `vexfs_shim_free`, so the tests exercise that part of the shim contract too.
+//! Nothing here is named `vexfs_rust_*`: those are the core's alone.
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub use vexfs_core;
+
+use core::alloc::{GlobalAlloc, Layout};
+use vexfs_core::ffi::shim_sys as shim;
+
+/// Global allocator backed by the shim, as in the kernel module.
+struct ShimAllocator;
+
+// SAFETY: the shim returns memory valid for `layout.size()` bytes and aligned
+// to `layout.align()`, or NULL; it frees only what it returned.
+unsafe impl GlobalAlloc for ShimAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: plain FFI call; the shim handles any size and alignment.
+        unsafe { shim::vexfs_shim_alloc(layout.size(), layout.align()).cast() }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` with this `layout` (GlobalAlloc contract).
+        unsafe { shim::vexfs_shim_free(ptr.cast(), layout.size(), layout.align()) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: ShimAllocator = ShimAllocator;
+
+/// Route Rust panics to `vexfs_shim_panic` (the profile aborts on panic; the
+/// hook runs first). Call once before the first `vexfs_rust_*` call.
+#[no_mangle]
+pub extern "C" fn vexfs_test_host_init() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = format!("rust panic: {info}");
+        // SAFETY: `msg` is valid for `msg.len()` bytes; the shim never returns.
+        unsafe { shim::vexfs_shim_panic(msg.as_ptr(), msg.len()) };
+    }));
+}
