@@ -64,7 +64,8 @@ void vexfs_shim_now(int64_t *sec, uint32_t *nsec);
  */
 void vexfs_shim_log(struct vexfs_shim_sb *sb, int level, const uint8_t *msg, size_t len);
 
-/* Called by the core's panic handler; never returns. */
+/* Reports a fatal bug in the core; never returns. (The kernel module's panic
+ * handler calls panic() itself, which objtool knows to be noreturn.) */
 void vexfs_shim_panic(const uint8_t *msg, size_t len) __attribute__((noreturn));
 
 #endif /* VEXFS_SHIM_H */

@@ -10,34 +10,13 @@
 
 pub use vexfs_core;
 
-use core::alloc::{GlobalAlloc, Layout};
 use core::fmt::{self, Write};
 use core::panic::PanicInfo;
 
-/// Services of the C shim (ffi/include/vexfs_shim.h), through the core's
-/// bindgen bindings.
-use vexfs_core::ffi::shim_sys as shim;
 
-/// Global allocator backed by the shim (kmalloc/kvmalloc in the kernel).
-struct ShimAllocator;
-
-// SAFETY: the shim returns memory that is valid for `layout.size()` bytes and
-// aligned to `layout.align()`, or NULL; it frees only what it returned.
-unsafe impl GlobalAlloc for ShimAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: plain FFI call; the shim handles any size and alignment
-        // (returning NULL when it cannot satisfy them).
-        unsafe { shim::vexfs_shim_alloc(layout.size(), layout.align()).cast() }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` with this `layout` (GlobalAlloc contract).
-        unsafe { shim::vexfs_shim_free(ptr.cast(), layout.size(), layout.align()) }
-    }
-}
-
+/// Rust's heap is the shim's (kmalloc/kvmalloc in the kernel).
 #[global_allocator]
-static ALLOCATOR: ShimAllocator = ShimAllocator;
+static ALLOCATOR: vexfs_core::ffi::ShimAllocator = vexfs_core::ffi::ShimAllocator;
 
 /// Fixed-size buffer the panic message is formatted into (no allocation
 /// inside the panic handler).
@@ -70,7 +49,15 @@ fn vexfs_panic_handler(info: &PanicInfo<'_>) -> ! {
     // Truncation is fine: the handler never fails on a long message.
     let _ = write!(out, "rust panic: {info}");
     let msg = out.buf.get(..out.len).unwrap_or(&[]);
-    // SAFETY: `msg` is valid for `msg.len()` bytes; the shim calls the
-    // kernel's panic() and never comes back.
-    unsafe { shim::vexfs_shim_panic(msg.as_ptr(), msg.len()) }
+    let len = core::ffi::c_int::try_from(msg.len()).unwrap_or(0);
+    // The kernel's panic() directly, not vexfs_shim_panic: objtool knows
+    // panic() does not return, and would otherwise flag this handler as
+    // falling through.
+    // SAFETY: the format consumes an int and a pointer to that many bytes.
+    unsafe { panic(c"vexfs: %.*s\n".as_ptr(), len, msg.as_ptr()) }
+}
+
+extern "C" {
+    /// The kernel's panic(): prints, stops the machine, never returns.
+    fn panic(fmt: *const core::ffi::c_char, ...) -> !;
 }

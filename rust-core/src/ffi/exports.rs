@@ -199,6 +199,16 @@ unsafe fn name_arg<'a>(name: *const u8, len: usize) -> Result<&'a [u8]> {
     Ok(unsafe { core::slice::from_raw_parts(name, len) })
 }
 
+/// Early return of a negative errno from an export.
+macro_rules! try_c {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Errno::to_neg(e),
+        }
+    };
+}
+
 fn ret(r: Result<()>) -> i32 {
     match r {
         Ok(()) => 0,
@@ -427,10 +437,7 @@ pub unsafe extern "C" fn vexfs_rust_lookup(
         return Errno::EINVAL.to_neg();
     }
     // SAFETY: per the contract.
-    let name = match unsafe { name_arg(name, len) } {
-        Ok(n) => n,
-        Err(e) => return e.to_neg(),
-    };
+    let name = try_c!(unsafe { name_arg(name, len) });
     ret(with_fs!(fs, |f| f.lookup(dir, name).map(|i| {
         // SAFETY: ino is writable per the contract.
         unsafe { ino.write(i) }
@@ -458,10 +465,7 @@ pub unsafe extern "C" fn vexfs_rust_create(
         return Errno::EINVAL.to_neg();
     }
     // SAFETY: per the contract.
-    let name = match unsafe { name_arg(name, len) } {
-        Ok(n) => n,
-        Err(e) => return e.to_neg(),
-    };
+    let name = try_c!(unsafe { name_arg(name, len) });
     ret(with_fs!(fs, |f| {
         let ino = f.create(dir, name, mode, uid, gid, rdev)?;
         put_attr(out, f.iget(ino))
@@ -479,10 +483,7 @@ pub unsafe extern "C" fn vexfs_rust_link(
     ino: u64,
 ) -> i32 {
     // SAFETY: per the contract.
-    let name = match unsafe { name_arg(name, len) } {
-        Ok(n) => n,
-        Err(e) => return e.to_neg(),
-    };
+    let name = try_c!(unsafe { name_arg(name, len) });
     ret(with_fs!(fs, |f| f.link(dir, name, ino)))
 }
 
@@ -496,10 +497,7 @@ pub unsafe extern "C" fn vexfs_rust_unlink(
     len: usize,
 ) -> i32 {
     // SAFETY: per the contract.
-    let name = match unsafe { name_arg(name, len) } {
-        Ok(n) => n,
-        Err(e) => return e.to_neg(),
-    };
+    let name = try_c!(unsafe { name_arg(name, len) });
     ret(with_fs!(fs, |f| f.unlink(dir, name)))
 }
 
@@ -513,10 +511,7 @@ pub unsafe extern "C" fn vexfs_rust_rmdir(
     len: usize,
 ) -> i32 {
     // SAFETY: per the contract.
-    let name = match unsafe { name_arg(name, len) } {
-        Ok(n) => n,
-        Err(e) => return e.to_neg(),
-    };
+    let name = try_c!(unsafe { name_arg(name, len) });
     ret(with_fs!(fs, |f| f.rmdir(dir, name)))
 }
 

@@ -17,3 +17,8 @@ pub use exports::*;
 
 #[cfg(feature = "ffi")]
 mod shim_dev;
+
+#[cfg(feature = "ffi")]
+mod shim_alloc;
+#[cfg(feature = "ffi")]
+pub use shim_alloc::ShimAllocator;

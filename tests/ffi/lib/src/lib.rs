@@ -10,28 +10,11 @@
 
 pub use vexfs_core;
 
-use core::alloc::{GlobalAlloc, Layout};
 use vexfs_core::ffi::shim_sys as shim;
 
-/// Global allocator backed by the shim, as in the kernel module.
-struct ShimAllocator;
-
-// SAFETY: the shim returns memory valid for `layout.size()` bytes and aligned
-// to `layout.align()`, or NULL; it frees only what it returned.
-unsafe impl GlobalAlloc for ShimAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: plain FFI call; the shim handles any size and alignment.
-        unsafe { shim::vexfs_shim_alloc(layout.size(), layout.align()).cast() }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` with this `layout` (GlobalAlloc contract).
-        unsafe { shim::vexfs_shim_free(ptr.cast(), layout.size(), layout.align()) }
-    }
-}
-
+/// Rust's heap is the shim's (kmalloc/kvmalloc in the kernel).
 #[global_allocator]
-static ALLOCATOR: ShimAllocator = ShimAllocator;
+static ALLOCATOR: vexfs_core::ffi::ShimAllocator = vexfs_core::ffi::ShimAllocator;
 
 /// Route Rust panics to `vexfs_shim_panic` (the profile aborts on panic; the
 /// hook runs first). Call once before the first `vexfs_rust_*` call.
