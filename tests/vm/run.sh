@@ -10,7 +10,7 @@
 #                   needs neither vexfs.ko nor mkfs.vexfs)
 #   --timeout S     wall-clock bound for qemu (default 900)
 # env: KVER (kernel version; default: newest /boot/vmlinuz-* with /lib/modules),
-#      VEXFS_KO (default build/vexfs.ko), MKFS_VEXFS (default target/release/mkfs.vexfs),
+#      VEXFS_KO (default build/vexfs.ko), MKFS_VEXFS (default build/bin/mkfs.vexfs, from `make tools`),
 #      MKFS_VEXFS_ARGS (extra mkfs.vexfs arguments), CASE_TIMEOUT (per case, default 240 s),
 #      VM_MEM (default 1G), VM_SMP (default 2), VM_OUT (work dir, default build/vm;
 #      give parallel runs different ones)
@@ -60,10 +60,10 @@ BUSYBOX=$(command -v busybox || true)
 [ -n "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 || harness_fail "need a static busybox (apt-get install busybox-static)"
 
 VEXFS_KO=${VEXFS_KO:-$ROOT/build/vexfs.ko}
-MKFS_VEXFS=${MKFS_VEXFS:-$ROOT/target/release/mkfs.vexfs}
+MKFS_VEXFS=${MKFS_VEXFS:-$ROOT/build/bin/mkfs.vexfs}
 if [ "$FSTYPE" = vexfs ]; then
 	[ -f "$VEXFS_KO" ] || harness_fail "$VEXFS_KO missing (build the kernel module first)"
-	[ -x "$MKFS_VEXFS" ] || harness_fail "$MKFS_VEXFS missing (cargo build --release -p <tools>)"
+	[ -x "$MKFS_VEXFS" ] || harness_fail "$MKFS_VEXFS missing (run `make tools`)"
 	modv=$(modinfo -F vermagic "$VEXFS_KO" | awk '{print $1}')
 	[ "$modv" = "$KVER" ] || harness_fail "$VEXFS_KO is built for '$modv', VM kernel is $KVER"
 elif [ "$FSTYPE" != ext4 ]; then
