@@ -56,3 +56,23 @@ if fresh; then
 	umount_dir "$MNT"
 fi
 end
+
+begin mkfs_refuses_mounted_and_existing
+if [ "$FSTYPE" != vexfs ]; then
+	skip "mkfs.vexfs behaviour"
+elif fresh; then
+	echo keep >"$MNT/file"
+	nok "mkfs on a mounted device" mkfs.vexfs -q "$DEV_MAIN"
+	grep -q "is mounted on $MNT" /tmp/ok.out || note "mkfs said: $(cat /tmp/ok.out)"
+	nok "mkfs -f on a mounted device" mkfs.vexfs -f -q "$DEV_MAIN"
+	content "$MNT/file" keep
+	umount_dir "$MNT"
+	nok "mkfs over an existing vexfs without -f" mkfs.vexfs -q "$DEV_MAIN"
+	grep -q "contains a vexfs signature" /tmp/ok.out || note "mkfs said: $(cat /tmp/ok.out)"
+	ok "mkfs -n prints the layout" mkfs.vexfs -n "$DEV_MAIN"
+	grep -q "Creating filesystem with" /tmp/ok.out || note "dry run said: $(cat /tmp/ok.out)"
+	mount_dev "$DEV_MAIN" "$MNT" && content "$MNT/file" keep && umount_dir "$MNT"
+	ok "mkfs -f -L over it" mkfs.vexfs -f -q -L relabeled "$DEV_MAIN"
+	mount_dev "$DEV_MAIN" "$MNT" && eq "fresh root after -f" "$(ls -A $MNT | wc -l)" 0 && umount_dir "$MNT"
+fi
+end
