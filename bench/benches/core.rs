@@ -12,6 +12,7 @@ const REG: u32 = 0o100644;
 fn fresh(blocks: u64) -> Fs<MemDevice> {
     let mut dev = MemDevice::new(blocks);
     let opts = MkfsOptions {
+        vectors: None,
         label: Vec::new(),
         inodes: 0,
         uuid: [0; 16],

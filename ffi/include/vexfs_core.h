@@ -29,6 +29,21 @@
 #define VEXFS_NAME_MAX 255
 
 /*
+ Largest dimension a vector space may have.
+ */
+#define VEXFS_VEC_MAX_DIM 1012
+
+/*
+ Largest candidate list vexfs_rust_vec_query returns.
+ */
+#define VEXFS_VEC_MAX_QUERY 65536
+
+/*
+ vexfs_rust_vec_query flag: exact (brute-force) search.
+ */
+#define VEXFS_VEC_EXACT 1
+
+/*
  Opaque per-mount handle.
  */
 struct vexfs_fs;
@@ -109,6 +124,30 @@ struct vexfs_map {
    The inode's i_blocks (512-byte units) after the call.
    */
   uint64_t blocks;
+};
+
+/*
+ The vector space, as VEXFS_IOC_INFO reports it.
+ */
+struct vexfs_vec_info {
+  uint32_t dim;
+  uint32_t metric;
+  uint32_t m;
+  uint32_t ef_construction;
+  uint32_t ef_search;
+  uint32_t levels;
+  uint64_t count;
+  uint64_t capacity;
+  uint64_t index_bytes;
+};
+
+/*
+ One query result; `distance` is the IEEE-754 bits of an f32.
+ */
+struct vexfs_vec_hit {
+  uint64_t ino;
+  uint32_t distance;
+  uint32_t pad;
 };
 
 /*
@@ -244,5 +283,43 @@ int32_t vexfs_rust_get_block(struct vexfs_fs *fs, uint64_t ino, uint64_t iblock,
  `fs` is NULL or a live handle.
  */
 int32_t vexfs_rust_truncate(struct vexfs_fs *fs, uint64_t ino, uint64_t new_size);
+
+/*
+ # Safety
+ `fs` is NULL or a live handle; `out` is NULL or writable.
+ */
+int32_t vexfs_rust_vec_info(struct vexfs_fs *fs, struct vexfs_vec_info *out);
+
+/*
+ Attach a vector (`dim` IEEE-754 bit patterns) to regular file `ino`.
+
+ # Safety
+ `fs` is NULL or a live handle; `vec` is NULL or points to `dim` u32.
+ */
+int32_t vexfs_rust_vec_set(struct vexfs_fs *fs, uint64_t ino, const uint32_t *vec, uint32_t dim);
+
+/*
+ Copy the vector of `ino` to `vec` (room for `cap`); `*dim` gets the dimension.
+
+ # Safety
+ `fs` is NULL or a live handle; `vec` is NULL or has room for `cap` u32; `dim` is NULL or writable.
+ */
+int32_t vexfs_rust_vec_get(struct vexfs_fs *fs, uint64_t ino, uint32_t *vec, uint32_t cap, uint32_t *dim);
+
+/*
+ # Safety
+ `fs` is NULL or a live handle.
+ */
+int32_t vexfs_rust_vec_delete(struct vexfs_fs *fs, uint64_t ino);
+
+/*
+ Up to `n` files nearest to `vec` below directory `within_dir`, nearest
+ first, into `hits`; `*count` gets how many. The shim filters by permission.
+
+ # Safety
+ `fs` is NULL or a live handle; `vec` points to `dim` u32; `hits` has room
+ for `n` entries; `count` is NULL or writable.
+ */
+int32_t vexfs_rust_vec_query(struct vexfs_fs *fs, const uint32_t *vec, uint32_t dim, uint64_t within_dir, uint32_t n, uint32_t ef, uint32_t flags, struct vexfs_vec_hit *hits, uint32_t *count);
 
 #endif  /* VEXFS_CORE_H */

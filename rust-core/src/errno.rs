@@ -11,6 +11,7 @@ impl Errno {
     pub const EPERM: Errno = Errno(1);
     pub const ENOENT: Errno = Errno(2);
     pub const EIO: Errno = Errno(5);
+    pub const E2BIG: Errno = Errno(7);
     pub const EBADF: Errno = Errno(9);
     pub const ENOMEM: Errno = Errno(12);
     pub const EFAULT: Errno = Errno(14);
@@ -24,10 +25,14 @@ impl Errno {
     pub const ENOSPC: Errno = Errno(28);
     pub const EROFS: Errno = Errno(30);
     pub const EMLINK: Errno = Errno(31);
+    pub const EDOM: Errno = Errno(33);
     pub const ERANGE: Errno = Errno(34);
     pub const ENAMETOOLONG: Errno = Errno(36);
     pub const ENOSYS: Errno = Errno(38);
     pub const ENOTEMPTY: Errno = Errno(39);
+    pub const ENODATA: Errno = Errno(61);
+    pub const EMSGSIZE: Errno = Errno(90);
+    pub const EOPNOTSUPP: Errno = Errno(95);
     pub const EOVERFLOW: Errno = Errno(75);
     /// An inode number that is no longer in use (stale handle).
     pub const ESTALE: Errno = Errno(116);

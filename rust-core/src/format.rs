@@ -35,6 +35,8 @@ pub const BLOCK_MAGIC_IBITMAP: u32 = 0x5642_4d49; // "IMBV"
 pub const BLOCK_MAGIC_BBITMAP: u32 = 0x5642_4d42; // "BMBV"
 pub const BLOCK_MAGIC_DIR: u32 = 0x5644_4952; // "RIDV"
 pub const BLOCK_MAGIC_EXTENT: u32 = 0x5645_5854; // "TXEV"
+pub const BLOCK_MAGIC_VSLOT: u32 = 0x5653_4c54; // "TLSV"
+pub const BLOCK_MAGIC_VINDEX: u32 = 0x5649_4458; // "XDIV"
 
 static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
@@ -82,7 +84,28 @@ pub struct Superblock {
     pub write_time: I64,
     pub mount_count: U32,
     pub reserved_pad: U32,
-    pub reserved: [U64; 16],
+    /// Vector space (0 = none): dimension, metric and HNSW parameters fixed by mkfs.
+    pub vec_dim: U32,
+    pub vec_metric: U32,
+    pub hnsw_m: U32,
+    pub hnsw_ef_construction: U32,
+    pub hnsw_ef_search: U32,
+    /// Bytes per vector slot (16-byte head + 4 * dim) and slots per slot block.
+    pub vec_slot_size: U32,
+    pub vec_slots_per_block: U32,
+    pub vec_pad: U32,
+    /// Slots in the vector area, vectors stored, blocks of slots at the
+    /// start of the vector area; the HNSW graph uses the rest.
+    pub vec_capacity: U64,
+    pub vec_count: U64,
+    pub vec_slot_blocks: U64,
+    /// Bumped when the vector set first changes after the graph was stored:
+    /// a stored graph whose generation differs is stale and gets rebuilt.
+    pub vec_generation: U64,
+    /// Slot blocks written so far; those past it are free and uninitialised
+    /// (mkfs writes none, so formatting stays fast).
+    pub vec_slot_blocks_inited: U64,
+    pub reserved: [U64; 7],
     pub checksum: U32,
     pub checksum_pad: U32,
 }
@@ -157,12 +180,29 @@ pub struct DiskInode {
     /// Parent directory (directories only): the target of "..".
     pub parent: U64,
     pub extents: [DiskExtent; INLINE_EXTENTS],
-    pub reserved: [u8; 52],
+    /// Vector slot holding this file's embedding, plus one (0 = none).
+    pub vec_slot: U64,
+    pub reserved: [u8; 44],
     /// crc32c of the inode number and the bytes above.
     pub checksum: U32,
 }
 
 const _: () = assert!(core::mem::size_of::<DiskInode>() == INODE_SIZE);
+
+/// Head of a vector slot; `dim` little-endian f32 follow. A slot is free
+/// when `ino` is 0. `generation` is the owning inode's, so a slot can never
+/// be taken for a later inode that reuses the number.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct VecSlotHead {
+    pub ino: U64,
+    pub generation: U32,
+    pub flags: U32,
+}
+
+pub const VEC_SLOT_HEAD: usize = core::mem::size_of::<VecSlotHead>();
+/// Largest dimension: one slot must fit in a slot block.
+pub const VEC_MAX_DIM: u32 = ((BLOCK_SIZE - HEADER_SIZE - VEC_SLOT_HEAD) / 4) as u32;
 
 /// Fixed part of a directory entry; the name follows, the whole record is
 /// padded to 8 bytes. `ino == 0` marks free space.
@@ -295,9 +335,39 @@ impl Superblock {
         if self.free_blocks.get() > bc || self.free_inodes.get() > ic {
             return Err("free counts exceed totals");
         }
+        self.check_vector_space()?;
         let root = self.root_ino.get();
         if root == 0 || root > ic {
             return Err("bad root inode number");
+        }
+        Ok(())
+    }
+
+    fn check_vector_space(&self) -> core::result::Result<(), &'static str> {
+        let dim = self.vec_dim.get();
+        if dim == 0 {
+            return if self.vec_count.get() == 0 && self.vec_capacity.get() == 0 {
+                Ok(())
+            } else {
+                Err("vectors without a vector space")
+            };
+        }
+        let slot = VEC_SLOT_HEAD as u64 + 4 * u64::from(dim);
+        let per_block = (BLOCK_SIZE - HEADER_SIZE) as u64 / slot;
+        if dim > VEC_MAX_DIM
+            || !(1..=3).contains(&self.vec_metric.get())
+            || u64::from(self.vec_slot_size.get()) != slot
+            || u64::from(self.vec_slots_per_block.get()) != per_block
+            || self.vec_slot_blocks.get() > self.vector_blocks.get()
+            || self.vec_capacity.get() > self.vec_slot_blocks.get().saturating_mul(per_block)
+            || self.vec_capacity.get() > u64::from(u32::MAX)
+            || self.vec_count.get() > self.vec_capacity.get()
+            || self.vec_slot_blocks_inited.get() > self.vec_slot_blocks.get()
+            || !(2..=128).contains(&self.hnsw_m.get())
+            || self.hnsw_ef_construction.get() == 0
+            || self.hnsw_ef_search.get() == 0
+        {
+            return Err("bad vector space parameters");
         }
         Ok(())
     }

@@ -26,6 +26,8 @@ pub struct Fs<D: Device> {
     pub(crate) errored: bool,
     pub(crate) sb_dirty: bool,
     pub(crate) next_generation: u32,
+    /// The vector space, when mkfs gave the filesystem one.
+    pub(crate) vec: Option<crate::vector::store::VecSpace>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,6 +94,7 @@ impl<D: Device> Fs<D> {
             errored: false,
             sb_dirty: false,
             next_generation: (now.nsec ^ (now.sec as u32)) | 1,
+            vec: None,
         };
         if !read_only {
             fs.sb.mount_time.set(now.sec);
@@ -101,6 +104,7 @@ impl<D: Device> Fs<D> {
             fs.sb_dirty = true;
             fs.write_super()?;
         }
+        fs.load_vectors()?;
         Ok(fs)
     }
 
@@ -112,6 +116,7 @@ impl<D: Device> Fs<D> {
             return Ok(());
         }
         if read_only {
+            self.store_vectors()?;
             let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
             self.sb
                 .state
@@ -206,6 +211,7 @@ impl<D: Device> Fs<D> {
 
     /// Persist the superblock and make everything durable.
     pub fn sync(&mut self) -> Result<()> {
+        self.store_vectors()?;
         if !self.read_only && self.sb_dirty {
             self.write_super()?;
         }
@@ -214,13 +220,13 @@ impl<D: Device> Fs<D> {
 
     /// Mark the filesystem cleanly unmounted and hand the device back.
     pub fn unmount(mut self) -> (D, Result<()>) {
-        let mut res = Ok(());
+        let mut res = self.store_vectors();
         if !self.read_only {
             let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
             self.sb
                 .state
                 .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
-            res = self.write_super().and_then(|_| self.dev.flush());
+            res = res.and(self.write_super().and_then(|_| self.dev.flush()));
         }
         (self.dev, res)
     }

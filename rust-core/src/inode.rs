@@ -212,6 +212,8 @@ impl<D: Device> Fs<D> {
 
     /// Free an inode and everything it owns.
     pub(crate) fn delete_inode(&mut self, ino: u64) -> Result<()> {
+        // The embedding belongs to the file: it goes with it.
+        self.vec_drop(ino)?;
         self.truncate_blocks(ino, 0)?;
         let (blk, off) = inode_location(&self.sb, ino)?;
         self.inodes.remove(&ino);

@@ -18,6 +18,7 @@ pub mod fs;
 pub mod inode;
 pub mod mkfs;
 pub mod namei;
+pub mod vector;
 
 pub use dev::Device;
 pub use errno::{Errno, Result};

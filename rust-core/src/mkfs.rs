@@ -14,9 +14,48 @@ pub const MIN_BLOCKS: u64 = 512;
 /// Default bytes per inode, as mke2fs's inode_ratio.
 pub const DEFAULT_INODE_RATIO: u64 = 16384;
 
+/// The vector space of a new filesystem (mkfs.vexfs --dim ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VectorOptions {
+    pub dim: u32,
+    /// VEXFS_METRIC_* (1 l2, 2 cosine, 3 ip).
+    pub metric: u32,
+    pub m: u32,
+    pub ef_construction: u32,
+    pub ef_search: u32,
+    /// Vectors the area must hold (0: one per inode, within a quarter of the volume).
+    pub capacity: u64,
+}
+
+impl VectorOptions {
+    pub fn new(dim: u32, metric: u32) -> Self {
+        VectorOptions {
+            dim,
+            metric,
+            m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+            capacity: 0,
+        }
+    }
+    pub fn slot_size(&self) -> u64 {
+        VEC_SLOT_HEAD as u64 + 4 * u64::from(self.dim)
+    }
+    pub fn slots_per_block(&self) -> u64 {
+        (BLOCK_SIZE - HEADER_SIZE) as u64 / self.slot_size()
+    }
+    /// Blocks for the stored graph of `capacity` nodes: level-0 links
+    /// dominate (2M ids per node), upper levels add about 1/M of that.
+    pub fn index_blocks(&self, capacity: u64) -> u64 {
+        let per_node = 4 * (2 * u64::from(self.m) + 4) + 4 * u64::from(self.m) / 2;
+        (capacity * per_node + 64).div_ceil((BLOCK_SIZE - HEADER_SIZE) as u64) + 1
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct MkfsOptions {
     pub label: Vec<u8>,
+    pub vectors: Option<VectorOptions>,
     /// Inode count; 0 picks one inode per 16 KiB.
     pub inodes: u64,
     pub uuid: [u8; 16],
@@ -35,10 +74,13 @@ pub struct Layout {
     pub journal: (u64, u64),
     pub vectors: (u64, u64),
     pub data_start: u64,
+    /// Vector slots, and the blocks of slots at the start of the vector area.
+    pub vec_capacity: u64,
+    pub vec_slot_blocks: u64,
 }
 
 impl Layout {
-    pub fn compute(blocks: u64, inodes: u64) -> Result<Layout> {
+    pub fn compute(blocks: u64, inodes: u64, vec: Option<&VectorOptions>) -> Result<Layout> {
         if blocks < MIN_BLOCKS {
             return Err(Errno::ENOSPC);
         }
@@ -53,7 +95,36 @@ impl Layout {
         let bb = blocks.div_ceil(BITS_PER_BITMAP_BLOCK);
         let it = ic / INODES_PER_BLOCK;
         let journal = (blocks / 64).clamp(64, 32768);
-        let vectors = (blocks / 128).clamp(16, 1 << 20);
+        let (vectors, vec_capacity, vec_slot_blocks) = match vec {
+            None => (16, 0, 0),
+            Some(v) => {
+                if v.dim == 0
+                    || v.dim > VEC_MAX_DIM
+                    || !(1..=3).contains(&v.metric)
+                    || !(2..=128).contains(&v.m)
+                {
+                    return Err(Errno::EINVAL);
+                }
+                let mut cap = if v.capacity == 0 {
+                    ic.min(1 << 22)
+                } else {
+                    v.capacity
+                };
+                // The default keeps the area within a quarter of the volume.
+                let budget = blocks / 4;
+                let area = |cap: u64| cap.div_ceil(v.slots_per_block()) + v.index_blocks(cap);
+                if v.capacity == 0 {
+                    while cap > 16 && area(cap) > budget {
+                        cap = cap * 3 / 4;
+                    }
+                }
+                if cap > u64::from(u32::MAX) {
+                    return Err(Errno::EINVAL);
+                }
+                let slot_blocks = cap.div_ceil(v.slots_per_block());
+                (slot_blocks + v.index_blocks(cap), cap, slot_blocks)
+            }
+        };
         let mut next = 1;
         let mut take = |n: u64| {
             let r = (next, n);
@@ -79,6 +150,8 @@ impl Layout {
             journal,
             vectors,
             data_start,
+            vec_capacity,
+            vec_slot_blocks,
         })
     }
 }
@@ -90,7 +163,7 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     } else {
         opts.blocks.min(dev.block_count())
     };
-    let l = Layout::compute(blocks, opts.inodes)?;
+    let l = Layout::compute(blocks, opts.inodes, opts.vectors.as_ref())?;
     if opts.label.len() > LABEL_LEN {
         return Err(Errno::EINVAL);
     }
@@ -166,6 +239,22 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     sb.vector_start = U64::new(l.vectors.0);
     sb.vector_blocks = U64::new(l.vectors.1);
     sb.data_start = U64::new(l.data_start);
+    if let Some(v) = &opts.vectors {
+        sb.vec_dim = U32::new(v.dim);
+        sb.vec_metric = U32::new(v.metric);
+        sb.hnsw_m = U32::new(v.m);
+        sb.hnsw_ef_construction = U32::new(v.ef_construction.max(1));
+        sb.hnsw_ef_search = U32::new(v.ef_search.max(1));
+        sb.vec_slot_size = U32::new(v.slot_size() as u32);
+        sb.vec_slots_per_block = U32::new(v.slots_per_block() as u32);
+        sb.vec_capacity = U64::new(l.vec_capacity);
+        sb.vec_slot_blocks = U64::new(l.vec_slot_blocks);
+        // Start from a value of this filesystem's own, so a graph left on
+        // the device by an earlier filesystem can never look current.
+        let mut g = [0u8; 8];
+        g.copy_from_slice(opts.uuid.get(8..16).unwrap_or(&[0; 8]));
+        sb.vec_generation = U64::new(u64::from_le_bytes(g));
+    }
     sb.mkfs_time = I64::new(now.sec);
     sb.write_time = I64::new(now.sec);
     sb.seal();

@@ -306,6 +306,7 @@ fn big_volume_formats_without_touching_data() {
     let l = vexfs_core::mkfs::format(
         &mut dev,
         &vexfs_core::mkfs::MkfsOptions {
+            vectors: None,
             label: vec![],
             inodes: 0,
             uuid: [1; 16],

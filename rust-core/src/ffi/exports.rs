@@ -618,3 +618,178 @@ pub unsafe extern "C" fn vexfs_rust_get_block(
 pub unsafe extern "C" fn vexfs_rust_truncate(fs: *mut vexfs_fs, ino: u64, new_size: u64) -> i32 {
     ret(with_fs!(fs, |f| f.truncate_meta(ino, new_size)))
 }
+
+/// The vector space, as VEXFS_IOC_INFO reports it.
+#[repr(C)]
+pub struct vexfs_vec_info {
+    pub dim: u32,
+    pub metric: u32,
+    pub m: u32,
+    pub ef_construction: u32,
+    pub ef_search: u32,
+    pub levels: u32,
+    pub count: u64,
+    pub capacity: u64,
+    pub index_bytes: u64,
+}
+
+/// One query result; `distance` is the IEEE-754 bits of an f32.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct vexfs_vec_hit {
+    pub ino: u64,
+    pub distance: u32,
+    pub pad: u32,
+}
+
+/// Largest dimension a vector space may have.
+pub const VEXFS_VEC_MAX_DIM: u32 = 1012;
+/// Largest candidate list vexfs_rust_vec_query returns.
+pub const VEXFS_VEC_MAX_QUERY: u32 = 65536;
+const _: () = assert!(VEXFS_VEC_MAX_DIM == crate::format::VEC_MAX_DIM);
+const _: () = assert!(VEXFS_VEC_MAX_QUERY == crate::vector::store::MAX_QUERY);
+/// vexfs_rust_vec_query flag: exact (brute-force) search.
+pub const VEXFS_VEC_EXACT: u32 = 1;
+
+/// Floats from IEEE-754 bits in a caller's buffer.
+///
+/// # Safety
+/// `bits` is NULL or points to `dim` readable u32.
+unsafe fn floats_arg(bits: *const u32, dim: u32) -> Result<alloc::vec::Vec<f32>> {
+    if bits.is_null() || dim == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if dim > VEXFS_VEC_MAX_DIM {
+        return Err(Errno::EMSGSIZE);
+    }
+    // SAFETY: per the contract above.
+    let raw = unsafe { core::slice::from_raw_parts(bits, dim as usize) };
+    Ok(raw.iter().map(|&b| f32::from_bits(b)).collect())
+}
+
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_vec_info(fs: *mut vexfs_fs, out: *mut vexfs_vec_info) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let i = f.vec_info()?;
+        // SAFETY: out is writable per the contract.
+        unsafe {
+            out.write(vexfs_vec_info {
+                dim: i.dim,
+                metric: i.metric,
+                m: i.m,
+                ef_construction: i.ef_construction,
+                ef_search: i.ef_search,
+                levels: i.levels,
+                count: i.count,
+                capacity: i.capacity,
+                index_bytes: i.index_bytes,
+            })
+        };
+        Ok(())
+    }))
+}
+
+/// Attach a vector (`dim` IEEE-754 bit patterns) to regular file `ino`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `vec` is NULL or points to `dim` u32.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_vec_set(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    vec: *const u32,
+    dim: u32,
+) -> i32 {
+    // SAFETY: per the contract.
+    let v = try_c!(unsafe { floats_arg(vec, dim) });
+    ret(with_fs!(fs, |f| f.vec_set(ino, &v)))
+}
+
+/// Copy the vector of `ino` to `vec` (room for `cap`); `*dim` gets the dimension.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `vec` is NULL or has room for `cap` u32; `dim` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_vec_get(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    vec: *mut u32,
+    cap: u32,
+    dim: *mut u32,
+) -> i32 {
+    if vec.is_null() || dim.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let v = f.vec_get(ino)?;
+        // SAFETY: dim is writable per the contract.
+        unsafe { dim.write(v.len() as u32) };
+        if v.len() > cap as usize {
+            return Err(Errno::EMSGSIZE);
+        }
+        // SAFETY: vec has room for cap >= v.len() u32.
+        let out = unsafe { core::slice::from_raw_parts_mut(vec, v.len()) };
+        for (o, x) in out.iter_mut().zip(v.iter()) {
+            *o = x.to_bits();
+        }
+        Ok(())
+    }))
+}
+
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_vec_delete(fs: *mut vexfs_fs, ino: u64) -> i32 {
+    ret(with_fs!(fs, |f| f.vec_delete(ino)))
+}
+
+/// Up to `n` files nearest to `vec` below directory `within_dir`, nearest
+/// first, into `hits`; `*count` gets how many. The shim filters by permission.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `vec` points to `dim` u32; `hits` has room
+/// for `n` entries; `count` is NULL or writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn vexfs_rust_vec_query(
+    fs: *mut vexfs_fs,
+    vec: *const u32,
+    dim: u32,
+    within_dir: u64,
+    n: u32,
+    ef: u32,
+    flags: u32,
+    hits: *mut vexfs_vec_hit,
+    count: *mut u32,
+) -> i32 {
+    if hits.is_null() || count.is_null() || flags & !VEXFS_VEC_EXACT != 0 {
+        return Errno::EINVAL.to_neg();
+    }
+    if n == 0 || n > VEXFS_VEC_MAX_QUERY {
+        return Errno::ERANGE.to_neg();
+    }
+    // SAFETY: per the contract.
+    let q = try_c!(unsafe { floats_arg(vec, dim) });
+    ret(with_fs!(fs, |f| {
+        let found = f.vec_query(&q, within_dir, n, ef, flags & VEXFS_VEC_EXACT != 0)?;
+        // SAFETY: hits has room for n entries per the contract.
+        let out = unsafe { core::slice::from_raw_parts_mut(hits, n as usize) };
+        let mut written = 0u32;
+        for (o, (ino, d)) in out.iter_mut().zip(found.iter()) {
+            *o = vexfs_vec_hit {
+                ino: *ino,
+                distance: d.to_bits(),
+                pad: 0,
+            };
+            written += 1;
+        }
+        // SAFETY: count is writable per the contract.
+        unsafe { count.write(written) };
+        Ok(())
+    }))
+}

@@ -20,6 +20,7 @@ pub fn fresh(blocks: u64) -> Fs<MemDevice> {
 pub fn fresh_with(blocks: u64, inodes: u64) -> Fs<MemDevice> {
     let mut dev = MemDevice::new(blocks);
     let opts = MkfsOptions {
+        vectors: None,
         label: b"test".to_vec(),
         inodes,
         uuid: [7; 16],
@@ -33,4 +34,17 @@ pub fn remount(fs: Fs<MemDevice>) -> Fs<MemDevice> {
     let (dev, r) = fs.unmount();
     r.expect("unmount");
     Fs::mount(dev, false).expect("remount")
+}
+
+pub fn fresh_vec(blocks: u64, dim: u32, metric: u32) -> Fs<MemDevice> {
+    let mut dev = MemDevice::new(blocks);
+    let opts = MkfsOptions {
+        vectors: Some(vexfs_core::mkfs::VectorOptions::new(dim, metric)),
+        label: Vec::new(),
+        inodes: 0,
+        uuid: [9; 16],
+        blocks: 0,
+    };
+    format(&mut dev, &opts).expect("format");
+    Fs::mount(dev, false).expect("mount")
 }

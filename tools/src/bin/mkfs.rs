@@ -5,8 +5,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vexfs_core::dev::FileDevice;
-use vexfs_core::format::{BLOCK_SIZE, INODE_SIZE, LABEL_LEN};
-use vexfs_core::mkfs::{format, Layout, MkfsOptions};
+use vexfs_core::format::{BLOCK_SIZE, INODE_SIZE, LABEL_LEN, VEC_MAX_DIM};
+use vexfs_core::mkfs::{format, Layout, MkfsOptions, VectorOptions};
 use vexfs_tools::{detect_signature, human, mounted_at, open_target};
 
 #[derive(Parser)]
@@ -27,6 +27,24 @@ struct Args {
     /// Print only errors.
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Dimension of the embedding vectors files may carry (default: no vector space).
+    #[arg(long, value_name = "N")]
+    dim: Option<u32>,
+    /// Vector distance: l2, cosine or ip (inner product).
+    #[arg(long, default_value = "l2", requires = "dim")]
+    metric: String,
+    /// HNSW links per node.
+    #[arg(long = "hnsw-m", default_value_t = 16, requires = "dim")]
+    hnsw_m: u32,
+    /// HNSW construction breadth.
+    #[arg(long, default_value_t = 200, requires = "dim")]
+    ef_construction: u32,
+    /// Default search breadth of queries.
+    #[arg(long, default_value_t = vexfs_core::vector::hnsw::DEFAULT_EF_SEARCH, requires = "dim")]
+    ef_search: u32,
+    /// Vectors the vector area holds (default: one per inode, within a quarter of the volume).
+    #[arg(long, requires = "dim")]
+    max_vectors: Option<u64>,
     /// Block device or image file.
     device: PathBuf,
     /// Filesystem size in 4 KiB blocks (default: the whole device).
@@ -103,6 +121,12 @@ fn main() -> ExitCode {
     let uuid = *uuid::Uuid::new_v4().as_bytes();
     if !args.quiet {
         summary(&layout, &uuid, &label);
+        if let Some(v) = &vectors {
+            println!(
+                "Vector space: dimension {}, metric {}, HNSW M {} ef_construction {} ef_search {}, room for {} vectors",
+                v.dim, args.metric, v.m, v.ef_construction, v.ef_search, layout.vec_capacity
+            );
+        }
     }
     if args.dry_run {
         return ExitCode::SUCCESS;

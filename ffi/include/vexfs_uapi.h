@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * VexFS user API: vector ioctls.
+ *
+ * Single source of truth for the ABI: the kernel shim includes it, vexctl
+ * reaches it through bindgen (tools/src/uapi.rs is generated from it and
+ * checked by `make check-gen`).
+ *
+ * Every argument struct starts with a `size` field that the caller sets to
+ * sizeof(struct): a kernel that knows a smaller struct refuses a larger one
+ * whose extra bytes are not zero (E2BIG) and a smaller one than it needs
+ * (EINVAL); new fields are only ever appended.
+ *
+ * Errors (each distinct, nothing is changed when one is returned):
+ *   EINVAL      bad struct size, unknown flags, nonzero reserved fields
+ *   EFAULT      a user pointer cannot be read or written
+ *   EMSGSIZE    the vector's dimension is not the filesystem's
+ *   EDOM        the vector holds a NaN or an infinity
+ *   ERANGE      k is 0 or larger than VEXFS_MAX_K
+ *   E2BIG       batch count larger than VEXFS_MAX_BATCH
+ *   ENODATA     the file has no vector (get, delete)
+ *   EOPNOTSUPP  the filesystem was made without a vector space (mkfs --dim)
+ *   ENOSPC      the vector area is full
+ *   EBADF/EACCES the file is not open for writing (set, delete) / reading (get)
+ *   EXDEV       a batch descriptor is on another filesystem
+ */
+#ifndef VEXFS_UAPI_H
+#define VEXFS_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define VEXFS_IOC_MAGIC		0xF5
+
+#define VEXFS_MAX_DIM		1012	/* one vector fits one 4 KiB slot block */
+#define VEXFS_MAX_K		1024
+#define VEXFS_MAX_BATCH		1024
+
+/* Distance metrics (mkfs.vexfs --metric). */
+#define VEXFS_METRIC_L2		1	/* squared Euclidean distance */
+#define VEXFS_METRIC_COSINE	2	/* 1 - cosine similarity */
+#define VEXFS_METRIC_IP		3	/* negative inner product */
+
+/* Kernel C never does floating point: it sees a float as its bits. */
+#ifdef __KERNEL__
+typedef __u32 vexfs_float_t;
+#else
+typedef float vexfs_float_t;
+#endif
+
+/* SET (on a file open for writing) and GET (open for reading). */
+struct vexfs_ioc_vector {
+	__u32 size;		/* sizeof(struct vexfs_ioc_vector) */
+	__u32 dim;		/* SET: floats at data; GET: room at data in, dimension out */
+	__u64 data;		/* user pointer to float[dim] */
+};
+
+/* One query result. */
+struct vexfs_ioc_hit {
+	__u64 ino;		/* inode number of the file */
+	vexfs_float_t distance;	/* smaller is nearer, per the metric */
+	__u32 reserved;
+};
+
+/*
+ * QUERY, on any descriptor in the filesystem: the mount root searches
+ * everything, a directory restricts the search to its subtree.
+ */
+struct vexfs_ioc_query {
+	__u32 size;		/* sizeof(struct vexfs_ioc_query) */
+	__u32 dim;		/* floats at vector */
+	__u64 vector;		/* user pointer to float[dim] */
+	__u32 k;		/* results wanted, 1..VEXFS_MAX_K */
+	__u32 ef;		/* search breadth, 0 = the filesystem's default */
+	__u64 hits;		/* user pointer to struct vexfs_ioc_hit[k] */
+	__u32 count;		/* out: hits written, nearest first */
+	__u32 flags;		/* VEXFS_QUERY_EXACT: exact search instead of HNSW */
+};
+
+#define VEXFS_QUERY_EXACT	1
+
+/* BATCH_SET: set vectors of many files (each open for writing) at once. */
+struct vexfs_ioc_batch {
+	__u32 size;		/* sizeof(struct vexfs_ioc_batch) */
+	__u32 dim;		/* floats per vector */
+	__u32 count;		/* files, 1..VEXFS_MAX_BATCH */
+	__u32 flags;		/* 0 */
+	__u64 fds;		/* user pointer to __s32[count] */
+	__u64 vectors;		/* user pointer to float[count * dim] */
+	__u64 errors;		/* user pointer to __s32[count]: 0 or -errno per file */
+	__u32 done;		/* out: vectors set */
+	__u32 reserved;
+};
+
+/* INFO, on any descriptor in the filesystem. */
+struct vexfs_ioc_info {
+	__u32 size;		/* sizeof(struct vexfs_ioc_info) */
+	__u32 dim;		/* 0: no vector space */
+	__u32 metric;		/* VEXFS_METRIC_* */
+	__u32 m;		/* HNSW links per node */
+	__u32 ef_construction;
+	__u32 ef_search;	/* default search breadth */
+	__u64 count;		/* vectors stored */
+	__u64 capacity;		/* vectors the vector area holds */
+	__u64 index_bytes;	/* size of the stored HNSW graph */
+	__u32 levels;		/* HNSW levels in use */
+	__u32 reserved;
+};
+
+#define VEXFS_IOC_SET_VECTOR	_IOW(VEXFS_IOC_MAGIC, 1, struct vexfs_ioc_vector)
+#define VEXFS_IOC_GET_VECTOR	_IOWR(VEXFS_IOC_MAGIC, 2, struct vexfs_ioc_vector)
+#define VEXFS_IOC_DEL_VECTOR	_IO(VEXFS_IOC_MAGIC, 3)
+#define VEXFS_IOC_QUERY		_IOWR(VEXFS_IOC_MAGIC, 4, struct vexfs_ioc_query)
+#define VEXFS_IOC_BATCH_SET	_IOWR(VEXFS_IOC_MAGIC, 5, struct vexfs_ioc_batch)
+#define VEXFS_IOC_INFO		_IOWR(VEXFS_IOC_MAGIC, 6, struct vexfs_ioc_info)
+
+#endif /* VEXFS_UAPI_H */

@@ -1,0 +1,1285 @@
+//! HNSW approximate nearest-neighbour index (Malkov & Yashunin, 2016), as a
+//! pure in-memory library over vectors that live elsewhere (the vector store):
+//! the graph holds ids only and reads vectors through [`Vectors`].
+//!
+//! # Layout
+//!
+//! Ids are dense slot numbers below a capacity fixed up front, so:
+//!
+//! * `levels`: one byte per slot, the node's top level or [`ABSENT`];
+//! * level-0 links live in one flat `Vec<u32>` of `M0 = 2*M` entries per slot,
+//!   packed at the front and padded with [`NONE`];
+//! * links of levels >= 1 (about 1 node in M has any) live in a map from id
+//!   to one `Vec<u32>` of `level * M` entries, laid out level by level, also
+//!   `NONE`-padded.
+//!
+//! Both arrays grow lazily up to the largest id inserted, so a large capacity
+//! with few vectors costs little. 100k nodes at M=16 take about 13.3 MB
+//! (32 x 4 bytes of level-0 links + 1 level byte per node, plus about 7% for
+//! the upper levels) and the visited stamps another 4 bytes per slot.
+//!
+//! # Algorithms
+//!
+//! * Levels are drawn from a seeded splitmix64 generator with `mL = 1/ln(M)`,
+//!   i.e. `P(level >= l) = M^-l`, computed in integers (no logarithm).
+//! * Insertion is Algorithm 1 with the neighbour-selection heuristic
+//!   (Algorithm 4) with `keepPrunedConnections`; a node gets `M` links at
+//!   insertion on every level, and a neighbour whose list overflows (`M0` at
+//!   level 0, `M` above) is shrunk with the same heuristic.
+//! * Deletion is real: the node's in-links are found (a scan of the flat
+//!   level-0 array, which vectorises, plus the small upper map), each
+//!   in-neighbour drops the link and refills its free slots from the removed
+//!   node's out-neighbours, again with the heuristic against the links it
+//!   keeps. Out-neighbours left with no in-link at all are re-attached to
+//!   their nearest live nodes by a search from the entry point. A new entry
+//!   point is chosen among the highest remaining nodes.
+//! * The visited set is a generation-stamped `Vec<u32>` (reset = one
+//!   increment). Searches take `&self`: the shared stamps sit behind a
+//!   `spin::Mutex` taken with `try_lock`; a concurrent search that finds it
+//!   busy uses a fresh zeroed set instead of waiting.
+//!
+//! Everything is deterministic given the seed and the sequence of calls
+//! (ties are broken by id; the upper-level map uses a fixed hasher).
+//! No recursion, no large stack arrays, no floating-point transcendental
+//! functions.
+
+use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
+use core::cmp::{Ordering, Reverse};
+use core::hash::{BuildHasherDefault, Hasher};
+
+use super::distance::{distance, is_finite_vector, Metric};
+
+/// Default search breadth (`ef`) when the caller passes none. Chosen from the
+/// recall tests (tests/hnsw_recall.rs): on 10k clustered 128-d vectors with
+/// the default M=16 / ef_construction=200, ef=64 gives recall@10 of about
+/// 0.99 for L2 and cosine and 0.98 for inner product.
+pub const DEFAULT_EF_SEARCH: u32 = 64;
+
+/// Smallest and largest accepted `M`.
+pub const MIN_M: u32 = 2;
+/// Largest accepted `M` (so `M0 = 2*M <= 256`).
+pub const MAX_M: u32 = 128;
+/// Largest accepted `ef_construction` (larger values are clamped).
+pub const MAX_EF_CONSTRUCTION: u32 = 4096;
+/// Highest level a node may have (levels are clamped there).
+pub const MAX_LEVEL: u32 = 24;
+
+/// Padding of link rows; also "no entry point".
+const NONE: u32 = u32::MAX;
+/// `levels` value of an empty slot.
+const ABSENT: u8 = 0xFF;
+
+/// Serialisation magic ("VXHN") and version.
+const MAGIC: u32 = 0x4E48_5856;
+const VERSION: u32 = 1;
+/// Bytes of the encoded header.
+const HEADER_LEN: usize = 48;
+/// Checksum of the encoding (the same CRC-32C as the on-disk format).
+static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+/// The vector store as the index sees it.
+pub trait Vectors {
+    /// The vector of slot `id`, if that slot holds one.
+    fn get(&self, id: u32) -> Option<&[f32]>;
+}
+
+/// Vectors laid out contiguously, `dim` floats per id (tests, tools, benches).
+#[derive(Clone, Copy, Debug)]
+pub struct SliceVectors<'a> {
+    /// `count * dim` floats.
+    pub data: &'a [f32],
+    /// Floats per vector (must be > 0).
+    pub dim: usize,
+}
+
+impl Vectors for SliceVectors<'_> {
+    fn get(&self, id: u32) -> Option<&[f32]> {
+        let start = (id as usize).checked_mul(self.dim)?;
+        let end = start.checked_add(self.dim)?;
+        if self.dim == 0 {
+            return None;
+        }
+        self.data.get(start..end)
+    }
+}
+
+/// Construction parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Links per node on levels >= 1 (`2*M` on level 0).
+    pub m: u32,
+    /// Candidate list breadth while inserting.
+    pub ef_construction: u32,
+    /// Seed of the level generator.
+    pub seed: u64,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            m: 16,
+            ef_construction: 200,
+            seed: 0x5645_5846_5348_4E53,
+        }
+    }
+}
+
+/// Index errors.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum HnswError {
+    /// The id is not below the capacity, or memory for it could not be had.
+    Full,
+    /// The id is already in the index.
+    Exists,
+    /// The id is not in the index, or the store has no vector for it.
+    Missing,
+    /// Inconsistent input: undecodable bytes, or a non-finite vector.
+    Corrupt(&'static str),
+}
+
+/// Fixed (unseeded) hasher for the u32 keys of the upper-level map, so that
+/// the index is deterministic.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        // Fibonacci hashing; hashbrown uses the top 7 bits as tag and the low
+        // bits as index, both well mixed by the multiply + fold.
+        let h = (u64::from(i) ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 32);
+    }
+}
+
+type UpperMap = hashbrown::HashMap<u32, Vec<u32>, BuildHasherDefault<IdHasher>>;
+
+/// A candidate: distance to the query, then id (the tie-break).
+#[derive(Clone, Copy, Debug)]
+struct Cand {
+    d: f32,
+    id: u32,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Cand {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.d.total_cmp(&other.d).then(self.id.cmp(&other.id))
+    }
+}
+
+/// Generation-stamped visited set.
+#[derive(Default)]
+struct Visited {
+    gen: u32,
+    marks: Vec<u32>,
+}
+
+impl Visited {
+    /// Starts a new traversal over ids `< slots`.
+    fn begin(&mut self, slots: usize) {
+        if self.marks.len() < slots {
+            self.marks.resize(slots, 0);
+        }
+        self.gen = self.gen.wrapping_add(1);
+        if self.gen == 0 {
+            self.marks.iter_mut().for_each(|m| *m = 0);
+            self.gen = 1;
+        }
+    }
+
+    /// Marks `id`; true when it was not marked yet. Out-of-range ids count as
+    /// visited (never traversed).
+    #[inline]
+    fn insert(&mut self, id: u32) -> bool {
+        match self.marks.get_mut(id as usize) {
+            Some(m) if *m != self.gen => {
+                *m = self.gen;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, id: u32) -> bool {
+        self.marks.get(id as usize) == Some(&self.gen)
+    }
+}
+
+/// Distance with NaN mapped to +inf, so corrupt data sorts last.
+#[inline]
+fn dist(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    let d = distance(metric, a, b);
+    if d.is_nan() {
+        f32::INFINITY
+    } else {
+        d
+    }
+}
+
+/// The ids of a `NONE`-padded row.
+#[inline]
+fn live(row: &[u32]) -> impl Iterator<Item = u32> + '_ {
+    row.iter().copied().take_while(|&n| n != NONE)
+}
+
+/// Writes `ids` at the front of `row` and pads with `NONE`.
+fn fill_row(row: &mut [u32], ids: &[u32]) {
+    let mut src = ids.iter();
+    for slot in row.iter_mut() {
+        *slot = src.next().copied().unwrap_or(NONE);
+    }
+}
+
+/// The HNSW graph.
+pub struct Hnsw {
+    params: HnswParams,
+    metric: Metric,
+    capacity: u32,
+    /// Links per node on levels >= 1.
+    m: usize,
+    /// Links per node on level 0.
+    m0: usize,
+    /// Per slot: top level, or `ABSENT`.
+    levels: Vec<u8>,
+    /// `levels.len() * m0` level-0 links.
+    links0: Vec<u32>,
+    /// Links of levels >= 1: `level * m` entries per node.
+    upper: UpperMap,
+    /// Entry point, `NONE` when empty.
+    entry: u32,
+    /// Level of the entry point (the highest level in use).
+    max_level: u32,
+    len: usize,
+    rng: u64,
+    visited: spin::Mutex<Visited>,
+}
+
+impl core::fmt::Debug for Hnsw {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Hnsw")
+            .field("params", &self.params)
+            .field("metric", &self.metric)
+            .field("capacity", &self.capacity)
+            .field("len", &self.len)
+            .field("levels", &self.levels())
+            .field("entry", &self.entry)
+            .finish()
+    }
+}
+
+impl Clone for Hnsw {
+    fn clone(&self) -> Self {
+        Hnsw {
+            params: self.params,
+            metric: self.metric,
+            capacity: self.capacity,
+            m: self.m,
+            m0: self.m0,
+            levels: self.levels.clone(),
+            links0: self.links0.clone(),
+            upper: self.upper.clone(),
+            entry: self.entry,
+            max_level: self.max_level,
+            len: self.len,
+            rng: self.rng,
+            visited: spin::Mutex::new(Visited::default()),
+        }
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Clamps user parameters into the supported range.
+fn sanitize(params: HnswParams) -> HnswParams {
+    HnswParams {
+        m: params.m.clamp(MIN_M, MAX_M),
+        ef_construction: params.ef_construction.clamp(1, MAX_EF_CONSTRUCTION),
+        seed: params.seed,
+    }
+}
+
+impl Hnsw {
+    /// An empty index for ids below `capacity`. `m` is clamped to
+    /// `MIN_M..=MAX_M` and `ef_construction` to `1..=MAX_EF_CONSTRUCTION`;
+    /// [`Hnsw::params`] reports the values in use.
+    pub fn new(params: HnswParams, metric: Metric, capacity: u32) -> Self {
+        let params = sanitize(params);
+        let m = params.m as usize;
+        Hnsw {
+            params,
+            metric,
+            capacity,
+            m,
+            m0: 2 * m,
+            levels: Vec::new(),
+            links0: Vec::new(),
+            upper: UpperMap::default(),
+            entry: NONE,
+            max_level: 0,
+            len: 0,
+            rng: params.seed,
+            visited: spin::Mutex::new(Visited::default()),
+        }
+    }
+
+    /// Whether `id` is in the index.
+    pub fn contains(&self, id: u32) -> bool {
+        self.node_level(id).is_some()
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the index has no node.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of levels in use (highest level + 1), 0 when empty.
+    pub fn levels(&self) -> u32 {
+        if self.entry == NONE {
+            0
+        } else {
+            self.max_level + 1
+        }
+    }
+
+    /// The parameters in use (after clamping).
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
+
+    /// The metric.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The capacity (ids are below it).
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// The entry point, if any.
+    pub fn entry_point(&self) -> Option<u32> {
+        (self.entry != NONE).then_some(self.entry)
+    }
+
+    /// Level-`level` out-links of `id` (empty when absent or above its level).
+    pub fn neighbours(&self, id: u32, level: u32) -> impl Iterator<Item = u32> + '_ {
+        live(self.row(id, level))
+    }
+
+    /// Top level of `id`, if present.
+    pub fn node_level(&self, id: u32) -> Option<u32> {
+        match self.levels.get(id as usize) {
+            Some(&l) if l != ABSENT => Some(u32::from(l)),
+            _ => None,
+        }
+    }
+
+    /// Ids in the index, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.levels
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l != ABSENT)
+            .map(|(i, _)| i as u32)
+    }
+
+    /// Bytes of heap memory held (approximate for the upper map).
+    pub fn memory_bytes(&self) -> usize {
+        let upper: usize = self
+            .upper
+            .values()
+            .map(|v| v.capacity() * 4 + 32)
+            .sum::<usize>()
+            + self.upper.capacity() * 8;
+        self.levels.capacity() + self.links0.capacity() * 4 + upper
+    }
+
+    fn max_links(&self, level: u32) -> usize {
+        if level == 0 {
+            self.m0
+        } else {
+            self.m
+        }
+    }
+
+    /// The full (padded) row of `id` at `level`; empty when there is none.
+    fn row(&self, id: u32, level: u32) -> &[u32] {
+        if level == 0 {
+            let start = (id as usize).saturating_mul(self.m0);
+            self.links0
+                .get(start..start.saturating_add(self.m0))
+                .unwrap_or(&[])
+        } else {
+            let start = (level as usize - 1) * self.m;
+            self.upper
+                .get(&id)
+                .and_then(|v| v.get(start..start + self.m))
+                .unwrap_or(&[])
+        }
+    }
+
+    fn row_mut(&mut self, id: u32, level: u32) -> Option<&mut [u32]> {
+        if level == 0 {
+            let start = (id as usize).checked_mul(self.m0)?;
+            self.links0.get_mut(start..start.checked_add(self.m0)?)
+        } else {
+            let start = (level as usize - 1) * self.m;
+            let m = self.m;
+            self.upper
+                .get_mut(&id)
+                .and_then(|v| v.get_mut(start..start + m))
+        }
+    }
+
+    fn set_row(&mut self, id: u32, level: u32, ids: &[u32]) {
+        if let Some(row) = self.row_mut(id, level) {
+            fill_row(row, ids);
+        }
+    }
+
+    /// Grows the per-slot arrays to hold `id`.
+    fn ensure_slot(&mut self, id: u32) -> Result<(), HnswError> {
+        let need = id as usize + 1;
+        if self.levels.len() >= need {
+            return Ok(());
+        }
+        let links = need.checked_mul(self.m0).ok_or(HnswError::Full)?;
+        // Amortised growth, never beyond the capacity.
+        let target = need
+            .max(self.levels.len().saturating_mul(2))
+            .min(self.capacity as usize)
+            .max(need);
+        let target_links = target.checked_mul(self.m0).ok_or(HnswError::Full)?;
+        if self
+            .levels
+            .try_reserve_exact(target - self.levels.len())
+            .is_err()
+            || self
+                .links0
+                .try_reserve_exact(target_links - self.links0.len())
+                .is_err()
+        {
+            return Err(HnswError::Full);
+        }
+        self.levels.resize(need, ABSENT);
+        self.links0.resize(links, NONE);
+        Ok(())
+    }
+
+    fn random_level(&mut self) -> u32 {
+        let r = splitmix64(&mut self.rng);
+        let m = self.m as u64;
+        let mut t = u64::MAX / m;
+        let mut level = 0;
+        while level < MAX_LEVEL && r < t {
+            level += 1;
+            t /= m;
+        }
+        level
+    }
+
+    fn take_visited(&mut self) -> Visited {
+        core::mem::take(self.visited.get_mut())
+    }
+
+    /// Greedy descent at `level` (ef = 1).
+    fn greedy<V: Vectors>(&self, q: &[f32], mut cur: Cand, level: u32, vecs: &V) -> Cand {
+        loop {
+            let mut moved = false;
+            for n in live(self.row(cur.id, level)) {
+                if let Some(v) = vecs.get(n) {
+                    let d = dist(self.metric, q, v);
+                    if d < cur.d {
+                        cur = Cand { d, id: n };
+                        moved = true;
+                    }
+                }
+            }
+            if !moved {
+                return cur;
+            }
+        }
+    }
+
+    /// Algorithm 2: the `ef` nearest to `q` reachable at `level` from `eps`,
+    /// ascending. With a filter, every reached node is expanded but only
+    /// those passing it are kept as results.
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer<V: Vectors>(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        level: u32,
+        vecs: &V,
+        vis: &mut Visited,
+        mut filter: Option<&mut dyn FnMut(u32) -> bool>,
+    ) -> Vec<Cand> {
+        let ef = ef.max(1);
+        let mut cands: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(ef * 2);
+        let mut res: BinaryHeap<Cand> = BinaryHeap::with_capacity(ef + 1);
+        for &ep in eps {
+            if !vis.insert(ep.id) {
+                continue;
+            }
+            cands.push(Reverse(ep));
+            let ok = match filter.as_mut() {
+                Some(f) => f(ep.id),
+                None => true,
+            };
+            if ok {
+                res.push(ep);
+                if res.len() > ef {
+                    res.pop();
+                }
+            }
+        }
+        while let Some(Reverse(c)) = cands.pop() {
+            if res.len() >= ef {
+                if let Some(worst) = res.peek() {
+                    if c.d > worst.d {
+                        break;
+                    }
+                }
+            }
+            for n in live(self.row(c.id, level)) {
+                if !vis.insert(n) {
+                    continue;
+                }
+                let Some(v) = vecs.get(n) else { continue };
+                let d = dist(self.metric, q, v);
+                let worst = res.peek().map_or(f32::INFINITY, |w| w.d);
+                if res.len() < ef || d < worst {
+                    let cand = Cand { d, id: n };
+                    cands.push(Reverse(cand));
+                    let ok = match filter.as_mut() {
+                        Some(f) => f(n),
+                        None => true,
+                    };
+                    if ok {
+                        res.push(cand);
+                        if res.len() > ef {
+                            res.pop();
+                        }
+                    }
+                }
+            }
+        }
+        res.into_sorted_vec()
+    }
+
+    /// Algorithm 4 with keepPrunedConnections: up to `m` of `cands` (sorted
+    /// ascending by distance to the base), preferring ones that are nearer to
+    /// the base than to any already selected.
+    fn select_neighbours<V: Vectors>(&self, cands: &[Cand], m: usize, vecs: &V) -> Vec<u32> {
+        let mut sel: Vec<(u32, &[f32])> = Vec::with_capacity(m);
+        let mut pruned: Vec<u32> = Vec::new();
+        for c in cands {
+            if sel.len() >= m {
+                break;
+            }
+            let Some(cv) = vecs.get(c.id) else { continue };
+            let good = sel.iter().all(|(_, rv)| dist(self.metric, cv, rv) >= c.d);
+            if good {
+                sel.push((c.id, cv));
+            } else {
+                pruned.push(c.id);
+            }
+        }
+        let mut out: Vec<u32> = sel.into_iter().map(|(id, _)| id).collect();
+        for p in pruned {
+            if out.len() >= m {
+                break;
+            }
+            out.push(p);
+        }
+        out
+    }
+
+    /// Adds the link `n -> new` at `level`, shrinking `n`'s list with the
+    /// heuristic when it is full.
+    fn add_link<V: Vectors>(&mut self, n: u32, new: u32, level: u32, vecs: &V) {
+        let mmax = self.max_links(level);
+        let Some(row) = self.row_mut(n, level) else {
+            return;
+        };
+        if let Some(slot) = row.iter_mut().find(|s| **s == NONE || **s == new) {
+            *slot = new;
+            return;
+        }
+        let Some(nv) = vecs.get(n) else { return };
+        let mut cands: Vec<Cand> = Vec::with_capacity(mmax + 1);
+        for c in live(self.row(n, level)).chain(core::iter::once(new)) {
+            let d = vecs
+                .get(c)
+                .map_or(f32::INFINITY, |cv| dist(self.metric, nv, cv));
+            cands.push(Cand { d, id: c });
+        }
+        cands.sort_unstable();
+        let sel = self.select_neighbours(&cands, mmax, vecs);
+        self.set_row(n, level, &sel);
+    }
+
+    /// Links a node already marked present (levels/rows allocated) into the
+    /// graph from the entry point, on levels `0..=top`.
+    fn link_node<V: Vectors>(&mut self, id: u32, v: &[f32], top: u32, vecs: &V, vis: &mut Visited) {
+        let Some(ev) = vecs.get(self.entry) else {
+            return;
+        };
+        let mut ep = Cand {
+            d: dist(self.metric, v, ev),
+            id: self.entry,
+        };
+        let mut level = self.max_level;
+        while level > top {
+            ep = self.greedy(v, ep, level, vecs);
+            level -= 1;
+        }
+        let efc = (self.params.ef_construction as usize).max(self.m);
+        let slots = self.levels.len();
+        let mut eps = alloc::vec![ep];
+        let mut l = top.min(self.max_level);
+        loop {
+            vis.begin(slots);
+            // The node itself must not become its own neighbour.
+            vis.insert(id);
+            let w = self.search_layer(v, &eps, efc, l, vecs, vis, None);
+            let nbrs = self.select_neighbours(&w, self.m, vecs);
+            self.set_row(id, l, &nbrs);
+            for &n in &nbrs {
+                self.add_link(n, id, l, vecs);
+            }
+            if !w.is_empty() {
+                eps = w;
+            }
+            if l == 0 {
+                break;
+            }
+            l -= 1;
+        }
+    }
+
+    /// Inserts `id`, whose vector is `vecs.get(id)`.
+    pub fn insert<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
+        if id >= self.capacity || id == NONE {
+            return Err(HnswError::Full);
+        }
+        if self.contains(id) {
+            return Err(HnswError::Exists);
+        }
+        let v = vecs.get(id).ok_or(HnswError::Missing)?;
+        if !is_finite_vector(v) {
+            return Err(HnswError::Corrupt("vector is not finite"));
+        }
+        self.ensure_slot(id)?;
+        let level = self.random_level();
+        if level > 0 {
+            let n = level as usize * self.m;
+            let mut row = Vec::new();
+            if row.try_reserve_exact(n).is_err() || self.upper.try_reserve(1).is_err() {
+                return Err(HnswError::Full);
+            }
+            row.resize(n, NONE);
+            self.upper.insert(id, row);
+        }
+        if let Some(slot) = self.levels.get_mut(id as usize) {
+            *slot = level as u8;
+        }
+        if self.entry == NONE {
+            self.entry = id;
+            self.max_level = level;
+            self.len += 1;
+            return Ok(());
+        }
+        let mut vis = self.take_visited();
+        self.link_node(id, v, level, vecs, &mut vis);
+        *self.visited.get_mut() = vis;
+        if level > self.max_level {
+            self.entry = id;
+            self.max_level = level;
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Nodes with a link to `id` at `level`, ascending.
+    fn in_links(&self, id: u32, level: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        if level == 0 {
+            for (p, row) in self.links0.chunks_exact(self.m0).enumerate() {
+                if row.contains(&id) && p as u32 != id {
+                    out.push(p as u32);
+                }
+            }
+        } else {
+            for (&p, _) in self.upper.iter() {
+                if p != id && self.row(p, level).contains(&id) {
+                    out.push(p);
+                }
+            }
+            out.sort_unstable();
+        }
+        out
+    }
+
+    /// Drops `p -> x` at `level` and refills `p`'s free slots from `outs` (the
+    /// removed node's out-links): heuristic against the kept links first,
+    /// then the nearest pruned ones. Returns the ids added.
+    fn repair<V: Vectors>(
+        &mut self,
+        p: u32,
+        x: u32,
+        level: u32,
+        outs: &[u32],
+        vecs: &V,
+        added: &mut Vec<u32>,
+    ) {
+        let mmax = self.max_links(level);
+        let mut cur: Vec<u32> = live(self.row(p, level)).filter(|&n| n != x).collect();
+        if let Some(pv) = vecs.get(p) {
+            let mut cands: Vec<Cand> = Vec::with_capacity(outs.len());
+            for &c in outs {
+                if c == p || c == x || cur.contains(&c) {
+                    continue;
+                }
+                if let Some(cv) = vecs.get(c) {
+                    cands.push(Cand {
+                        d: dist(self.metric, pv, cv),
+                        id: c,
+                    });
+                }
+            }
+            cands.sort_unstable();
+            let mut pruned: Vec<u32> = Vec::new();
+            for c in &cands {
+                if cur.len() >= mmax {
+                    break;
+                }
+                let Some(cv) = vecs.get(c.id) else { continue };
+                let dominated = cur.iter().any(|&r| {
+                    vecs.get(r)
+                        .is_some_and(|rv| dist(self.metric, cv, rv) < c.d)
+                });
+                if dominated {
+                    pruned.push(c.id);
+                } else {
+                    cur.push(c.id);
+                    added.push(c.id);
+                }
+            }
+            for c in pruned {
+                if cur.len() >= mmax {
+                    break;
+                }
+                cur.push(c);
+                added.push(c);
+            }
+        }
+        self.set_row(p, level, &cur);
+    }
+
+    /// Removes `id` and repairs the graph around it. `vecs` must still hold
+    /// the vectors of the remaining nodes (and may still hold `id`'s).
+    pub fn remove<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
+        let top = self.node_level(id).ok_or(HnswError::Missing)?;
+        let mut orphans: Vec<(u32, u32)> = Vec::new();
+        let mut added: Vec<u32> = Vec::new();
+        for level in 0..=top {
+            let outs: Vec<u32> = live(self.row(id, level)).collect();
+            let ins = self.in_links(id, level);
+            self.set_row(id, level, &[]);
+            added.clear();
+            for &p in &ins {
+                self.repair(p, id, level, &outs, vecs, &mut added);
+            }
+            // Out-neighbours that did not get a new in-link may now have none.
+            for &n in &outs {
+                if !added.contains(&n) {
+                    orphans.push((n, level));
+                }
+            }
+        }
+        if let Some(slot) = self.levels.get_mut(id as usize) {
+            *slot = ABSENT;
+        }
+        self.upper.remove(&id);
+        self.len -= 1;
+        if self.entry == id {
+            self.pick_entry();
+        }
+        if !orphans.is_empty() && self.entry != NONE {
+            self.reattach(&mut orphans, vecs);
+        }
+        Ok(())
+    }
+
+    /// Gives every `(node, level)` in `orphans` that has no in-link at that
+    /// level one, from its nearest nodes found by a search.
+    fn reattach<V: Vectors>(&mut self, orphans: &mut Vec<(u32, u32)>, vecs: &V) {
+        orphans.sort_unstable_by_key(|&(n, l)| (l, n));
+        orphans.dedup();
+        // One scan per level marks every node that still has an in-link.
+        let mut vis = self.take_visited();
+        let slots = self.levels.len();
+        let mut cur_level = NONE;
+        let mut lonely: Vec<(u32, u32)> = Vec::new();
+        for &(n, level) in orphans.iter() {
+            if level != cur_level {
+                cur_level = level;
+                vis.begin(slots);
+                if level == 0 {
+                    for &t in &self.links0 {
+                        if t != NONE {
+                            vis.insert(t);
+                        }
+                    }
+                } else {
+                    for (&p, _) in self.upper.iter() {
+                        for t in live(self.row(p, level)) {
+                            vis.insert(t);
+                        }
+                    }
+                }
+            }
+            if !vis.contains(n) && n != self.entry && self.node_level(n).is_some_and(|l| l >= level)
+            {
+                lonely.push((n, level));
+            }
+        }
+        for (n, level) in lonely {
+            let Some(v) = vecs.get(n) else { continue };
+            let Some(ev) = vecs.get(self.entry) else {
+                break;
+            };
+            let mut ep = Cand {
+                d: dist(self.metric, v, ev),
+                id: self.entry,
+            };
+            let mut l = self.max_level;
+            while l > level {
+                ep = self.greedy(v, ep, l, vecs);
+                l -= 1;
+            }
+            vis.begin(slots);
+            vis.insert(n);
+            let efc = (self.params.ef_construction as usize).max(self.m);
+            let w = self.search_layer(v, &[ep], efc, level, vecs, &mut vis, None);
+            let sel = self.select_neighbours(&w, self.m, vecs);
+            for p in sel {
+                self.add_link(p, n, level, vecs);
+            }
+        }
+        *self.visited.get_mut() = vis;
+    }
+
+    /// Chooses the entry point: the lowest id among the highest nodes.
+    fn pick_entry(&mut self) {
+        let mut best: Option<(u32, u32)> = None;
+        for (&id, row) in self.upper.iter() {
+            let level = (row.len() / self.m) as u32;
+            best = match best {
+                Some((bl, bid)) if bl > level || (bl == level && bid < id) => Some((bl, bid)),
+                _ => Some((level, id)),
+            };
+        }
+        if best.is_none() {
+            best = self.ids().next().map(|id| (0, id));
+        }
+        match best {
+            Some((level, id)) => {
+                self.entry = id;
+                self.max_level = level;
+            }
+            None => {
+                self.entry = NONE;
+                self.max_level = 0;
+            }
+        }
+    }
+
+    /// The `k` nearest ids to `q` that pass `filter`, nearest first, with
+    /// their distances; the search breadth is `max(ef, k)`. Nodes the filter
+    /// rejects are still traversed. A non-finite query finds nothing.
+    pub fn search<V: Vectors>(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        vecs: &V,
+        filter: &mut dyn FnMut(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        if k == 0 || self.entry == NONE || !is_finite_vector(q) {
+            return Vec::new();
+        }
+        let Some(ev) = vecs.get(self.entry) else {
+            return Vec::new();
+        };
+        let mut ep = Cand {
+            d: dist(self.metric, q, ev),
+            id: self.entry,
+        };
+        let mut level = self.max_level;
+        while level > 0 {
+            ep = self.greedy(q, ep, level, vecs);
+            level -= 1;
+        }
+        let ef = ef.max(k);
+        let slots = self.levels.len();
+        let res = match self.visited.try_lock() {
+            Some(mut guard) => {
+                guard.begin(slots);
+                self.search_layer(q, &[ep], ef, 0, vecs, &mut guard, Some(filter))
+            }
+            None => {
+                let mut own = Visited::default();
+                own.begin(slots);
+                self.search_layer(q, &[ep], ef, 0, vecs, &mut own, Some(filter))
+            }
+        };
+        res.into_iter().take(k).map(|c| (c.id, c.d)).collect()
+    }
+
+    /// Bytes [`Hnsw::encode`] produces.
+    pub fn encoded_len(&self) -> usize {
+        let mut n = HEADER_LEN + 4;
+        for id in self.ids() {
+            let top = self.node_level(id).unwrap_or(0);
+            n += 8;
+            for level in 0..=top {
+                n += 4 + 4 * live(self.row(id, level)).count();
+            }
+        }
+        n
+    }
+
+    /// Serialises the graph (not the vectors), little-endian:
+    ///
+    /// ```text
+    /// header (48 bytes): magic "VXHN", version 1, metric, m, ef_construction,
+    ///     seed u64, rng state u64, node count, entry (u32::MAX if none),
+    ///     top level
+    /// per node, ascending id: id, level, then per level 0..=level:
+    ///     link count, links
+    /// crc32c of all the above
+    /// ```
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        let put = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+        put(&mut out, MAGIC);
+        put(&mut out, VERSION);
+        put(&mut out, self.metric.as_u32());
+        put(&mut out, self.params.m);
+        put(&mut out, self.params.ef_construction);
+        out.extend_from_slice(&self.params.seed.to_le_bytes());
+        out.extend_from_slice(&self.rng.to_le_bytes());
+        put(&mut out, self.len as u32);
+        put(&mut out, self.entry);
+        put(&mut out, self.max_level);
+        for id in self.ids() {
+            let top = self.node_level(id).unwrap_or(0);
+            put(&mut out, id);
+            put(&mut out, top);
+            for level in 0..=top {
+                let row = self.row(id, level);
+                put(&mut out, live(row).count() as u32);
+                for n in live(row) {
+                    put(&mut out, n);
+                }
+            }
+        }
+        let crc = CRC32C.checksum(&out);
+        put(&mut out, crc);
+        out
+    }
+
+    /// Rebuilds a graph from [`Hnsw::encode`]'s bytes for ids below
+    /// `capacity`, checking everything: checksum, header, ids ascending and
+    /// below the capacity, levels, link counts within the limits, links to
+    /// present nodes of a high enough level without self-links or duplicates,
+    /// and the entry point at the top level. Never panics.
+    pub fn decode(bytes: &[u8], capacity: u32) -> Result<Hnsw, HnswError> {
+        use HnswError::Corrupt;
+        let body_len = bytes
+            .len()
+            .checked_sub(4)
+            .ok_or(Corrupt("hnsw: truncated"))?;
+        let (body, tail) = bytes.split_at(body_len);
+        let stored = tail
+            .try_into()
+            .map(u32::from_le_bytes)
+            .map_err(|_| Corrupt("hnsw: truncated"))?;
+        if CRC32C.checksum(body) != stored {
+            return Err(Corrupt("hnsw: checksum mismatch"));
+        }
+        let mut rd = Reader { b: body, pos: 0 };
+        if rd.u32()? != MAGIC {
+            return Err(Corrupt("hnsw: bad magic"));
+        }
+        if rd.u32()? != VERSION {
+            return Err(Corrupt("hnsw: unsupported version"));
+        }
+        let metric = Metric::from_u32(rd.u32()?).ok_or(Corrupt("hnsw: bad metric"))?;
+        let m = rd.u32()?;
+        let efc = rd.u32()?;
+        let seed = rd.u64()?;
+        let rng = rd.u64()?;
+        let count = rd.u32()?;
+        let entry = rd.u32()?;
+        let max_level = rd.u32()?;
+        if !(MIN_M..=MAX_M).contains(&m) {
+            return Err(Corrupt("hnsw: bad m"));
+        }
+        if !(1..=MAX_EF_CONSTRUCTION).contains(&efc) {
+            return Err(Corrupt("hnsw: bad ef_construction"));
+        }
+        if count > capacity || max_level > MAX_LEVEL {
+            return Err(Corrupt("hnsw: bad header"));
+        }
+        // Each node takes at least 12 bytes: bounds allocations by the input.
+        if (count as usize).saturating_mul(12) > body.len() {
+            return Err(Corrupt("hnsw: node count exceeds data"));
+        }
+        let params = HnswParams {
+            m,
+            ef_construction: efc,
+            seed,
+        };
+        let mut g = Hnsw::new(params, metric, capacity);
+        g.rng = rng;
+        let mut last: Option<u32> = None;
+        let mut top_seen = 0u32;
+        let mut row_buf: Vec<u32> = Vec::with_capacity(g.m0);
+        for _ in 0..count {
+            let id = rd.u32()?;
+            let top = rd.u32()?;
+            if id >= capacity || id == NONE {
+                return Err(Corrupt("hnsw: node id out of range"));
+            }
+            if last.is_some_and(|l| id <= l) {
+                return Err(Corrupt("hnsw: node ids not strictly ascending"));
+            }
+            last = Some(id);
+            if top > max_level {
+                return Err(Corrupt("hnsw: node level above the top level"));
+            }
+            top_seen = top_seen.max(top);
+            g.ensure_slot(id)
+                .map_err(|_| Corrupt("hnsw: out of memory"))?;
+            if top > 0 {
+                let n = top as usize * g.m;
+                // Bounded by the input: each level needs at least 4 bytes.
+                if (top as usize).saturating_mul(4) > rd.remaining() {
+                    return Err(Corrupt("hnsw: truncated"));
+                }
+                let mut row = Vec::new();
+                if row.try_reserve_exact(n).is_err() {
+                    return Err(Corrupt("hnsw: out of memory"));
+                }
+                row.resize(n, NONE);
+                g.upper.insert(id, row);
+            }
+            if let Some(slot) = g.levels.get_mut(id as usize) {
+                *slot = top as u8;
+            }
+            for level in 0..=top {
+                let cnt = rd.u32()? as usize;
+                if cnt > g.max_links(level) {
+                    return Err(Corrupt("hnsw: too many links"));
+                }
+                row_buf.clear();
+                for _ in 0..cnt {
+                    let n = rd.u32()?;
+                    if n >= capacity || n == id || row_buf.contains(&n) {
+                        return Err(Corrupt("hnsw: bad link"));
+                    }
+                    row_buf.push(n);
+                }
+                g.set_row(id, level, &row_buf);
+            }
+            g.len += 1;
+        }
+        if rd.remaining() != 0 {
+            return Err(Corrupt("hnsw: trailing bytes"));
+        }
+        // Every link must point at a node present on that level.
+        for id in g.ids() {
+            let top = g.node_level(id).unwrap_or(0);
+            for level in 0..=top {
+                for n in live(g.row(id, level)) {
+                    if g.node_level(n).map_or(true, |l| l < level) {
+                        return Err(Corrupt("hnsw: link to a missing node"));
+                    }
+                }
+            }
+        }
+        if count == 0 {
+            if entry != NONE || max_level != 0 {
+                return Err(Corrupt("hnsw: entry point in an empty graph"));
+            }
+        } else {
+            if g.node_level(entry) != Some(max_level) || top_seen != max_level {
+                return Err(Corrupt("hnsw: bad entry point"));
+            }
+            g.entry = entry;
+            g.max_level = max_level;
+        }
+        Ok(g)
+    }
+}
+
+/// Bounds-checked little-endian reader.
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], HnswError> {
+        let end = self
+            .pos
+            .checked_add(N)
+            .ok_or(HnswError::Corrupt("hnsw: truncated"))?;
+        let s = self
+            .b
+            .get(self.pos..end)
+            .ok_or(HnswError::Corrupt("hnsw: truncated"))?;
+        self.pos = end;
+        s.try_into()
+            .map_err(|_| HnswError::Corrupt("hnsw: truncated"))
+    }
+    fn u32(&mut self) -> Result<u32, HnswError> {
+        self.take::<4>().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Result<u64, HnswError> {
+        self.take::<8>().map(u64::from_le_bytes)
+    }
+    fn remaining(&self) -> usize {
+        self.b.len().saturating_sub(self.pos)
+    }
+}
+
+/// Brute force: the `k` nearest of `ids` to `q` passing `filter`, nearest
+/// first (ties by id). Ids without a vector are skipped.
+pub fn exact_search<V: Vectors>(
+    metric: Metric,
+    q: &[f32],
+    k: usize,
+    ids: impl Iterator<Item = u32>,
+    vecs: &V,
+    filter: &mut dyn FnMut(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    if k == 0 || !is_finite_vector(q) {
+        return Vec::new();
+    }
+    let mut heap: BinaryHeap<Cand> = BinaryHeap::with_capacity(k + 1);
+    for id in ids {
+        let Some(v) = vecs.get(id) else { continue };
+        let d = dist(metric, q, v);
+        if heap.len() >= k {
+            if let Some(w) = heap.peek() {
+                if (Cand { d, id }) >= *w {
+                    continue;
+                }
+            }
+        }
+        if !filter(id) {
+            continue;
+        }
+        heap.push(Cand { d, id });
+        if heap.len() > k {
+            heap.pop();
+        }
+    }
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|c| (c.id, c.d))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn grid(n: u32) -> Vec<f32> {
+        (0..n)
+            .flat_map(|i| [(i % 10) as f32, (i / 10) as f32])
+            .collect()
+    }
+
+    #[test]
+    fn small_graph_finds_exact() {
+        let data = grid(100);
+        let vecs = SliceVectors {
+            data: &data,
+            dim: 2,
+        };
+        let mut g = Hnsw::new(HnswParams::default(), Metric::L2, 100);
+        for id in 0..100 {
+            g.insert(id, &vecs).unwrap();
+        }
+        assert_eq!(g.insert(5, &vecs), Err(HnswError::Exists));
+        assert_eq!(g.insert(100, &vecs), Err(HnswError::Full));
+        let r = g.search(&[3.0, 4.0], 1, 16, &vecs, &mut |_| true);
+        assert_eq!(r, vec![(43, 0.0)]);
+        for id in (0..100).step_by(2) {
+            g.remove(id, &vecs).unwrap();
+        }
+        assert_eq!(g.remove(0, &vecs), Err(HnswError::Missing));
+        assert_eq!(g.len(), 50);
+        for id in (1..100).step_by(2) {
+            let v = vecs.get(id).unwrap();
+            let r = g.search(v, 1, 16, &vecs, &mut |_| true);
+            assert_eq!(r.first().map(|x| x.0), Some(id));
+        }
+        // No link to a removed node anywhere.
+        for id in g.ids() {
+            for l in 0..=g.node_level(id).unwrap() {
+                assert!(g.neighbours(id, l).all(|n| g.contains(n)));
+            }
+        }
+        for id in (1..100).step_by(2) {
+            g.remove(id, &vecs).unwrap();
+        }
+        assert!(g.is_empty());
+        assert_eq!(g.levels(), 0);
+        assert!(g
+            .search(&[0.0, 0.0], 3, 16, &vecs, &mut |_| true)
+            .is_empty());
+        let bytes = g.encode();
+        assert_eq!(bytes.len(), g.encoded_len());
+        let d = Hnsw::decode(&bytes, 100).unwrap();
+        assert!(d.is_empty());
+    }
+}

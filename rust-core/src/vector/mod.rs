@@ -1,0 +1,6 @@
+//! Vector search: distance kernels, the HNSW graph, and the on-disk vector
+//! store in the vector area.
+
+pub mod distance;
+pub mod hnsw;
+pub mod store;

@@ -1,0 +1,636 @@
+//! The vector store: slots in the vector area hold each file's embedding
+//! (checksummed blocks, read back at mount), the HNSW graph over them lives
+//! in memory while mounted and is stored in the rest of the vector area at
+//! sync and unmount, so an intact graph is loaded, not rebuilt.
+
+use crate::dev::{new_block, Device, LogLevel};
+use crate::format::*;
+use crate::vector::distance::{is_finite_vector, Metric};
+use crate::vector::hnsw::{exact_search, Hnsw, HnswParams, Vectors};
+use crate::{Errno, Fs, Result};
+use alloc::vec::Vec;
+use hashbrown::HashSet;
+use zerocopy::little_endian::{U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// Largest candidate list one query may ask for.
+pub const MAX_QUERY: u32 = 65536;
+
+/// Slot contents in memory, indexed by slot number.
+pub struct SlotTable {
+    dim: usize,
+    data: Vec<f32>,
+    /// Owning inode of each slot (0 = free).
+    owner: Vec<u64>,
+    free: Vec<u32>,
+}
+
+impl Vectors for SlotTable {
+    fn get(&self, id: u32) -> Option<&[f32]> {
+        let i = id as usize;
+        if *self.owner.get(i)? == 0 {
+            return None;
+        }
+        self.data.get(i * self.dim..(i + 1) * self.dim)
+    }
+}
+
+impl SlotTable {
+    fn put(&mut self, slot: u32, ino: u64, v: &[f32]) -> Result<()> {
+        let i = slot as usize;
+        if self.owner.len() <= i {
+            self.owner
+                .try_reserve(i + 1 - self.owner.len())
+                .map_err(|_| Errno::ENOMEM)?;
+            self.data
+                .try_reserve((i + 1) * self.dim - self.data.len())
+                .map_err(|_| Errno::ENOMEM)?;
+            self.owner.resize(i + 1, 0);
+            self.data.resize((i + 1) * self.dim, 0.0);
+        }
+        if let Some(o) = self.owner.get_mut(i) {
+            *o = ino;
+        }
+        self.data
+            .get_mut(i * self.dim..(i + 1) * self.dim)
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(v);
+        Ok(())
+    }
+
+    fn clear(&mut self, slot: u32) {
+        if let Some(o) = self.owner.get_mut(slot as usize) {
+            *o = 0;
+        }
+        self.free.push(slot);
+    }
+
+    fn used(&self) -> impl Iterator<Item = u32> + '_ {
+        self.owner
+            .iter()
+            .enumerate()
+            .filter(|(_, &o)| o != 0)
+            .map(|(i, _)| i as u32)
+    }
+}
+
+/// The mounted vector space.
+pub struct VecSpace {
+    pub dim: u32,
+    pub metric: Metric,
+    pub ef_search: u32,
+    pub capacity: u32,
+    pub slots: SlotTable,
+    pub graph: Hnsw,
+    /// The vector set changed since the graph was stored.
+    dirty: bool,
+    /// The graph came from disk at mount (not rebuilt).
+    pub loaded: bool,
+}
+
+/// What VEXFS_IOC_INFO reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VecInfo {
+    pub dim: u32,
+    pub metric: u32,
+    pub m: u32,
+    pub ef_construction: u32,
+    pub ef_search: u32,
+    pub levels: u32,
+    pub count: u64,
+    pub capacity: u64,
+    pub index_bytes: u64,
+}
+
+/// First block of the stored graph.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+struct IndexHead {
+    len: U64,
+    generation: U64,
+    nodes: U64,
+    checksum: U32,
+    pad: U32,
+}
+
+const PAYLOAD: usize = BLOCK_SIZE - HEADER_SIZE;
+
+impl<D: Device> Fs<D> {
+    fn slot_location(&self, slot: u32) -> (u64, usize) {
+        let per = u64::from(self.sb.vec_slots_per_block.get().max(1));
+        let size = self.sb.vec_slot_size.get() as usize;
+        let blk = self.sb.vector_start.get() + u64::from(slot) / per;
+        (blk, HEADER_SIZE + (u64::from(slot) % per) as usize * size)
+    }
+
+    fn index_region(&self) -> (u64, u64) {
+        let start = self.sb.vector_start.get() + self.sb.vec_slot_blocks.get();
+        (
+            start,
+            self.sb.vector_blocks.get() - self.sb.vec_slot_blocks.get(),
+        )
+    }
+
+    /// Read the slots and the stored graph (or rebuild it) at mount.
+    pub(crate) fn load_vectors(&mut self) -> Result<()> {
+        let dim = self.sb.vec_dim.get();
+        if dim == 0 {
+            return Ok(());
+        }
+        let Some(metric) = Metric::from_u32(self.sb.vec_metric.get()) else {
+            return Err(self.corrupt(format_args!("unknown vector metric")));
+        };
+        let capacity = self.sb.vec_capacity.get() as u32;
+        let params = HnswParams {
+            m: self.sb.hnsw_m.get(),
+            ef_construction: self.sb.hnsw_ef_construction.get(),
+            seed: u64::from_le_bytes(
+                self.sb
+                    .uuid
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or([0; 8]),
+            ),
+        };
+        let mut slots = SlotTable {
+            dim: dim as usize,
+            data: Vec::new(),
+            owner: Vec::new(),
+            free: Vec::new(),
+        };
+        let per = self.sb.vec_slots_per_block.get();
+        let size = self.sb.vec_slot_size.get() as usize;
+        let mut buf = new_block();
+        let mut v: Vec<f32> = Vec::new();
+        v.resize(dim as usize, 0.0);
+        let mut count = 0u64;
+        let max_ino = self.sb.inode_count.get();
+        for b in 0..self.sb.vec_slot_blocks_inited.get() {
+            let blk = self.sb.vector_start.get() + b;
+            self.dev.read_block(blk, &mut buf)?;
+            if let Err(why) = verify_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
+                return Err(self.corrupt(format_args!("vector slot block {}: {}", blk, why)));
+            }
+            for j in 0..per {
+                let slot = b as u32 * per + j;
+                if slot >= capacity {
+                    break;
+                }
+                let off = HEADER_SIZE + j as usize * size;
+                let raw = buf.get(off..off + size).ok_or(Errno::EIO)?;
+                let (head, body) = VecSlotHead::read_from_prefix(raw).map_err(|_| Errno::EIO)?;
+                let ino = head.ino.get();
+                if ino == 0 {
+                    slots.free.push(slot);
+                    continue;
+                }
+                for (x, c) in v.iter_mut().zip(body.chunks_exact(4)) {
+                    *x = f32::from_le_bytes(c.try_into().unwrap_or([0; 4]));
+                }
+                if ino > max_ino || !is_finite_vector(&v) {
+                    return Err(
+                        self.corrupt(format_args!("vector slot {}: bad owner or values", slot))
+                    );
+                }
+                slots.put(slot, ino, &v)?;
+                count += 1;
+            }
+        }
+        // Free slots are handed out lowest first.
+        slots.free.sort_unstable_by(|a, b| b.cmp(a));
+        if count != self.sb.vec_count.get() {
+            self.dev.log(
+                LogLevel::Warn,
+                format_args!(
+                    "vector count {} in superblock, {} in slots: using slots",
+                    self.sb.vec_count.get(),
+                    count
+                ),
+            );
+            self.sb.vec_count.set(count);
+        }
+        let mut rebuilt = false;
+        let stored = self.load_graph(capacity, count);
+        let loaded = stored.is_some();
+        let graph = match stored {
+            Some(g) => g,
+            None => {
+                rebuilt = count > 0;
+                if count > 0 {
+                    self.dev.log(
+                        LogLevel::Info,
+                        format_args!("rebuilding vector index ({} vectors)", count),
+                    );
+                }
+                let mut g = Hnsw::new(params, metric, capacity);
+                let ids: Vec<u32> = slots.used().collect();
+                for id in ids {
+                    if g.insert(id, &slots).is_err() {
+                        return Err(
+                            self.corrupt(format_args!("vector slot {} cannot be indexed", id))
+                        );
+                    }
+                }
+                g
+            }
+        };
+        // A rebuilt graph is stored at the next sync.
+        self.vec = Some(VecSpace {
+            dim,
+            metric,
+            ef_search: self.sb.hnsw_ef_search.get(),
+            capacity,
+            slots,
+            graph,
+            dirty: rebuilt,
+            loaded,
+        });
+        Ok(())
+    }
+
+    /// The stored graph, if it is intact and current.
+    fn load_graph(&mut self, capacity: u32, count: u64) -> Option<Hnsw> {
+        let (start, blocks) = self.index_region();
+        if blocks == 0 {
+            return None;
+        }
+        let mut buf = new_block();
+        self.dev.read_block(start, &mut buf).ok()?;
+        verify_block(&buf, BLOCK_MAGIC_VINDEX, start, Some(0)).ok()?;
+        let (head, _) = IndexHead::read_from_prefix(buf.get(HEADER_SIZE..)?).ok()?;
+        let len = usize::try_from(head.len.get()).ok()?;
+        if head.generation.get() != self.sb.vec_generation.get() || head.nodes.get() != count {
+            return None;
+        }
+        if len.div_ceil(PAYLOAD) as u64 + 1 > blocks {
+            return None;
+        }
+        let mut bytes: Vec<u8> = Vec::new();
+        bytes.try_reserve(len).ok()?;
+        let mut b = start + 1;
+        while bytes.len() < len {
+            self.dev.read_block(b, &mut buf).ok()?;
+            if verify_block(&buf, BLOCK_MAGIC_VINDEX, b, Some(0)).is_err() {
+                self.dev.log(
+                    LogLevel::Warn,
+                    format_args!("vector index block {} damaged: rebuilding", b),
+                );
+                return None;
+            }
+            let take = (len - bytes.len()).min(PAYLOAD);
+            bytes.extend_from_slice(buf.get(HEADER_SIZE..HEADER_SIZE + take)?);
+            b += 1;
+        }
+        if crc32c(&[&bytes]) != head.checksum.get() {
+            self.dev.log(
+                LogLevel::Warn,
+                format_args!("vector index checksum mismatch: rebuilding"),
+            );
+            return None;
+        }
+        match Hnsw::decode(&bytes, capacity) {
+            Ok(g) if g.len() as u64 == count => Some(g),
+            _ => {
+                self.dev.log(
+                    LogLevel::Warn,
+                    format_args!("vector index inconsistent: rebuilding"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Store the graph if the vector set changed since it was last stored.
+    pub(crate) fn store_vectors(&mut self) -> Result<()> {
+        let Some(vs) = self.vec.as_ref() else {
+            return Ok(());
+        };
+        if !vs.dirty || self.read_only || self.errored {
+            return Ok(());
+        }
+        let bytes = vs.graph.encode();
+        let nodes = vs.graph.len() as u64;
+        let (start, blocks) = self.index_region();
+        if bytes.len().div_ceil(PAYLOAD) as u64 + 1 > blocks {
+            self.dev.log(
+                LogLevel::Warn,
+                format_args!(
+                    "vector index ({} bytes) does not fit its area: it will be rebuilt at mount",
+                    bytes.len()
+                ),
+            );
+            if let Some(vs) = self.vec.as_mut() {
+                vs.dirty = false;
+            }
+            return Ok(());
+        }
+        let mut buf = new_block();
+        for (i, chunk) in bytes.chunks(PAYLOAD).enumerate() {
+            let blk = start + 1 + i as u64;
+            buf.fill(0);
+            let mut h = BlockHeader::new(BLOCK_MAGIC_VINDEX, blk, 0);
+            h.count = U32::new(chunk.len() as u32);
+            buf.get_mut(..HEADER_SIZE)
+                .ok_or(Errno::EIO)?
+                .copy_from_slice(h.as_bytes());
+            buf.get_mut(HEADER_SIZE..HEADER_SIZE + chunk.len())
+                .ok_or(Errno::EIO)?
+                .copy_from_slice(chunk);
+            seal_block(&mut buf);
+            self.write_blk(blk, &buf)?;
+        }
+        // The head last: it names the generation the payload belongs to.
+        buf.fill(0);
+        let h = BlockHeader::new(BLOCK_MAGIC_VINDEX, start, 0);
+        buf.get_mut(..HEADER_SIZE)
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(h.as_bytes());
+        let head = IndexHead {
+            len: U64::new(bytes.len() as u64),
+            generation: U64::new(self.sb.vec_generation.get()),
+            nodes: U64::new(nodes),
+            checksum: U32::new(crc32c(&[&bytes])),
+            pad: U32::new(0),
+        };
+        let hb = head.as_bytes();
+        buf.get_mut(HEADER_SIZE..HEADER_SIZE + hb.len())
+            .ok_or(Errno::EIO)?
+            .copy_from_slice(hb);
+        seal_block(&mut buf);
+        self.dev.flush()?;
+        self.write_blk(start, &buf)?;
+        if let Some(vs) = self.vec.as_mut() {
+            vs.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Before the first change after the graph was stored: make the stored
+    /// graph stale on disk, so a crash before the next store rebuilds it.
+    fn vec_begin_change(&mut self) -> Result<()> {
+        if self.vec.as_ref().is_some_and(|v| v.dirty) {
+            return Ok(());
+        }
+        self.sb
+            .vec_generation
+            .set(self.sb.vec_generation.get().wrapping_add(1));
+        self.write_super()?;
+        if let Some(vs) = self.vec.as_mut() {
+            vs.dirty = true;
+        }
+        Ok(())
+    }
+
+    fn space(&self) -> Result<&VecSpace> {
+        self.vec.as_ref().ok_or(Errno::EOPNOTSUPP)
+    }
+
+    fn write_slot(&mut self, slot: u32, ino: u64, generation: u32, v: &[f32]) -> Result<()> {
+        let (blk, off) = self.slot_location(slot);
+        let mut buf = new_block();
+        let index = blk - self.sb.vector_start.get();
+        if index >= self.sb.vec_slot_blocks_inited.get() {
+            // First use of this block (slots are handed out lowest first).
+            let h = BlockHeader::new(BLOCK_MAGIC_VSLOT, blk, 0);
+            buf.get_mut(..HEADER_SIZE)
+                .ok_or(Errno::EIO)?
+                .copy_from_slice(h.as_bytes());
+        } else {
+            self.dev.read_block(blk, &mut buf)?;
+            if let Err(why) = verify_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
+                return Err(self.corrupt(format_args!("vector slot block {}: {}", blk, why)));
+            }
+        }
+        let size = self.sb.vec_slot_size.get() as usize;
+        let dst = buf.get_mut(off..off + size).ok_or(Errno::EIO)?;
+        dst.fill(0);
+        let head = VecSlotHead {
+            ino: U64::new(ino),
+            generation: U32::new(generation),
+            flags: U32::new(0),
+        };
+        let (h, body) = dst.split_at_mut(VEC_SLOT_HEAD);
+        h.copy_from_slice(head.as_bytes());
+        for (c, x) in body.chunks_exact_mut(4).zip(v.iter()) {
+            c.copy_from_slice(&x.to_le_bytes());
+        }
+        seal_block(&mut buf);
+        self.write_blk(blk, &buf)?;
+        if index >= self.sb.vec_slot_blocks_inited.get() {
+            self.sb.vec_slot_blocks_inited.set(index + 1);
+            self.sb_dirty = true;
+            self.write_super()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the mount loaded the stored graph rather than rebuilding it.
+    pub fn vec_index_loaded(&self) -> bool {
+        self.vec.as_ref().is_some_and(|v| v.loaded)
+    }
+
+    pub fn vec_info(&self) -> Result<VecInfo> {
+        let vs = self.space()?;
+        Ok(VecInfo {
+            dim: vs.dim,
+            metric: vs.metric as u32,
+            m: self.sb.hnsw_m.get(),
+            ef_construction: self.sb.hnsw_ef_construction.get(),
+            ef_search: vs.ef_search,
+            levels: vs.graph.levels(),
+            count: self.sb.vec_count.get(),
+            capacity: u64::from(vs.capacity),
+            index_bytes: vs.graph.encoded_len() as u64,
+        })
+    }
+
+    fn check_vector(&self, v: &[f32]) -> Result<()> {
+        let vs = self.space()?;
+        if v.len() != vs.dim as usize {
+            return Err(Errno::EMSGSIZE);
+        }
+        if !is_finite_vector(v) {
+            return Err(Errno::EDOM);
+        }
+        Ok(())
+    }
+
+    /// Attach `v` to regular file `ino`, replacing any vector it had.
+    pub fn vec_set(&mut self, ino: u64, v: &[f32]) -> Result<()> {
+        self.check_vector(v)?;
+        self.check_writable()?;
+        let i = self.inode_ref(ino)?;
+        if i.mode() & S_IFMT != S_IFREG {
+            return Err(Errno::EINVAL);
+        }
+        let generation = i.d.generation.get();
+        let existing = i.d.vec_slot.get().checked_sub(1).map(|s| s as u32);
+        let slot = match existing {
+            Some(s) => s,
+            None => {
+                let vs = self.space()?;
+                match vs.slots.free.last() {
+                    Some(&s) => s,
+                    None if (vs.slots.owner.len() as u64) < u64::from(vs.capacity) => {
+                        vs.slots.owner.len() as u32
+                    }
+                    None => return Err(Errno::ENOSPC),
+                }
+            }
+        };
+        self.vec_begin_change()?;
+        self.write_slot(slot, ino, generation, v)?;
+        let vs = self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?;
+        if existing.is_some() {
+            let _ = vs.graph.remove(slot, &vs.slots);
+        } else if vs.slots.free.last() == Some(&slot) {
+            vs.slots.free.pop();
+        }
+        vs.slots.put(slot, ino, v)?;
+        if vs.graph.insert(slot, &vs.slots).is_err() {
+            return Err(self.corrupt(format_args!("vector index rejected slot {}", slot)));
+        }
+        if existing.is_none() {
+            self.sb.vec_count.set(self.sb.vec_count.get() + 1);
+            self.sb_dirty = true;
+            let i = self.inode(ino)?;
+            i.d.vec_slot = U64::new(u64::from(slot) + 1);
+        }
+        let now = self.dev.now();
+        let i = self.inode(ino)?;
+        i.set_ctime(now);
+        self.store_inode(ino)
+    }
+
+    /// The vector of `ino`.
+    pub fn vec_get(&mut self, ino: u64) -> Result<Vec<f32>> {
+        self.space()?;
+        let slot = self
+            .inode_ref(ino)?
+            .d
+            .vec_slot
+            .get()
+            .checked_sub(1)
+            .ok_or(Errno::ENODATA)?;
+        let vs = self.space()?;
+        match vs.slots.get(slot as u32) {
+            Some(v) if vs.slots.owner.get(slot as usize) == Some(&ino) => Ok(v.to_vec()),
+            _ => Err(self.corrupt_ro(format_args!(
+                "inode {} names vector slot {} it does not own",
+                ino, slot
+            ))),
+        }
+    }
+
+    fn corrupt_ro(&mut self, args: core::fmt::Arguments<'_>) -> Errno {
+        self.corrupt(args)
+    }
+
+    /// Remove the vector of `ino`.
+    pub fn vec_delete(&mut self, ino: u64) -> Result<()> {
+        self.space()?;
+        self.check_writable()?;
+        if self.inode_ref(ino)?.d.vec_slot.get() == 0 {
+            return Err(Errno::ENODATA);
+        }
+        self.vec_drop(ino)?;
+        let now = self.dev.now();
+        let i = self.inode(ino)?;
+        i.set_ctime(now);
+        self.store_inode(ino)
+    }
+
+    /// Free the slot of `ino` (file deletion, vec_delete). No-op without one.
+    pub(crate) fn vec_drop(&mut self, ino: u64) -> Result<()> {
+        let Some(slot) = self.inode_ref(ino)?.d.vec_slot.get().checked_sub(1) else {
+            return Ok(());
+        };
+        let slot = slot as u32;
+        if self.vec.is_none() {
+            return Err(self.corrupt(format_args!(
+                "inode {} has a vector but the filesystem has no vector space",
+                ino
+            )));
+        }
+        self.vec_begin_change()?;
+        let dim = self.sb.vec_dim.get() as usize;
+        let zeros: Vec<f32> = core::iter::repeat_n(0.0, dim).collect();
+        self.write_slot(slot, 0, 0, &zeros)?;
+        if let Some(vs) = self.vec.as_mut() {
+            if vs.slots.owner.get(slot as usize) == Some(&ino) {
+                let _ = vs.graph.remove(slot, &vs.slots);
+                vs.slots.clear(slot);
+                vs.slots.free.sort_unstable_by(|a, b| b.cmp(a));
+            }
+        }
+        self.sb
+            .vec_count
+            .set(self.sb.vec_count.get().saturating_sub(1));
+        self.sb_dirty = true;
+        let i = self.inode(ino)?;
+        i.d.vec_slot = U64::new(0);
+        Ok(())
+    }
+
+    /// Inodes of every file below directory `dir`.
+    fn subtree(&mut self, dir: u64) -> Result<HashSet<u64>> {
+        let mut seen = HashSet::new();
+        let mut stack = alloc::vec![dir];
+        let limit = self.sb.inode_count.get();
+        while let Some(d) = stack.pop() {
+            for e in self.list_dir(d)? {
+                if e.file_type == DT_DIR {
+                    if (seen.len() as u64) < limit && seen.insert(e.ino) {
+                        stack.push(e.ino);
+                    }
+                } else {
+                    seen.insert(e.ino);
+                }
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Up to `n` files nearest to `q` below `within` (the root: all), nearest
+    /// first. `ef` 0 uses the filesystem's default breadth.
+    pub fn vec_query(
+        &mut self,
+        q: &[f32],
+        within: u64,
+        n: u32,
+        ef: u32,
+        exact: bool,
+    ) -> Result<Vec<(u64, f32)>> {
+        self.check_vector(q)?;
+        if n == 0 || n > MAX_QUERY {
+            return Err(Errno::ERANGE);
+        }
+        if !self.inode_ref(within)?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let members = if within == self.sb.root_ino.get() {
+            None
+        } else {
+            Some(self.subtree(within)?)
+        };
+        let vs = self.space()?;
+        let mut filter = |slot: u32| match (&members, vs.slots.owner.get(slot as usize)) {
+            (_, None) | (_, Some(0)) => false,
+            (None, Some(_)) => true,
+            (Some(m), Some(ino)) => m.contains(ino),
+        };
+        let n = n as usize;
+        let ef = if ef == 0 { vs.ef_search } else { ef } as usize;
+        // A small subtree is searched exactly: cheaper and never misses.
+        let small = members.as_ref().is_some_and(|m| m.len() <= n.max(ef) * 4);
+        let hits = if exact || small {
+            exact_search(vs.metric, q, n, vs.slots.used(), &vs.slots, &mut filter)
+        } else {
+            vs.graph.search(q, n, ef.max(n), &vs.slots, &mut filter)
+        };
+        Ok(hits
+            .into_iter()
+            .filter_map(|(slot, d)| vs.slots.owner.get(slot as usize).map(|&ino| (ino, d)))
+            .collect())
+    }
+}

@@ -1,0 +1,207 @@
+//! The vector store over the core: embeddings belong to files, survive
+//! remounts, are checked, and queries answer nearest first.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod common;
+use common::*;
+use vexfs_core::dev::MemDevice;
+use vexfs_core::format::BLOCK_SIZE;
+use vexfs_core::{Errno, Fs};
+
+const L2: u32 = 1;
+
+fn v(x: f32, dim: usize) -> Vec<f32> {
+    (0..dim).map(|i| x + i as f32 * 0.01).collect()
+}
+
+fn files(fs: &mut Fs<MemDevice>, dir: u64, n: usize, dim: usize) -> Vec<u64> {
+    (0..n)
+        .map(|i| {
+            let ino = fs
+                .create(dir, format!("f{i}").as_bytes(), REG, 0, 0, 0)
+                .unwrap();
+            fs.vec_set(ino, &v(i as f32, dim)).unwrap();
+            ino
+        })
+        .collect()
+}
+
+#[test]
+fn no_vector_space_is_eopnotsupp() {
+    let mut fs = fresh(4096);
+    let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+    assert_eq!(fs.vec_set(f, &[1.0]), Err(Errno::EOPNOTSUPP));
+    assert_eq!(fs.vec_info().err(), Some(Errno::EOPNOTSUPP));
+}
+
+#[test]
+fn set_get_delete_and_validation() {
+    let mut fs = fresh_vec(8192, 4, L2);
+    let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+    let d = fs.create(ROOT, b"d", DIR, 0, 0, 0).unwrap();
+    assert_eq!(fs.vec_get(f), Err(Errno::ENODATA));
+    assert_eq!(fs.vec_set(f, &[1.0, 2.0, 3.0]), Err(Errno::EMSGSIZE));
+    assert_eq!(fs.vec_set(f, &[1.0, f32::NAN, 3.0, 4.0]), Err(Errno::EDOM));
+    assert_eq!(
+        fs.vec_set(f, &[1.0, f32::INFINITY, 3.0, 4.0]),
+        Err(Errno::EDOM)
+    );
+    assert_eq!(fs.vec_set(d, &[1.0, 2.0, 3.0, 4.0]), Err(Errno::EINVAL));
+    fs.vec_set(f, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    assert_eq!(fs.vec_get(f).unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
+    fs.vec_set(f, &[4.0, 3.0, 2.0, 1.0]).unwrap();
+    assert_eq!(fs.vec_get(f).unwrap(), vec![4.0, 3.0, 2.0, 1.0]);
+    assert_eq!(fs.vec_info().unwrap().count, 1);
+    fs.vec_delete(f).unwrap();
+    assert_eq!(fs.vec_get(f), Err(Errno::ENODATA));
+    assert_eq!(fs.vec_delete(f), Err(Errno::ENODATA));
+    assert_eq!(fs.vec_info().unwrap().count, 0);
+}
+
+#[test]
+fn vectors_and_index_survive_remount_without_rebuild() {
+    let mut fs = fresh_vec(16384, 8, L2);
+    let inos = files(&mut fs, ROOT, 300, 8);
+    let q = v(42.2, 8);
+    let before = fs.vec_query(&q, ROOT, 5, 0, false).unwrap();
+    assert_eq!(before[0].0, inos[42]);
+    let fs2 = remount(fs);
+    let mut fs = fs2;
+    assert!(
+        fs.vec_index_loaded(),
+        "an intact graph is loaded, not rebuilt"
+    );
+    let info = fs.vec_info().unwrap();
+    assert_eq!(info.count, 300);
+    assert!(info.index_bytes > 0);
+    assert_eq!(fs.vec_query(&q, ROOT, 5, 0, false).unwrap(), before);
+    assert_eq!(fs.vec_get(inos[7]).unwrap(), v(7.0, 8));
+}
+
+#[test]
+fn deleting_a_file_deletes_its_vector_and_reuse_does_not_inherit() {
+    let mut fs = fresh_vec(8192, 4, L2);
+    let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+    fs.vec_set(f, &[1.0, 1.0, 1.0, 1.0]).unwrap();
+    fs.link(ROOT, b"g", f).unwrap();
+    fs.unlink(ROOT, b"f").unwrap();
+    assert_eq!(fs.vec_get(f).unwrap(), vec![1.0; 4], "a hard link keeps it");
+    fs.rename(ROOT, b"g", ROOT, b"h", 0).unwrap();
+    fs.truncate(f, 0).unwrap();
+    fs.write(f, 0, b"new contents").unwrap();
+    assert_eq!(
+        fs.vec_get(f).unwrap(),
+        vec![1.0; 4],
+        "rename, truncate and rewrite keep it"
+    );
+    fs.unlink(ROOT, b"h").unwrap();
+    assert_eq!(fs.vec_info().unwrap().count, 0);
+    assert!(fs
+        .vec_query(&[1.0; 4], ROOT, 3, 0, false)
+        .unwrap()
+        .is_empty());
+    let g = fs.create(ROOT, b"again", REG, 0, 0, 0).unwrap();
+    assert_eq!(g, f, "the inode number is reused");
+    assert_eq!(fs.vec_get(g), Err(Errno::ENODATA));
+    let mut fs = remount(fs);
+    assert_eq!(fs.vec_get(g), Err(Errno::ENODATA));
+}
+
+#[test]
+fn query_is_nearest_first_and_subtree_restricted() {
+    let mut fs = fresh_vec(16384, 4, L2);
+    let a = fs.create(ROOT, b"a", DIR, 0, 0, 0).unwrap();
+    let b = fs.create(ROOT, b"b", DIR, 0, 0, 0).unwrap();
+    let sub = fs.create(a, b"sub", DIR, 0, 0, 0).unwrap();
+    let in_a = files(&mut fs, a, 20, 4);
+    let in_b = files(&mut fs, b, 20, 4);
+    let in_sub = files(&mut fs, sub, 5, 4);
+    let q = v(3.1, 4);
+    let all = fs.vec_query(&q, ROOT, 10, 0, false).unwrap();
+    assert_eq!(all.len(), 10);
+    assert!(all.windows(2).all(|w| w[0].1 <= w[1].1));
+    let exact = fs.vec_query(&q, ROOT, 10, 0, true).unwrap();
+    assert_eq!(all, exact);
+    let only_b = fs.vec_query(&q, b, 10, 0, false).unwrap();
+    assert!(only_b.iter().all(|(i, _)| in_b.contains(i)));
+    assert_eq!(only_b[0].0, in_b[3]);
+    let only_a = fs.vec_query(&q, a, 50, 0, false).unwrap();
+    assert_eq!(only_a.len(), 25, "a's files and its subdirectory's");
+    assert!(only_a
+        .iter()
+        .all(|(i, _)| in_a.contains(i) || in_sub.contains(i)));
+    assert_eq!(fs.vec_query(&q, in_a[0], 5, 0, false), Err(Errno::ENOTDIR));
+    assert_eq!(fs.vec_query(&q, ROOT, 0, 0, false), Err(Errno::ERANGE));
+}
+
+#[test]
+fn stale_index_is_rebuilt_after_unclean_change() {
+    let mut fs = fresh_vec(16384, 4, L2);
+    let inos = files(&mut fs, ROOT, 50, 4);
+    fs.sync().unwrap();
+    // A change after the sync, then "power loss": the device as it is now.
+    fs.vec_set(inos[0], &[100.0, 100.0, 100.0, 100.0]).unwrap();
+    let dev = fs.dev.clone();
+    drop(fs);
+    let mut fs = Fs::mount(dev, false).unwrap();
+    assert!(!fs.vec_index_loaded(), "a stale graph is not trusted");
+    let hit = fs.vec_query(&[100.0; 4], ROOT, 1, 0, false).unwrap();
+    assert_eq!(hit[0].0, inos[0], "the rebuilt index knows the late change");
+}
+
+#[test]
+fn corrupt_index_is_rebuilt_and_corrupt_slot_is_reported() {
+    let mut fs = fresh_vec(16384, 4, L2);
+    let inos = files(&mut fs, ROOT, 50, 4);
+    let (vstart, slot_blocks) = (fs.sb.vector_start.get(), fs.sb.vec_slot_blocks.get());
+    let (mut dev, r) = fs.unmount();
+    r.unwrap();
+    // Flip a byte in the stored graph: the mount rebuilds it.
+    let idx = (vstart + slot_blocks + 1) as usize * BLOCK_SIZE + 100;
+    dev.data[idx] ^= 0xff;
+    let mut fs = Fs::mount(dev, false).unwrap();
+    assert!(!fs.vec_index_loaded());
+    assert_eq!(
+        fs.vec_query(&v(9.0, 4), ROOT, 1, 0, false).unwrap()[0].0,
+        inos[9]
+    );
+    let (mut dev, _) = fs.unmount();
+    // Flip a byte in a slot block: that is corruption of user data.
+    dev.data[vstart as usize * BLOCK_SIZE + 200] ^= 0x01;
+    assert_eq!(Fs::mount(dev, false).err(), Some(Errno::EUCLEAN));
+}
+
+#[test]
+fn full_vector_area_is_enospc() {
+    let mut dev = MemDevice::new(4096);
+    let mut vo = vexfs_core::mkfs::VectorOptions::new(4, L2);
+    vo.capacity = 10;
+    let opts = vexfs_core::mkfs::MkfsOptions {
+        vectors: Some(vo),
+        label: vec![],
+        inodes: 0,
+        uuid: [1; 16],
+        blocks: 0,
+    };
+    vexfs_core::mkfs::format(&mut dev, &opts).unwrap();
+    let mut fs = Fs::mount(dev, false).unwrap();
+    let inos: Vec<u64> = (0..11)
+        .map(|i| {
+            fs.create(ROOT, format!("f{i}").as_bytes(), REG, 0, 0, 0)
+                .unwrap()
+        })
+        .collect();
+    for &i in &inos[..10] {
+        fs.vec_set(i, &[1.0; 4]).unwrap();
+    }
+    assert_eq!(fs.vec_set(inos[10], &[1.0; 4]), Err(Errno::ENOSPC));
+    fs.vec_delete(inos[3]).unwrap();
+    fs.vec_set(inos[10], &[2.0; 4]).unwrap();
+    let mut fs = remount(fs);
+    assert_eq!(fs.vec_info().unwrap().count, 10);
+    assert_eq!(fs.vec_get(inos[10]).unwrap(), vec![2.0; 4]);
+}
