@@ -23,6 +23,7 @@ tools:
 	$(CARGO) build --release -p vexfs-tools
 	mkdir -p $(BUILD)/bin
 	cp target/release/mkfs-vexfs $(BUILD)/bin/mkfs.vexfs
+	cp target/release/vexctl $(BUILD)/bin/vexctl
 
 kmod: check-gen
 	bash scripts/build-kmod.sh

@@ -151,6 +151,8 @@ const struct file_operations vexfs_file_operations = {
 	.mmap		= generic_file_mmap,
 	.open		= generic_file_open,
 	.fsync		= vexfs_fsync,
+	.unlocked_ioctl	= vexfs_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 	.splice_read	= generic_file_splice_read,
 	.splice_write	= iter_file_splice_write,
 };

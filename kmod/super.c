@@ -281,6 +281,7 @@ static int __init vexfs_init(void)
 					       vexfs_inode_init_once);
 	if (!vexfs_inode_cachep)
 		return -ENOMEM;
+	vexfs_simd_init();
 	err = register_filesystem(&vexfs_fs_type);
 	if (err)
 		kmem_cache_destroy(vexfs_inode_cachep);

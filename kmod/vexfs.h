@@ -84,6 +84,12 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh, int create);
 int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 
+/* ioctl.c */
+long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* simd.c */
+void vexfs_simd_init(void);
+
 /* super.c */
 int vexfs_sync_core(struct super_block *sb);
 

@@ -63,8 +63,20 @@ cargo build --manifest-path kmod/rust/Cargo.toml --profile "$PROFILE" \
 RUST_LIB="$CARGO_TARGET_DIR/$TARGET/$PROFDIR/libvexfs_kmod.a"
 [ -f "$RUST_LIB" ] || die "cargo did not produce $RUST_LIB"
 
+# The SIMD kernels: hard-float target (x86_64-unknown-none is soft-float and
+# silently drops #[target_feature] SIMD), kernel code model, no red zone.
+SIMD_TARGET=x86_64-unknown-linux-gnu
+echo "build-kmod: simd staticlib ($PROFILE, $SIMD_TARGET)"
+CARGO_TARGET_DIR="$ROOT/target/kernel-simd" \
+RUSTFLAGS="$RUSTFLAGS -C no-redzone=yes -C panic=abort" \
+cargo build --manifest-path kmod/simd/Cargo.toml --features kernel --lib \
+	--profile "$PROFILE" --target "$SIMD_TARGET" -Zbuild-std=core
+SIMD_LIB="$ROOT/target/kernel-simd/$SIMD_TARGET/$PROFDIR/libvexfs_simd.a"
+[ -f "$SIMD_LIB" ] || die "cargo did not produce $SIMD_LIB"
+
 echo "build-kmod: kbuild against $KVER"
 make -j"$(nproc)" -C "$KDIR" M="$ROOT" VEXFS_RUST_LIB="$RUST_LIB" \
+	VEXFS_SIMD_LIB="$SIMD_LIB" \
 	${VEXFS_CORE_H:+VEXFS_CORE_H="$VEXFS_CORE_H"} ${V:+V=$V} modules
 
 mkdir -p build

@@ -55,6 +55,18 @@ void vexfs_shim_unlock(struct vexfs_shim_sb *sb);
 void *vexfs_shim_alloc(size_t size, size_t align);
 void vexfs_shim_free(void *ptr, size_t size, size_t align);
 
+/* Operations of vexfs_shim_simd. */
+#define VEXFS_SIMD_L2SQ 1	/* out[0] = sum of (a[i] - b[i])^2 */
+#define VEXFS_SIMD_DOT3 2	/* out[0..3] = a.b, a.a, b.b */
+
+/*
+ * Float kernels on the CPU's vector unit over @n floats at @a and @b, given
+ * and returned as IEEE-754 bits. 0 with the results in @out, or -EOPNOTSUPP
+ * when no vector unit is usable here (no AVX2/FMA, disabled, or the FPU is
+ * not usable in this context): the core then computes in software.
+ */
+int vexfs_shim_simd(int op, const uint32_t *a, const uint32_t *b, size_t n, uint32_t *out);
+
 /* Wall-clock time (CLOCK_REALTIME). */
 void vexfs_shim_now(int64_t *sec, uint32_t *nsec);
 

@@ -57,6 +57,7 @@ static const char *en(long long r)
 	E(EPERM) E(ENOENT) E(EIO) E(EBADF) E(ENOMEM) E(EFAULT) E(EEXIST)
 	E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS) E(EMLINK)
 	E(ENAMETOOLONG) E(ENOTEMPTY) E(ESTALE) E(EUCLEAN) E(EFBIG)
+	E(EOPNOTSUPP) E(EMSGSIZE) E(EDOM) E(ENODATA) E(ERANGE)
 #undef E
 	default:
 		snprintf(b, 32, "%lld", r);
@@ -117,6 +118,10 @@ static const char *en(long long r)
 static const char *mkfs_path;
 static char golden_path[256];
 static uint8_t *golden;
+/* mkfs --dim 4 --metric l2, and the same with --max-vectors 4. */
+static uint8_t *golden_vec, *golden_vec4;
+/* The image the next run() starts from (NULL: golden). */
+static const uint8_t *fixture;
 
 static struct {
 	struct vexfs_shim_sb sb;
@@ -236,7 +241,7 @@ static void run(const char *name, test_fn fn)
 		perror("malloc");
 		exit(2);
 	}
-	memcpy(F.img, golden, NBLOCKS * BS);
+	memcpy(F.img, fixture ? fixture : golden, NBLOCKS * BS);
 	shim_open_mem(&F.sb, F.img, NBLOCKS);
 	F.fs = NULL;
 	fn();
@@ -1557,7 +1562,7 @@ static void t_io_error_sweep(void)
 		int r, errs = 0;
 
 		why[0] = '\0';
-		memcpy(F.img, golden, NBLOCKS * BS);
+		memcpy(F.img, fixture ? fixture : golden, NBLOCKS * BS);
 		MOUNT();
 		shim_inject_write_after(&F.sb, k, 1);
 		n = sweep_ops(rc);
@@ -1785,6 +1790,914 @@ static void t_file_device(void)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* vectors (images made with mkfs.vexfs --dim 4 --metric l2)          */
+
+#define VDIM 4
+/* Superblock byte offsets of the vector space (struct Superblock). */
+#define SB_VECTOR_START 232
+#define SB_VEC_DIM 288
+#define SB_VEC_CAPACITY 320
+#define SB_VEC_COUNT 328
+#define SB_VEC_SLOT_BLOCKS 336
+#define BLOCK_HEADER 32		/* struct BlockHeader */
+#define VEC_SLOT_HEAD 16	/* struct VecSlotHead */
+#define NAN_BITS 0x7fc00000u
+
+static uint32_t fbits(float f)
+{
+	uint32_t b;
+
+	memcpy(&b, &f, sizeof(b));
+	return b;
+}
+
+static float bitsf(uint32_t b)
+{
+	float f;
+
+	memcpy(&f, &b, sizeof(f));
+	return f;
+}
+
+static void vbits(uint32_t *v, float a, float b, float c, float d)
+{
+	v[0] = fbits(a);
+	v[1] = fbits(b);
+	v[2] = fbits(c);
+	v[3] = fbits(d);
+}
+
+static int vset(uint64_t ino, float a, float b, float c, float d)
+{
+	uint32_t v[VDIM];
+
+	vbits(v, a, b, c, d);
+	return vexfs_rust_vec_set(F.fs, ino, v, VDIM);
+}
+
+/* A new regular file `name` in `dir` carrying (a, b, c, d). */
+static int mkvec(uint64_t dir, const char *name, float a, float b, float c, float d,
+		 uint64_t *ino)
+{
+	struct vexfs_attr at;
+	int r = mk(dir, name, S_IFREG | 0644, &at);
+
+	if (r)
+		return r;
+	if (ino)
+		*ino = at.ino;
+	return vset(at.ino, a, b, c, d);
+}
+
+/* 1 when the vector of `ino` is exactly (a, b, c, d) bit for bit. */
+static int vhas(uint64_t ino, float a, float b, float c, float d)
+{
+	uint32_t want[VDIM], got[VDIM];
+	uint32_t dim = 0;
+
+	vbits(want, a, b, c, d);
+	if (vexfs_rust_vec_get(F.fs, ino, got, VDIM, &dim) != 0 || dim != VDIM)
+		return 0;
+	return memcmp(want, got, sizeof(got)) == 0;
+}
+
+static struct vexfs_vec_info vinfo(void)
+{
+	struct vexfs_vec_info i;
+
+	memset(&i, 0xff, sizeof(i));
+	if (vexfs_rust_vec_info(F.fs, &i) != 0)
+		memset(&i, 0xff, sizeof(i));
+	return i;
+}
+
+static int vq(uint64_t within, uint32_t n, uint32_t ef, uint32_t flags,
+	      struct vexfs_vec_hit *h, uint32_t *count, float a, float b, float c, float d)
+{
+	uint32_t v[VDIM];
+
+	vbits(v, a, b, c, d);
+	return vexfs_rust_vec_query(F.fs, v, VDIM, within, n, ef, flags, h, count);
+}
+
+static int hits_have(const struct vexfs_vec_hit *h, uint32_t n, uint64_t ino)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (h[i].ino == ino)
+			return 1;
+	return 0;
+}
+
+/* Nearest first, pads zero, no file twice. */
+static int hits_sane(const struct vexfs_vec_hit *h, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (h[i].pad != 0 || h[i].ino == 0)
+			return 0;
+		if (!(bitsf(h[i].distance) >= 0.0f))	/* L2: never negative, never NaN */
+			return 0;
+		if (i && bitsf(h[i].distance) < bitsf(h[i - 1].distance))
+			return 0;
+		for (uint32_t j = 0; j < i; j++)
+			if (h[j].ino == h[i].ino)
+				return 0;
+	}
+	return 1;
+}
+
+static void t_vec_no_space(void)
+{
+	struct vexfs_vec_info vi;
+	struct vexfs_vec_hit h[2];
+	struct vexfs_attr a;
+	uint32_t v[VDIM], out[VDIM], dim = 77, count = 77;
+
+	vbits(v, 1, 2, 3, 4);
+	UEQ(le64(F.img + SB_VEC_DIM) & 0xffffffffu, 0);
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	memset(&vi, 0xa5, sizeof(vi));
+	ERR(vexfs_rust_vec_info(F.fs, &vi), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, v, VDIM), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, out, VDIM, &dim), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_delete(F.fs, a.ino), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, 0, h, &count), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, VEXFS_VEC_EXACT, h, &count),
+	    -EOPNOTSUPP);
+	UEQ(dim, 77);
+	UEQ(count, 77);
+	UEQ(vi.dim, 0xa5a5a5a5u);
+	/* There is no dimension to mismatch: still "no vector space". */
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, v, 1), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_query(F.fs, v, 3, ROOT, 1, 0, 0, h, &count), -EOPNOTSUPP);
+	UNMOUNT();
+	OK(mount_f(VEXFS_MOUNT_RDONLY));
+	ERR(vexfs_rust_vec_info(F.fs, &vi), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, v, VDIM), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, out, VDIM, &dim), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_delete(F.fs, a.ino), -EOPNOTSUPP);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, 0, h, &count), -EOPNOTSUPP);
+	UNMOUNT();
+}
+
+static void t_vec_bad_args(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_vec_info vi;
+	struct vexfs_vec_hit h[4], *big;
+	struct vexfs_attr a, d;
+	uint32_t v[VDIM], out[VDIM], dim = 77, count = 77;
+
+	vbits(v, 1, 2, 3, 4);
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	/* No handle. */
+	ERR(vexfs_rust_vec_info(NULL, &vi), -EINVAL);
+	ERR(vexfs_rust_vec_set(NULL, a.ino, v, VDIM), -EINVAL);
+	ERR(vexfs_rust_vec_get(NULL, a.ino, out, VDIM, &dim), -EINVAL);
+	ERR(vexfs_rust_vec_delete(NULL, a.ino), -EINVAL);
+	ERR(vexfs_rust_vec_query(NULL, v, VDIM, ROOT, 1, 0, 0, h, &count), -EINVAL);
+	/* Not a handle. */
+	ERR(vexfs_rust_vec_info(bad, &vi), -EBADF);
+	ERR(vexfs_rust_vec_set(bad, a.ino, v, VDIM), -EBADF);
+	ERR(vexfs_rust_vec_get(bad, a.ino, out, VDIM, &dim), -EBADF);
+	ERR(vexfs_rust_vec_delete(bad, a.ino), -EBADF);
+	ERR(vexfs_rust_vec_query(bad, v, VDIM, ROOT, 1, 0, 0, h, &count), -EBADF);
+	free(bad);
+	UEQ(dim, 77);
+	UEQ(count, 77);
+	/* NULL out pointers. */
+	ERR(vexfs_rust_vec_info(F.fs, NULL), -EINVAL);
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, NULL, VDIM, &dim), -EINVAL);
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, out, VDIM, NULL), -EINVAL);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, 0, NULL, &count), -EINVAL);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, 0, h, NULL), -EINVAL);
+	/* Vectors belong to regular files only. */
+	ERR(vexfs_rust_vec_set(F.fs, d.ino, v, VDIM), -EINVAL);
+	ERR(vexfs_rust_vec_set(F.fs, ROOT, v, VDIM), -EINVAL);
+	/* A file without a vector. */
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, out, VDIM, &dim), -ENODATA);
+	ERR(vexfs_rust_vec_get(F.fs, d.ino, out, VDIM, &dim), -ENODATA);
+	ERR(vexfs_rust_vec_delete(F.fs, a.ino), -ENODATA);
+	ERR(vexfs_rust_vec_delete(F.fs, d.ino), -ENODATA);
+	/* Query: candidate count, flags, scope. */
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 0, 0, 0, h, &count), -ERANGE);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY + 1, 0, 0, h, &count),
+	    -ERANGE);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, UINT32_MAX, 0, 0, h, &count), -ERANGE);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, 2, h, &count), -EINVAL);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, VEXFS_VEC_EXACT | 2, h, &count),
+	    -EINVAL);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, 0x80000000u, h, &count), -EINVAL);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, a.ino, 1, 0, 0, h, &count), -ENOTDIR);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, a.ino, 1, 0, VEXFS_VEC_EXACT, h, &count),
+	    -ENOTDIR);
+	UEQ(count, 77);
+	/* The largest n is accepted; nothing to find yet. */
+	big = calloc(VEXFS_VEC_MAX_QUERY, sizeof(*big));
+	CHECK(big != NULL);
+	OK(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY, 0, 0, big, &count));
+	UEQ(count, 0);
+	OK(vset(a.ino, 1, 2, 3, 4));
+	OK(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY, 0, 0, big, &count));
+	UEQ(count, 1);
+	UEQ(big[0].ino, a.ino);
+	UEQ(big[0].distance, fbits(0.0f));
+	OK(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY, 0, VEXFS_VEC_EXACT,
+				big, &count));
+	UEQ(count, 1);
+	free(big);
+	UEQ(vinfo().count, 1);
+	UNMOUNT();
+}
+
+/* Dimension and value checks, the same for set and query. */
+static void t_vec_bad_vectors(void)
+{
+	static uint32_t wide[VEXFS_VEC_MAX_DIM + 1];
+	static const uint32_t nonfinite[] = {
+		NAN_BITS, 0xffc00000u, 0x7f800001u, 0x7fffffffu,	/* NaNs */
+		0x7f800000u, 0xff800000u,				/* +-Inf */
+	};
+	struct vexfs_vec_hit h[2];
+	struct vexfs_attr a;
+	uint32_t v[VDIM], w[VDIM], out[VDIM], dim, count = 77;
+
+	vbits(v, 1, 2, 3, 4);
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	/* Wrong dimension. */
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, v, 3), -EMSGSIZE);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, v, 1), -EMSGSIZE);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, wide, VDIM + 1), -EMSGSIZE);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, wide, VEXFS_VEC_MAX_DIM), -EMSGSIZE);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, wide, VEXFS_VEC_MAX_DIM + 1), -EMSGSIZE);
+	ERR(vexfs_rust_vec_query(F.fs, v, 3, ROOT, 1, 0, 0, h, &count), -EMSGSIZE);
+	ERR(vexfs_rust_vec_query(F.fs, wide, VDIM + 1, ROOT, 1, 0, 0, h, &count), -EMSGSIZE);
+	ERR(vexfs_rust_vec_query(F.fs, wide, VEXFS_VEC_MAX_DIM, ROOT, 1, 0, 0, h, &count),
+	    -EMSGSIZE);
+	ERR(vexfs_rust_vec_query(F.fs, wide, VEXFS_VEC_MAX_DIM + 1, ROOT, 1, 0, 0, h, &count),
+	    -EMSGSIZE);
+	/* No vector at all. */
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, v, 0), -EINVAL);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, NULL, VDIM), -EINVAL);
+	ERR(vexfs_rust_vec_set(F.fs, a.ino, NULL, 0), -EINVAL);
+	ERR(vexfs_rust_vec_query(F.fs, v, 0, ROOT, 1, 0, 0, h, &count), -EINVAL);
+	ERR(vexfs_rust_vec_query(F.fs, NULL, VDIM, ROOT, 1, 0, 0, h, &count), -EINVAL);
+	/* NaN and infinity, in every position. */
+	for (size_t k = 0; k < sizeof(nonfinite) / sizeof(nonfinite[0]); k++) {
+		for (int p = 0; p < VDIM; p++) {
+			memcpy(w, v, sizeof(w));
+			w[p] = nonfinite[k];
+			ERR(vexfs_rust_vec_set(F.fs, a.ino, w, VDIM), -EDOM);
+			ERR(vexfs_rust_vec_query(F.fs, w, VDIM, ROOT, 1, 0, 0, h, &count), -EDOM);
+			ERR(vexfs_rust_vec_query(F.fs, w, VDIM, ROOT, 1, 0, VEXFS_VEC_EXACT, h,
+						 &count), -EDOM);
+		}
+	}
+	UEQ(count, 77);
+	/* Nothing was stored by any of that. */
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, out, VDIM, &dim), -ENODATA);
+	UEQ(vinfo().count, 0);
+	/* Extreme finite values are vectors: largest, subnormal, -0. */
+	w[0] = 0x7f7fffffu;
+	w[1] = 0x00000001u;
+	w[2] = 0x80000000u;
+	w[3] = 0xff7fffffu;
+	OK(vexfs_rust_vec_set(F.fs, a.ino, w, VDIM));
+	memset(out, 0, sizeof(out));
+	OK(vexfs_rust_vec_get(F.fs, a.ino, out, VDIM, &dim));
+	UEQ(dim, VDIM);
+	CHECK(memcmp(out, w, sizeof(w)) == 0);
+	UNMOUNT();
+}
+
+static void t_vec_set_get(void)
+{
+	struct vexfs_vec_info vi;
+	struct vexfs_attr a, b, g;
+	uint32_t v[VDIM], out[2 * VDIM], dim;
+
+	MOUNT();
+	vi = vinfo();
+	UEQ(vi.dim, VDIM);
+	UEQ(vi.metric, 1);		/* VEXFS_METRIC_L2 */
+	UEQ(vi.m, 16);
+	UEQ(vi.ef_construction, 200);
+	UEQ(vi.ef_search, 64);
+	UEQ(vi.count, 0);
+	CHECK(vi.capacity > 0);
+	UEQ(vi.capacity, le64(F.img + SB_VEC_CAPACITY));
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	vbits(v, 1.5f, -0.0f, 0.0f, 3.0e38f);
+	v[2] = 0x00000001u;	/* a subnormal survives as is */
+	OK(vexfs_rust_vec_set(F.fs, a.ino, v, VDIM));
+	UEQ(vinfo().count, 1);
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	/* Room for more than the dimension: the rest is left alone. */
+	memset(out, 0xa5, sizeof(out));
+	dim = 0;
+	OK(vexfs_rust_vec_get(F.fs, a.ino, out, 2 * VDIM, &dim));
+	UEQ(dim, VDIM);
+	CHECK(memcmp(out, v, sizeof(v)) == 0);
+	UEQ(out[VDIM], 0xa5a5a5a5u);
+	/* Too little room: -EMSGSIZE, the dimension, nothing copied. */
+	memset(out, 0xa5, sizeof(out));
+	dim = 0;
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, out, VDIM - 1, &dim), -EMSGSIZE);
+	UEQ(dim, VDIM);
+	UEQ(out[0], 0xa5a5a5a5u);
+	dim = 0;
+	ERR(vexfs_rust_vec_get(F.fs, a.ino, out, 0, &dim), -EMSGSIZE);
+	UEQ(dim, VDIM);
+	UEQ(out[0], 0xa5a5a5a5u);
+	/* Replacing keeps one vector per file. */
+	OK(vset(a.ino, 9, 8, 7, 6));
+	UEQ(vinfo().count, 1);
+	CHECK(vhas(a.ino, 9, 8, 7, 6));
+	/* A second file is independent. */
+	OK(mk(ROOT, "g", S_IFREG | 0644, &b));
+	ERR(vexfs_rust_vec_get(F.fs, b.ino, out, VDIM, &dim), -ENODATA);
+	OK(vset(b.ino, -1, -2, -3, -4));
+	UEQ(vinfo().count, 2);
+	CHECK(vhas(a.ino, 9, 8, 7, 6));
+	CHECK(vhas(b.ino, -1, -2, -3, -4));
+	/* The file itself is untouched (size, mode, links). */
+	OK(vexfs_rust_getattr(F.fs, a.ino, &b));
+	UEQ(b.size, g.size);
+	UEQ(b.mode, g.mode);
+	UEQ(b.nlink, g.nlink);
+	UNMOUNT();
+	UEQ(le64(F.img + SB_VEC_COUNT), 2);
+}
+
+static void t_vec_delete(void)
+{
+	struct vexfs_vec_hit h[4];
+	uint32_t out[VDIM], dim, count;
+	uint64_t f, g;
+
+	MOUNT();
+	OK(mkvec(ROOT, "f", 1, 1, 1, 1, &f));
+	OK(mkvec(ROOT, "g", 2, 2, 2, 2, &g));
+	UEQ(vinfo().count, 2);
+	OK(vexfs_rust_vec_delete(F.fs, f));
+	UEQ(vinfo().count, 1);
+	ERR(vexfs_rust_vec_get(F.fs, f, out, VDIM, &dim), -ENODATA);
+	ERR(vexfs_rust_vec_delete(F.fs, f), -ENODATA);
+	CHECK(vhas(g, 2, 2, 2, 2));
+	OK(vq(ROOT, 4, 0, 0, h, &count, 1, 1, 1, 1));
+	UEQ(count, 1);
+	UEQ(h[0].ino, g);
+	OK(vq(ROOT, 4, 0, VEXFS_VEC_EXACT, h, &count, 1, 1, 1, 1));
+	UEQ(count, 1);
+	UEQ(h[0].ino, g);
+	/* The file is still there and can take a vector again. */
+	OK(lk(ROOT, "f", NULL));
+	OK(vset(f, 3, 3, 3, 3));
+	UEQ(vinfo().count, 2);
+	OK(vexfs_rust_vec_delete(F.fs, g));
+	REMOUNT();
+	UEQ(vinfo().count, 1);
+	ERR(vexfs_rust_vec_get(F.fs, g, out, VDIM, &dim), -ENODATA);
+	CHECK(vhas(f, 3, 3, 3, 3));
+	OK(vq(ROOT, 4, 0, 0, h, &count, 2, 2, 2, 2));
+	UEQ(count, 1);
+	UEQ(h[0].ino, f);
+	UNMOUNT();
+}
+
+/* Ten files on a line: (i, 0, 0, 0) for i = 0..9; query at 3.25. */
+static void t_vec_query(void)
+{
+	static const int order[10] = { 3, 4, 2, 5, 1, 6, 0, 7, 8, 9 };
+	struct vexfs_vec_hit h[16], e[16];
+	uint64_t ino[10];
+	uint32_t count;
+	char name[16];
+
+	MOUNT();
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		OK(mkvec(ROOT, name, (float)i, 0, 0, 0, &ino[i]));
+	}
+	OK(mk(ROOT, "novec", S_IFREG | 0644, NULL));
+	OK(mk(ROOT, "dir", S_IFDIR | 0755, NULL));
+	memset(h, 0xa5, sizeof(h));
+	count = 999;
+	OK(vq(ROOT, 16, 0, 0, h, &count, 3.25f, 0, 0, 0));
+	UEQ(count, 10);
+	CHECK(hits_sane(h, count));
+	for (int k = 0; k < 10; k++) {
+		float d = ((float)order[k] - 3.25f) * ((float)order[k] - 3.25f);
+
+		UEQ(h[k].ino, ino[order[k]]);
+		/* The distance is the squared L2 distance, as f32 bits. */
+		if (bitsf(h[k].distance) != d)
+			FAILF("hit %d: distance %g, expected %g", k,
+			      (double)bitsf(h[k].distance), (double)d);
+	}
+	UEQ(h[10].ino, 0xa5a5a5a5a5a5a5a5ULL);	/* past count: untouched */
+	/* n limits the answer to the nearest n. */
+	OK(vq(ROOT, 3, 0, 0, h, &count, 3.25f, 0, 0, 0));
+	UEQ(count, 3);
+	UEQ(h[0].ino, ino[3]);
+	UEQ(h[1].ino, ino[4]);
+	UEQ(h[2].ino, ino[2]);
+	OK(vq(ROOT, 1, 0, 0, h, &count, 8.9f, 0, 0, 0));
+	UEQ(count, 1);
+	UEQ(h[0].ino, ino[9]);
+	/* An exact match is at distance 0. */
+	OK(vq(ROOT, 2, 0, 0, h, &count, 7, 0, 0, 0));
+	UEQ(count, 2);
+	UEQ(h[0].ino, ino[7]);
+	UEQ(h[0].distance, fbits(0.0f));
+	/* Any search breadth gives a valid answer; here, the exact one. */
+	OK(vq(ROOT, 10, 0, VEXFS_VEC_EXACT, e, &count, 3.25f, 0, 0, 0));
+	UEQ(count, 10);
+	for (uint32_t ef = 1; ef <= 1024; ef *= 4) {
+		OK(vq(ROOT, 5, ef, 0, h, &count, 3.25f, 0, 0, 0));
+		UEQ(count, 5);
+		CHECK(hits_sane(h, count));
+		if (ef >= 16)
+			for (int k = 0; k < 5; k++)
+				UEQ(h[k].ino, e[k].ino);
+	}
+	UNMOUNT();
+}
+
+static uint32_t lcg_state;
+
+static float lcg_float(void)
+{
+	lcg_state = lcg_state * 1103515245u + 12345u;
+	/* Multiples of 1/64 in [-8, 8): exact in f32. */
+	return (float)((int)((lcg_state >> 16) & 1023) - 512) / 64.0f;
+}
+
+/* The index and the exact scan agree on a small set; both match the host. */
+static void t_vec_query_exact(void)
+{
+	enum { NF = 60, K = 8 };
+	static float vecs[NF][VDIM];
+	struct vexfs_vec_hit h[K], e[K];
+	uint64_t ino[NF];
+	uint32_t hc, ec;
+	char name[16];
+
+	lcg_state = 42;
+	MOUNT();
+	for (int i = 0; i < NF; i++) {
+		for (int j = 0; j < VDIM; j++)
+			vecs[i][j] = lcg_float();
+		snprintf(name, sizeof(name), "r%d", i);
+		OK(mkvec(ROOT, name, vecs[i][0], vecs[i][1], vecs[i][2], vecs[i][3], &ino[i]));
+	}
+	for (int q = 0; q < 20; q++) {
+		float qv[VDIM], dist[NF], kth;
+		int below = 0;
+
+		for (int j = 0; j < VDIM; j++)
+			qv[j] = lcg_float();
+		OK(vq(ROOT, K, 0, 0, h, &hc, qv[0], qv[1], qv[2], qv[3]));
+		OK(vq(ROOT, K, 0, VEXFS_VEC_EXACT, e, &ec, qv[0], qv[1], qv[2], qv[3]));
+		UEQ(hc, K);
+		UEQ(ec, K);
+		CHECK(hits_sane(h, hc));
+		CHECK(hits_sane(e, ec));
+		for (int k = 0; k < K; k++) {
+			/* Same distances rank by rank; same files unless tied. */
+			UEQ(h[k].distance, e[k].distance);
+			if ((k == 0 || e[k].distance != e[k - 1].distance) &&
+			    (k == K - 1 || e[k].distance != e[k + 1].distance))
+				UEQ(h[k].ino, e[k].ino);
+		}
+		/* Host brute force: every hit's distance is right (multiples of
+		 * 1/4096 below 2^24/4096: exact), and nothing nearer was left out. */
+		for (int i = 0; i < NF; i++) {
+			dist[i] = 0;
+			for (int j = 0; j < VDIM; j++)
+				dist[i] += (vecs[i][j] - qv[j]) * (vecs[i][j] - qv[j]);
+		}
+		for (int k = 0; k < K; k++) {
+			int i = 0;
+
+			while (i < NF && ino[i] != e[k].ino)
+				i++;
+			CHECK(i < NF);
+			if (bitsf(e[k].distance) != dist[i])
+				FAILF("query %d hit %d: distance %g, host %g", q, k,
+				      (double)bitsf(e[k].distance), (double)dist[i]);
+		}
+		kth = bitsf(e[K - 1].distance);
+		for (int i = 0; i < NF; i++)
+			below += dist[i] < kth;
+		CHECK(below < K);
+	}
+	UNMOUNT();
+}
+
+static void t_vec_query_subtree(void)
+{
+	struct vexfs_vec_hit h[16];
+	struct vexfs_attr sub, deep, other, empty;
+	uint64_t r[3], s0, s1, t0, o0;
+	uint32_t count;
+
+	MOUNT();
+	OK(mk(ROOT, "sub", S_IFDIR | 0755, &sub));
+	OK(mk(sub.ino, "deep", S_IFDIR | 0755, &deep));
+	OK(mk(ROOT, "other", S_IFDIR | 0755, &other));
+	OK(mk(ROOT, "empty", S_IFDIR | 0755, &empty));
+	/* The files nearest the query are outside sub/. */
+	OK(mkvec(ROOT, "r0", 0, 0, 0, 0, &r[0]));
+	OK(mkvec(ROOT, "r1", 1, 0, 0, 0, &r[1]));
+	OK(mkvec(ROOT, "r2", 2, 0, 0, 0, &r[2]));
+	OK(mkvec(sub.ino, "s0", 5, 0, 0, 0, &s0));
+	OK(mkvec(sub.ino, "s1", 6, 0, 0, 0, &s1));
+	OK(mkvec(deep.ino, "t0", 7, 0, 0, 0, &t0));
+	OK(mkvec(other.ino, "o0", 5.5f, 0, 0, 0, &o0));
+	OK(mk(sub.ino, "novec", S_IFREG | 0644, NULL));
+	for (uint32_t fl = 0; fl <= VEXFS_VEC_EXACT; fl++) {
+		/* sub/ and below only, nearest first. */
+		OK(vq(sub.ino, 16, 0, fl, h, &count, 0, 0, 0, 0));
+		UEQ(count, 3);
+		UEQ(h[0].ino, s0);
+		UEQ(h[1].ino, s1);
+		UEQ(h[2].ino, t0);
+		OK(vq(sub.ino, 2, 0, fl, h, &count, 0, 0, 0, 0));
+		UEQ(count, 2);
+		UEQ(h[0].ino, s0);
+		UEQ(h[1].ino, s1);
+		/* A subdirectory does not reach back up through "..". */
+		OK(vq(deep.ino, 16, 0, fl, h, &count, 0, 0, 0, 0));
+		UEQ(count, 1);
+		UEQ(h[0].ino, t0);
+		OK(vq(other.ino, 16, 0, fl, h, &count, 0, 0, 0, 0));
+		UEQ(count, 1);
+		UEQ(h[0].ino, o0);
+		OK(vq(empty.ino, 16, 0, fl, h, &count, 0, 0, 0, 0));
+		UEQ(count, 0);
+		/* The root is everything. */
+		OK(vq(ROOT, 16, 0, fl, h, &count, 0, 0, 0, 0));
+		UEQ(count, 7);
+		CHECK(hits_sane(h, count));
+		UEQ(h[0].ino, r[0]);
+		CHECK(hits_have(h, count, t0));
+	}
+	/* A hard link puts the file in a second subtree too. */
+	OK(vexfs_rust_link(F.fs, other.ino, NM("s0link"), s0));
+	OK(vq(other.ino, 16, 0, 0, h, &count, 0, 0, 0, 0));
+	UEQ(count, 2);
+	UEQ(h[0].ino, s0);
+	UEQ(h[1].ino, o0);
+	/* Moving a file moves it out of the subtree. */
+	OK(vexfs_rust_rename(F.fs, deep.ino, NM("t0"), ROOT, NM("t0"), 0));
+	OK(vq(sub.ino, 16, 0, 0, h, &count, 0, 0, 0, 0));
+	UEQ(count, 2);
+	CHECK(!hits_have(h, count, t0));
+	UNMOUNT();
+}
+
+/* A subtree too large for the exact fallback goes through the index filter. */
+static void t_vec_query_subtree_large(void)
+{
+	enum { NB = 300 };
+	struct vexfs_vec_hit h[8], e[8];
+	struct vexfs_attr big;
+	uint64_t ino;
+	uint32_t hc, ec;
+	char name[16];
+
+	MOUNT();
+	OK(mk(ROOT, "big", S_IFDIR | 0755, &big));
+	for (int i = 0; i < NB; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		OK(mkvec(big.ino, name, (float)i, 1, 0, 0, &ino));
+		snprintf(name, sizeof(name), "o%d", i);
+		OK(mkvec(ROOT, name, (float)i + 0.5f, 0, 0, 0, NULL));
+	}
+	for (float q = 0.25f; q < NB; q += 37.0f) {
+		OK(vq(big.ino, 1, 0, 0, h, &hc, q, 0, 0, 0));
+		OK(vq(big.ino, 1, 0, VEXFS_VEC_EXACT, e, &ec, q, 0, 0, 0));
+		UEQ(hc, 1);
+		UEQ(ec, 1);
+		UEQ(h[0].ino, e[0].ino);
+		OK(vq(big.ino, 8, 0, 0, h, &hc, q, 0, 0, 0));
+		OK(vq(big.ino, 8, 0, VEXFS_VEC_EXACT, e, &ec, q, 0, 0, 0));
+		UEQ(hc, 8);
+		UEQ(ec, 8);
+		CHECK(hits_sane(h, hc));
+		for (int k = 0; k < 8; k++) {
+			/* Every hit is in big/: its distance has the 1 of (x, 1, 0, 0). */
+			CHECK(bitsf(h[k].distance) >= 1.0f);
+			UEQ(h[k].distance, e[k].distance);
+		}
+	}
+	/* Check membership by name too, for the nearest few. */
+	OK(vq(big.ino, 8, 0, 0, h, &hc, 100.25f, 0, 0, 0));
+	for (uint32_t k = 0; k < hc; k++) {
+		int in = 0;
+
+		for (int i = 95; i < 106 && !in; i++) {
+			uint64_t b;
+
+			snprintf(name, sizeof(name), "b%d", i);
+			OK(lk(big.ino, name, &b));
+			in = b == h[k].ino;
+		}
+		CHECK(in);
+	}
+	UNMOUNT();
+}
+
+static void t_vec_persist(void)
+{
+	enum { NF = 20 };
+	struct vexfs_vec_info vi0, vi1;
+	struct vexfs_vec_hit h0[NF], h1[NF];
+	uint32_t c0, c1, out[VDIM], dim;
+	uint64_t ino[NF], x;
+	uint8_t *snap;
+	unsigned long logs;
+	char name[16];
+
+	MOUNT();
+	for (int i = 0; i < NF; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		OK(mkvec(ROOT, name, (float)i, (float)i * 0.5f, (float)-i, 1, &ino[i]));
+	}
+	OK(vexfs_rust_vec_delete(F.fs, ino[3]));
+	OK(vset(ino[4], 40, 40, 40, 40));
+	vi0 = vinfo();
+	UEQ(vi0.count, NF - 1);
+	CHECK(vi0.index_bytes > 0);
+	OK(vq(ROOT, NF, 0, 0, h0, &c0, 2, 1, -2, 1));
+	UEQ(c0, NF - 1);
+	UNMOUNT();
+	UEQ(le64(F.img + SB_VEC_COUNT), NF - 1);
+	logs = shim_log_count;
+	MOUNT();
+	/* The graph stored at unmount is loaded, not rebuilt. */
+	CHECK(shim_log_count == logs || strstr(shim_last_log, "rebuild") == NULL);
+	vi1 = vinfo();
+	UEQ(vi1.count, vi0.count);
+	UEQ(vi1.capacity, vi0.capacity);
+	UEQ(vi1.index_bytes, vi0.index_bytes);
+	UEQ(vi1.levels, vi0.levels);
+	for (int i = 0; i < NF; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		OK(lk(ROOT, name, &x));
+		UEQ(x, ino[i]);
+		if (i == 3)
+			ERR(vexfs_rust_vec_get(F.fs, x, out, VDIM, &dim), -ENODATA);
+		else if (i == 4)
+			CHECK(vhas(x, 40, 40, 40, 40));
+		else
+			CHECK(vhas(x, (float)i, (float)i * 0.5f, (float)-i, 1));
+	}
+	OK(vq(ROOT, NF, 0, 0, h1, &c1, 2, 1, -2, 1));
+	UEQ(c1, c0);
+	CHECK(memcmp(h0, h1, c0 * sizeof(h0[0])) == 0);
+	/* A crash after a change (no sync, no unmount): the stored graph is
+	 * stale, the mount rebuilds it from the slots. */
+	OK(vset(ino[3], 3, 1.5f, -3, 1));
+	OK(vexfs_rust_vec_delete(F.fs, ino[5]));
+	snap = malloc(NBLOCKS * BS);
+	CHECK(snap != NULL);
+	memcpy(snap, F.img, NBLOCKS * BS);
+	UNMOUNT();
+	memcpy(F.img, snap, NBLOCKS * BS);
+	free(snap);
+	logs = shim_log_count;
+	shim_log_quiet = 1;
+	MOUNT();
+	shim_log_quiet = 0;
+	CHECK(shim_log_count > logs);
+	CHECK(strstr(shim_last_log, "rebuilding vector index") != NULL);
+	UEQ(vinfo().count, NF - 1);
+	CHECK(vhas(ino[3], 3, 1.5f, -3, 1));
+	ERR(vexfs_rust_vec_get(F.fs, ino[5], out, VDIM, &dim), -ENODATA);
+	OK(vq(ROOT, NF, 0, 0, h1, &c1, 3, 1.5f, -3, 1));
+	UEQ(c1, NF - 1);
+	UEQ(h1[0].ino, ino[3]);
+	CHECK(!hits_have(h1, c1, ino[5]));
+	UNMOUNT();
+}
+
+static void t_vec_file_deletion(void)
+{
+	struct vexfs_vec_hit h[8];
+	struct vexfs_attr g, n;
+	uint32_t out[VDIM], dim, count;
+	uint64_t keep, gone, victim, src;
+
+	MOUNT();
+	OK(mkvec(ROOT, "keep", 1, 0, 0, 0, &keep));
+	OK(mkvec(ROOT, "gone", 0, 0, 0, 0, &gone));
+	UEQ(vinfo().count, 2);
+	/* Unlinked but still held: the file and its vector live on. */
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("gone")));
+	CHECK(vhas(gone, 0, 0, 0, 0));
+	/* The last reference goes: so does the vector. */
+	OK(vexfs_rust_evict(F.fs, gone, 1));
+	ERR(vexfs_rust_getattr(F.fs, gone, &g), -ESTALE);
+	UEQ(vinfo().count, 1);
+	for (uint32_t fl = 0; fl <= VEXFS_VEC_EXACT; fl++) {
+		OK(vq(ROOT, 8, 0, fl, h, &count, 0, 0, 0, 0));
+		UEQ(count, 1);
+		UEQ(h[0].ino, keep);
+	}
+	/* A new file (perhaps reusing the inode number) starts without one. */
+	OK(mk(ROOT, "new", S_IFREG | 0644, &n));
+	ERR(vexfs_rust_vec_get(F.fs, n.ino, out, VDIM, &dim), -ENODATA);
+	OK(vset(n.ino, 2, 0, 0, 0));
+	UEQ(vinfo().count, 2);
+	/* Replaced by a rename: the old target's vector goes with it. */
+	OK(mkvec(ROOT, "victim", 0.5f, 0, 0, 0, &victim));
+	OK(vexfs_rust_evict(F.fs, victim, 0));	/* the kernel lets go of it */
+	OK(mk(ROOT, "src", S_IFREG | 0644, NULL));
+	OK(lk(ROOT, "src", &src));
+	UEQ(vinfo().count, 3);
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("src"), ROOT, NM("victim"), 0));
+	UEQ(vinfo().count, 2);
+	OK(vq(ROOT, 8, 0, 0, h, &count, 0, 0, 0, 0));
+	UEQ(count, 2);
+	CHECK(!hits_have(h, count, victim));
+	REMOUNT();
+	UEQ(vinfo().count, 2);
+	OK(vq(ROOT, 8, 0, 0, h, &count, 0, 0, 0, 0));
+	UEQ(count, 2);
+	UEQ(h[0].ino, keep);
+	UEQ(h[1].ino, n.ino);
+	UNMOUNT();
+	UEQ(le64(F.img + SB_VEC_COUNT), 2);
+}
+
+static void t_vec_rdonly(void)
+{
+	struct vexfs_vec_hit h[4];
+	uint64_t f, g;
+	uint32_t count, out[VDIM], dim;
+	unsigned long writes;
+	uint8_t *snap;
+
+	MOUNT();
+	OK(mkvec(ROOT, "f", 1, 2, 3, 4, &f));
+	OK(mk(ROOT, "g", S_IFREG | 0644, NULL));
+	OK(lk(ROOT, "g", &g));
+	UNMOUNT();
+	writes = F.sb.writes;
+	OK(mount_f(VEXFS_MOUNT_RDONLY));
+	UEQ(F.info.read_only, 1);
+	ERR(vset(f, 5, 5, 5, 5), -EROFS);
+	ERR(vset(g, 5, 5, 5, 5), -EROFS);
+	ERR(vexfs_rust_vec_delete(F.fs, f), -EROFS);
+	CHECK(vhas(f, 1, 2, 3, 4));
+	ERR(vexfs_rust_vec_get(F.fs, g, out, VDIM, &dim), -ENODATA);
+	OK(vq(ROOT, 4, 0, 0, h, &count, 1, 2, 3, 4));
+	UEQ(count, 1);
+	UEQ(h[0].ino, f);
+	OK(vq(ROOT, 4, 0, VEXFS_VEC_EXACT, h, &count, 1, 2, 3, 4));
+	UEQ(count, 1);
+	UEQ(vinfo().count, 1);
+	UNMOUNT();
+	UEQ(F.sb.writes, writes);
+	/* Remounted read-only, likewise; and writable again after. */
+	MOUNT();
+	OK(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
+	ERR(vset(f, 5, 5, 5, 5), -EROFS);
+	ERR(vexfs_rust_vec_delete(F.fs, f), -EROFS);
+	CHECK(vhas(f, 1, 2, 3, 4));
+	OK(vq(ROOT, 4, 0, 0, h, &count, 1, 2, 3, 4));
+	UEQ(count, 1);
+	OK(vexfs_rust_remount(F.fs, 0));
+	OK(vset(f, 5, 5, 5, 5));
+	CHECK(vhas(f, 5, 5, 5, 5));
+	/* Crash (no unmount) after a change: a read-only mount rebuilds the
+	 * stale graph in memory and still writes nothing. */
+	OK(vset(g, 6, 6, 6, 6));
+	snap = malloc(NBLOCKS * BS);
+	CHECK(snap != NULL);
+	memcpy(snap, F.img, NBLOCKS * BS);
+	UNMOUNT();
+	memcpy(F.img, snap, NBLOCKS * BS);
+	free(snap);
+	writes = F.sb.writes;
+	shim_log_quiet = 1;
+	OK(mount_f(VEXFS_MOUNT_RDONLY));
+	shim_log_quiet = 0;
+	UEQ(vinfo().count, 2);
+	CHECK(vhas(g, 6, 6, 6, 6));
+	OK(vq(ROOT, 4, 0, 0, h, &count, 6, 6, 6, 6));
+	UEQ(count, 2);
+	UEQ(h[0].ino, g);
+	UEQ(h[1].ino, f);
+	UNMOUNT();
+	UEQ(F.sb.writes, writes);
+}
+
+static void t_vec_corrupt_slot(void)
+{
+	struct vexfs_vec_hit h[4];
+	uint64_t f, vs, idx;
+	uint32_t count;
+	unsigned long logs;
+	uint8_t *p;
+
+	MOUNT();
+	OK(mkvec(ROOT, "f", 1, 2, 3, 4, &f));
+	UNMOUNT();
+	vs = le64(F.img + SB_VECTOR_START);
+	CHECK(vs > 0 && vs < NBLOCKS);
+	/* Slot 0 holds f's vector: flip a bit of its second float. */
+	p = F.img + vs * BS + BLOCK_HEADER + VEC_SLOT_HEAD + 4;
+	UEQ(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24, fbits(2.0f));
+	p[1] ^= 0x01;
+	logs = shim_log_count;
+	shim_log_quiet = 1;
+	ERR(mount_f(0), -EUCLEAN);
+	CHECK(F.fs == NULL);
+	ERR(mount_f(VEXFS_MOUNT_RDONLY), -EUCLEAN);
+	shim_log_quiet = 0;
+	CHECK(F.fs == NULL);
+	CHECK(shim_log_count > logs);
+	UEQ(shim_last_log_level, VEXFS_LOG_ERR);
+	/* Put the byte back: mountable again, the vector intact. */
+	p[1] ^= 0x01;
+	shim_log_quiet = 1;
+	MOUNT();
+	shim_log_quiet = 0;
+	CHECK(vhas(f, 1, 2, 3, 4));
+	UNMOUNT();
+	/* The stored graph is derived data: damage there means a rebuild, not an error. */
+	idx = vs + le64(F.img + SB_VEC_SLOT_BLOCKS);
+	CHECK(idx > vs && idx < NBLOCKS);
+	F.img[idx * BS + BLOCK_HEADER + 2] ^= 0x10;
+	F.img[(idx + 1) * BS + BLOCK_HEADER + 2] ^= 0x10;
+	logs = shim_log_count;
+	shim_log_quiet = 1;
+	MOUNT();
+	shim_log_quiet = 0;
+	CHECK(shim_log_count > logs);
+	CHECK(strstr(shim_last_log, "rebuilding vector index") != NULL);
+	CHECK(vhas(f, 1, 2, 3, 4));
+	OK(vq(ROOT, 4, 0, 0, h, &count, 1, 2, 3, 4));
+	UEQ(count, 1);
+	UEQ(h[0].ino, f);
+	OK(mkvec(ROOT, "g", 0, 0, 0, 0, NULL));
+	UEQ(vinfo().count, 2);
+	UNMOUNT();
+}
+
+/* mkfs --max-vectors 4. */
+static void t_vec_enospc(void)
+{
+	uint64_t f[6];
+	uint32_t out[VDIM], dim;
+	struct vexfs_attr a;
+	char name[16];
+
+	MOUNT();
+	UEQ(vinfo().capacity, 4);
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		OK(mk(ROOT, name, S_IFREG | 0644, &a));
+		f[i] = a.ino;
+	}
+	for (int i = 0; i < 4; i++)
+		OK(vset(f[i], (float)i, 0, 0, 0));
+	ERR(vset(f[4], 4, 0, 0, 0), -ENOSPC);
+	UEQ(vinfo().count, 4);
+	ERR(vexfs_rust_vec_get(F.fs, f[4], out, VDIM, &dim), -ENODATA);
+	/* Replacing a vector needs no new room. */
+	OK(vset(f[0], 10, 0, 0, 0));
+	CHECK(vhas(f[0], 10, 0, 0, 0));
+	/* Deleting one makes room for one. */
+	OK(vexfs_rust_vec_delete(F.fs, f[1]));
+	OK(vset(f[4], 4, 0, 0, 0));
+	ERR(vset(f[5], 5, 0, 0, 0), -ENOSPC);
+	UEQ(vinfo().count, 4);
+	REMOUNT();
+	UEQ(vinfo().count, 4);
+	ERR(vset(f[1], 1, 0, 0, 0), -ENOSPC);
+	/* So does deleting a file that has one. */
+	OK(vexfs_rust_iget(F.fs, f[2], &a));
+	OK(vexfs_rust_unlink(F.fs, ROOT, NM("f2")));
+	OK(vexfs_rust_evict(F.fs, f[2], 1));
+	UEQ(vinfo().count, 3);
+	OK(vset(f[1], 1, 0, 0, 0));
+	UEQ(vinfo().count, 4);
+	ERR(vset(f[5], 5, 0, 0, 0), -ENOSPC);
+	CHECK(vhas(f[0], 10, 0, 0, 0));
+	CHECK(vhas(f[1], 1, 0, 0, 0));
+	CHECK(vhas(f[3], 3, 0, 0, 0));
+	CHECK(vhas(f[4], 4, 0, 0, 0));
+	UNMOUNT();
+}
+
 /* Allocator traffic went through vexfs_shim_alloc/free, correctly. */
 static void t_allocator(void)
 {
@@ -1794,32 +2707,32 @@ static void t_allocator(void)
 
 /* ------------------------------------------------------------------ */
 
-static int make_golden(void)
+/* Format a fresh image file with mkfs.vexfs `opts` and read it into *out. */
+static int make_image(const char *opts, char *path, size_t pathlen, uint8_t **out)
 {
 	const char *tmp = getenv("TMPDIR");
 	char cmd[1024];
 	int fd, st;
 	ssize_t n;
 
-	snprintf(golden_path, sizeof(golden_path), "%s/vexfs-contract-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	fd = mkstemp(golden_path);
+	snprintf(path, pathlen, "%s/vexfs-contract-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(path);
 	if (fd < 0 || ftruncate(fd, (off_t)(NBLOCKS * BS)) < 0) {
 		perror("contract: image");
 		return -1;
 	}
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "'%s' -q -f -L contract '%s' >&2", mkfs_path, golden_path);
+	snprintf(cmd, sizeof(cmd), "'%s' -q -f -L contract %s '%s' >&2", mkfs_path, opts, path);
 	st = system(cmd);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "contract: '%s' failed (status %d)\n", cmd, st);
 		return -1;
 	}
-	golden = malloc(NBLOCKS * BS);
-	fd = open(golden_path, O_RDONLY);
-	if (!golden || fd < 0)
+	*out = malloc(NBLOCKS * BS);
+	fd = open(path, O_RDONLY);
+	if (!*out || fd < 0)
 		return -1;
-	n = pread(fd, golden, NBLOCKS * BS, 0);
+	n = pread(fd, *out, NBLOCKS * BS, 0);
 	close(fd);
 	if (n != (ssize_t)(NBLOCKS * BS)) {
 		fprintf(stderr, "contract: short image read\n");
@@ -1828,7 +2741,25 @@ static int make_golden(void)
 	return 0;
 }
 
+static int make_golden(void)
+{
+	char path[256];
+
+	if (make_image("", golden_path, sizeof(golden_path), &golden) != 0)
+		return -1;
+	if (make_image("--dim 4 --metric l2", path, sizeof(path), &golden_vec) != 0)
+		return -1;
+	unlink(path);
+	if (make_image("--dim 4 --metric l2 --max-vectors 4", path, sizeof(path),
+		       &golden_vec4) != 0)
+		return -1;
+	unlink(path);
+	return 0;
+}
+
 #define RUN(t) run(#t + 2, t)
+/* A test on another image than the golden one. */
+#define RUN_ON(img, t) do { fixture = (img); run(#t + 2, t); fixture = NULL; } while (0)
 
 int main(int argc, char **argv)
 {
@@ -1880,10 +2811,26 @@ int main(int argc, char **argv)
 	RUN(t_lock_once_per_call);
 	RUN(t_threads);
 	RUN(t_file_device);
+	RUN_ON(golden, t_vec_no_space);
+	RUN_ON(golden_vec, t_vec_bad_args);
+	RUN_ON(golden_vec, t_vec_bad_vectors);
+	RUN_ON(golden_vec, t_vec_set_get);
+	RUN_ON(golden_vec, t_vec_delete);
+	RUN_ON(golden_vec, t_vec_query);
+	RUN_ON(golden_vec, t_vec_query_exact);
+	RUN_ON(golden_vec, t_vec_query_subtree);
+	RUN_ON(golden_vec, t_vec_query_subtree_large);
+	RUN_ON(golden_vec, t_vec_persist);
+	RUN_ON(golden_vec, t_vec_file_deletion);
+	RUN_ON(golden_vec, t_vec_rdonly);
+	RUN_ON(golden_vec, t_vec_corrupt_slot);
+	RUN_ON(golden_vec4, t_vec_enospc);
 	RUN(t_allocator);
 
 	unlink(golden_path);
 	free(golden);
+	free(golden_vec);
+	free(golden_vec4);
 	printf("%d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }

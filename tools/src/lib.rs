@@ -1,6 +1,10 @@
 //! Shared helpers of the VexFS userspace tools: opening devices and images,
 //! sizing them, and recognising what is already on them.
 
+pub mod ioctl;
+pub mod uapi;
+pub mod vecfile;
+
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};

@@ -114,3 +114,37 @@ fn formats_a_256_gib_sparse_image_quickly_and_sparsely() {
     fs.read(f, 100 << 30, &mut b).unwrap();
     assert_eq!(&b, b"a block 100 GiB into the file");
 }
+
+#[test]
+fn vector_space_options() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(&d, "v.img", 64 << 20);
+    let out = mkfs(&[
+        "--dim",
+        "384",
+        "--metric",
+        "cosine",
+        "--max-vectors",
+        "500",
+        &img,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dimension 384, metric cosine"));
+    let fs = mount(&img);
+    let info = fs.vec_info().unwrap();
+    assert_eq!(
+        (info.dim, info.metric, info.capacity, info.m),
+        (384, 2, 500, 16)
+    );
+    let bad = mkfs(&["-f", "--dim", "2000", &img]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("out of range"));
+    let bad = mkfs(&["-f", "--dim", "8", "--metric", "manhattan", &img]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown metric"));
+    let bad = mkfs(&["-f", "--metric", "l2", &img]);
+    assert_eq!(bad.status.code(), Some(2), "--metric needs --dim");
+}

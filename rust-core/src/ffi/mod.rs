@@ -22,3 +22,39 @@ mod shim_dev;
 mod shim_alloc;
 #[cfg(feature = "ffi")]
 pub use shim_alloc::ShimAllocator;
+
+/// Distance on the CPU's vector unit through the shim, when it has one
+/// usable here; `None` sends the caller to the scalar code.
+#[cfg(feature = "kernel")]
+pub fn simd_distance(metric: crate::vector::distance::Metric, a: &[f32], b: &[f32]) -> Option<f32> {
+    use crate::vector::distance::Metric;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr().cast::<u32>(), b.as_ptr().cast::<u32>());
+    let mut out = [0u32; 3];
+    let op = match metric {
+        Metric::L2 => shim_sys::VEXFS_SIMD_L2SQ,
+        Metric::Cosine | Metric::Ip => shim_sys::VEXFS_SIMD_DOT3,
+    };
+    // SAFETY: a and b hold at least n floats; out has room for 3 results.
+    let r =
+        unsafe { shim_sys::vexfs_shim_simd(op as core::ffi::c_int, pa, pb, n, out.as_mut_ptr()) };
+    if r != 0 {
+        return None;
+    }
+    let [x, y, z] = out.map(f32::from_bits);
+    if !(x.is_finite() && y.is_finite() && z.is_finite()) {
+        // Overflowed f32 sums: the scalar code redoes them in f64.
+        return None;
+    }
+    Some(match metric {
+        Metric::L2 => x,
+        Metric::Ip => -x,
+        Metric::Cosine => {
+            if y <= 0.0 || z <= 0.0 {
+                return Some(1.0);
+            }
+            let denom = libm::sqrt(f64::from(y) * f64::from(z));
+            (1.0 - f64::from(x) / denom).clamp(0.0, 2.0) as f32
+        }
+    })
+}

@@ -7,6 +7,8 @@ pub const VEXFS_LOG_ERR: u32 = 3;
 pub const VEXFS_LOG_WARN: u32 = 4;
 pub const VEXFS_LOG_INFO: u32 = 6;
 pub const VEXFS_LOG_DEBUG: u32 = 7;
+pub const VEXFS_SIMD_L2SQ: u32 = 1;
+pub const VEXFS_SIMD_DOT3: u32 = 2;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vexfs_shim_sb {
@@ -40,6 +42,15 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn vexfs_shim_free(ptr: *mut core::ffi::c_void, size: usize, align: usize);
+}
+unsafe extern "C" {
+    pub fn vexfs_shim_simd(
+        op: core::ffi::c_int,
+        a: *const u32,
+        b: *const u32,
+        n: usize,
+        out: *mut u32,
+    ) -> core::ffi::c_int;
 }
 unsafe extern "C" {
     pub fn vexfs_shim_now(sec: *mut i64, nsec: *mut u32);

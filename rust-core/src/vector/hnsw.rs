@@ -51,9 +51,11 @@ use core::hash::{BuildHasherDefault, Hasher};
 use super::distance::{distance, is_finite_vector, Metric};
 
 /// Default search breadth (`ef`) when the caller passes none. Chosen from the
-/// recall tests (tests/hnsw_recall.rs): on 10k clustered 128-d vectors with
-/// the default M=16 / ef_construction=200, ef=64 gives recall@10 of about
-/// 0.99 for L2 and cosine and 0.98 for inner product.
+/// recall tests (tests/hnsw_recall.rs): on 10k clustered 128-d vectors of
+/// fairly high intrinsic dimension, with the default M=16 and
+/// ef_construction=200, ef=64 gives recall@10 of 0.990 (L2), 0.998 (cosine)
+/// and 0.991 (inner product), and 0.992 after deleting 30% of the nodes
+/// (ef=32 drops to about 0.97, ef=16 to about 0.9).
 pub const DEFAULT_EF_SEARCH: u32 = 64;
 
 /// Smallest and largest accepted `M`.
@@ -755,7 +757,7 @@ impl Hnsw {
 
     /// Drops `p -> x` at `level` and refills `p`'s free slots from `outs` (the
     /// removed node's out-links): heuristic against the kept links first,
-    /// then the nearest pruned ones. Returns the ids added.
+    /// then the nearest pruned ones. Appends the ids added to `added`.
     fn repair<V: Vectors>(
         &mut self,
         p: u32,
@@ -1137,7 +1139,7 @@ impl Hnsw {
             let top = g.node_level(id).unwrap_or(0);
             for level in 0..=top {
                 for n in live(g.row(id, level)) {
-                    if g.node_level(n).map_or(true, |l| l < level) {
+                    if !matches!(g.node_level(n), Some(l) if l >= level) {
                         return Err(Corrupt("hnsw: link to a missing node"));
                     }
                 }

@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +30,8 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "../../../ffi/include/vexfs_uapi.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -47,6 +52,7 @@ static const char *errname(int e)
 	E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK) E(ENAMETOOLONG) E(ENOLCK)
 	E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(EOVERFLOW)
 	E(EUCLEAN) E(EOPNOTSUPP) E(EDQUOT) E(ESTALE) E(EBADMSG)
+	E(EMSGSIZE)
 #undef E
 	default: {
 		static char buf[32];
@@ -152,6 +158,315 @@ static int fsx(const char *path, long nops, unsigned long seed, const char *mode
 	return 0;
 }
 
+static int usage(void);
+
+/* ---------- vector ioctls (ffi/include/vexfs_uapi.h) ---------- */
+
+/* "1,2.5,nan" -> floats; returns the count */
+static unsigned parse_vec(const char *s, float *out, unsigned max)
+{
+	unsigned n = 0;
+	char *end;
+	while (*s && n < max) {
+		out[n++] = strtof(s, &end);
+		if (end == s) { fprintf(stderr, "bad vector at '%s'\n", s); exit(2); }
+		s = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',') { fprintf(stderr, "bad vector at '%s'\n", end); exit(2); }
+	}
+	return n;
+}
+
+static void print_vec(const float *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.9g", i ? "," : "", v[i]);
+	printf("\n");
+}
+
+/* Deterministic test vector I of a generated set (vimport, vgen). */
+static void gen_vec(unsigned long seed, unsigned long i, float *v, unsigned dim)
+{
+	rng_state = seed * 1000003ULL + i * 7919ULL + 1;
+	rnd(); rnd();
+	for (unsigned j = 0; j < dim; j++)
+		v[j] = (float)((double)(rnd() % 20001) / 100.0 - 100.0);
+}
+
+static int vinfo_fd(int fd, struct vexfs_ioc_info *inf)
+{
+	memset(inf, 0, sizeof *inf);
+	inf->size = sizeof *inf;
+	return ioctl(fd, VEXFS_IOC_INFO, inf);
+}
+
+static int open_any(const char *path, int flags)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return open(path, O_RDONLY | O_DIRECTORY);
+	return open(path, flags);
+}
+
+static int do_query(int fd, const float *v, unsigned dim, unsigned k, unsigned ef, unsigned flags)
+{
+	struct vexfs_ioc_hit *hits = calloc(k ? k : 1, sizeof *hits);
+	struct vexfs_ioc_query q = { .size = sizeof q, .dim = dim, .vector = (uintptr_t)v,
+				     .k = k, .ef = ef, .hits = (uintptr_t)hits, .flags = flags };
+	if (ioctl(fd, VEXFS_IOC_QUERY, &q) < 0) return fail();
+	for (unsigned i = 0; i < q.count; i++)
+		printf("%llu %.9g\n", (unsigned long long)hits[i].ino, hits[i].distance);
+	free(hits);
+	return 0;
+}
+
+/* Set vectors for NPATH files with one BATCH_SET; prints done and per-file results. */
+static int do_batch(int onfd, unsigned dim, unsigned count, const int *fds, const float *vecs, int verbose)
+{
+	int *errs = calloc(count, sizeof *errs);
+	struct vexfs_ioc_batch b = { .size = sizeof b, .dim = dim, .count = count,
+				     .fds = (uintptr_t)fds, .vectors = (uintptr_t)vecs,
+				     .errors = (uintptr_t)errs };
+	if (ioctl(onfd, VEXFS_IOC_BATCH_SET, &b) < 0) return fail();
+	printf("done=%u", b.done);
+	if (verbose)
+		for (unsigned i = 0; i < count; i++)
+			printf(" %s", errs[i] ? errname(-errs[i]) : "OK");
+	printf("\n");
+	free(errs);
+	return b.done == count ? 0 : 1;
+}
+
+/* Raw error probes: each builds one deliberately bad (or edge) request. */
+static int vprobe(const char *what, const char *path)
+{
+	int fd = open_any(path, O_RDWR);
+	struct vexfs_ioc_info inf;
+	if (fd < 0) return fail();
+	if (vinfo_fd(fd, &inf) < 0) return fail();
+	unsigned dim = inf.dim ? inf.dim : 8;
+	float v[VEXFS_MAX_DIM + 8];
+	for (unsigned i = 0; i < VEXFS_MAX_DIM + 8; i++) v[i] = (float)i;
+	/* a struct followed by 64 more bytes, for the size-field probes */
+	union { struct vexfs_ioc_vector vec; struct vexfs_ioc_query q; struct vexfs_ioc_batch b;
+		struct vexfs_ioc_info i; unsigned char raw[256]; } u;
+	memset(&u, 0, sizeof u);
+	struct vexfs_ioc_hit hits[4];
+	int fds[2] = { fd, fd };
+	int errs[2];
+	void *bad = (void *)16;
+	unsigned long cmd;
+
+	if (!strncmp(what, "set-", 4) || !strncmp(what, "get-", 4)) {
+		cmd = what[0] == 's' ? VEXFS_IOC_SET_VECTOR : VEXFS_IOC_GET_VECTOR;
+		u.vec.size = sizeof u.vec; u.vec.dim = dim; u.vec.data = (uintptr_t)v;
+		if (!strcmp(what + 4, "size-small")) u.vec.size = sizeof u.vec - 8;
+		else if (!strcmp(what + 4, "size-zero")) u.vec.size = 0;
+		else if (!strcmp(what + 4, "size-big-zero")) u.vec.size = sizeof u.vec + 64;
+		else if (!strcmp(what + 4, "size-big-nonzero")) { u.vec.size = sizeof u.vec + 64; u.raw[sizeof u.vec + 40] = 1; }
+		else if (!strcmp(what + 4, "size-huge")) u.vec.size = 1u << 20;
+		else if (!strcmp(what + 4, "newer-cmd")) { /* a newer header: bigger struct, its size in the number */
+			u.vec.size = sizeof u.vec + 64;
+			cmd = _IOC(what[0] == 's' ? _IOC_WRITE : _IOC_READ | _IOC_WRITE, VEXFS_IOC_MAGIC,
+				   _IOC_NR(cmd), sizeof u.vec + 64);
+		}
+		else if (!strcmp(what + 4, "badptr")) u.vec.data = (uintptr_t)bad;
+		else if (!strcmp(what + 4, "badarg")) return report(ioctl(fd, cmd, bad));
+		else if (!strcmp(what + 4, "dim-huge")) u.vec.dim = 1u << 30;
+		else if (!strcmp(what + 4, "dim-max")) u.vec.dim = VEXFS_MAX_DIM + 1;
+		else if (!strcmp(what + 4, "dim-zero")) u.vec.dim = 0;
+		else if (!strcmp(what + 4, "small-room")) {
+			u.vec.dim = 1;
+			int r = ioctl(fd, cmd, &u.vec);
+			printf("%s dim=%u\n", r < 0 ? errname(errno) : "OK", u.vec.dim);
+			return r < 0;
+		} else if (strcmp(what + 4, "plain")) return usage();
+		return report(ioctl(fd, cmd, &u));
+	}
+	if (!strncmp(what, "query-", 6)) {
+		u.q.size = sizeof u.q; u.q.dim = dim; u.q.vector = (uintptr_t)v; u.q.k = 4;
+		u.q.hits = (uintptr_t)hits;
+		memset(hits, 0xff, sizeof hits);
+		if (!strcmp(what + 6, "size-small")) u.q.size = sizeof u.q - 4;
+		else if (!strcmp(what + 6, "size-big-zero")) u.q.size = sizeof u.q + 64;
+		else if (!strcmp(what + 6, "size-big-nonzero")) { u.q.size = sizeof u.q + 64; u.raw[sizeof u.q + 63] = 0x80; }
+		else if (!strcmp(what + 6, "badvec")) u.q.vector = (uintptr_t)bad;
+		else if (!strcmp(what + 6, "badhits")) u.q.hits = (uintptr_t)bad;
+		else if (!strcmp(what + 6, "badarg")) return report(ioctl(fd, VEXFS_IOC_QUERY, bad));
+		else if (!strcmp(what + 6, "flags")) u.q.flags = 2;
+		else if (!strcmp(what + 6, "exact")) u.q.flags = VEXFS_QUERY_EXACT;
+		else if (!strcmp(what + 6, "k0")) u.q.k = 0;
+		else if (!strcmp(what + 6, "k1025")) u.q.k = VEXFS_MAX_K + 1;
+		else if (!strcmp(what + 6, "dim")) u.q.dim = dim + 1;
+		else if (!strcmp(what + 6, "dim-huge")) u.q.dim = 1u << 30;
+		else if (!strcmp(what + 6, "nan")) v[1] = __builtin_nanf("");
+		else if (!strcmp(what + 6, "inf")) v[1] = -__builtin_inff();
+		else if (!strcmp(what + 6, "reserved")) {
+			/* every returned hit has reserved == 0, nothing past count is written */
+			if (ioctl(fd, VEXFS_IOC_QUERY, &u.q) < 0) return fail();
+			for (unsigned i = 0; i < 4; i++) {
+				if (i < u.q.count && hits[i].reserved) { printf("reserved %u = %u\n", i, hits[i].reserved); return 1; }
+				if (i >= u.q.count && hits[i].ino != ~0ULL) { printf("hit %u written past count %u\n", i, u.q.count); return 1; }
+			}
+			printf("OK\n");
+			return 0;
+		} else if (strcmp(what + 6, "plain")) return usage();
+		return report(ioctl(fd, VEXFS_IOC_QUERY, &u));
+	}
+	if (!strncmp(what, "batch-", 6)) {
+		u.b.size = sizeof u.b; u.b.dim = dim; u.b.count = 2; u.b.fds = (uintptr_t)fds;
+		u.b.vectors = (uintptr_t)v; u.b.errors = (uintptr_t)errs;
+		if (!strcmp(what + 6, "size-small")) u.b.size = sizeof u.b - 4;
+		else if (!strcmp(what + 6, "too-large")) u.b.count = VEXFS_MAX_BATCH + 1;
+		else if (!strcmp(what + 6, "zero")) u.b.count = 0;
+		else if (!strcmp(what + 6, "flags")) u.b.flags = 1;
+		else if (!strcmp(what + 6, "reserved")) u.b.reserved = 1;
+		else if (!strcmp(what + 6, "dim")) u.b.dim = dim - 1;
+		else if (!strcmp(what + 6, "badfds")) u.b.fds = (uintptr_t)bad;
+		else if (!strcmp(what + 6, "badvecs")) u.b.vectors = (uintptr_t)bad;
+		else if (!strcmp(what + 6, "baderrors")) u.b.errors = (uintptr_t)bad;
+		else if (!strcmp(what + 6, "badfd")) fds[1] = 9999;
+		else if (strcmp(what + 6, "plain")) return usage();
+		int r = ioctl(fd, VEXFS_IOC_BATCH_SET, &u);
+		if (r < 0) return fail();
+		printf("done=%u %s %s\n", u.b.done, errs[0] ? errname(-errs[0]) : "OK",
+		       errs[1] ? errname(-errs[1]) : "OK");
+		return 0;
+	}
+	if (!strncmp(what, "info-", 5)) {
+		u.i.size = sizeof u.i;
+		if (!strcmp(what + 5, "size-small")) u.i.size = sizeof u.i - 8;
+		else if (!strcmp(what + 5, "size-big-zero")) u.i.size = sizeof u.i + 64;
+		else if (!strcmp(what + 5, "size-big-nonzero")) { u.i.size = sizeof u.i + 64; u.raw[sizeof u.i] = 1; }
+		else if (!strcmp(what + 5, "badarg")) return report(ioctl(fd, VEXFS_IOC_INFO, bad));
+		else if (strcmp(what + 5, "plain")) return usage();
+		int r = ioctl(fd, VEXFS_IOC_INFO, &u);
+		if (r == 0 && u.i.size != sizeof u.i + (strcmp(what + 5, "size-big-zero") ? 0 : 64)) {
+			printf("size field changed to %u\n", u.i.size);
+			return 1;
+		}
+		return report(r);
+	}
+	if (!strcmp(what, "unknown-cmd"))
+		return report(ioctl(fd, _IOWR(VEXFS_IOC_MAGIC, 99, struct vexfs_ioc_info), &u));
+	return usage();
+}
+
+/* Returns -1 when argv is not a vector subcommand. */
+static int vec_main(int argc, char **argv)
+{
+	const char *c = argv[1];
+	float v[VEXFS_MAX_DIM + 1];
+
+	if (!strcmp(c, "vset") && (argc == 4 || argc == 5)) { /* vset FILE VEC [OPENFLAGS] */
+		unsigned n = parse_vec(argv[3], v, VEXFS_MAX_DIM + 1);
+		int fd = open(argv[2], argc == 5 ? parse_flags(argv[4]) : O_WRONLY);
+		if (fd < 0) return fail();
+		struct vexfs_ioc_vector a = { .size = sizeof a, .dim = n, .data = (uintptr_t)v };
+		return report(ioctl(fd, VEXFS_IOC_SET_VECTOR, &a));
+	}
+	if (!strcmp(c, "vget") && (argc == 3 || argc == 4)) { /* vget FILE [OPENFLAGS] */
+		int fd = open_any(argv[2], argc == 4 ? parse_flags(argv[3]) : O_RDONLY);
+		if (fd < 0) return fail();
+		struct vexfs_ioc_vector a = { .size = sizeof a, .dim = VEXFS_MAX_DIM + 1, .data = (uintptr_t)v };
+		if (ioctl(fd, VEXFS_IOC_GET_VECTOR, &a) < 0) return fail();
+		print_vec(v, a.dim);
+		return 0;
+	}
+	if (!strcmp(c, "vdel") && (argc == 3 || argc == 4)) { /* vdel FILE [OPENFLAGS] */
+		int fd = open_any(argv[2], argc == 4 ? parse_flags(argv[3]) : O_WRONLY);
+		if (fd < 0) return fail();
+		return report(ioctl(fd, VEXFS_IOC_DEL_VECTOR));
+	}
+	if (!strcmp(c, "vquery") && (argc == 6 || argc == 7)) { /* vquery PATH K EF VEC [exact] */
+		unsigned n = parse_vec(argv[5], v, VEXFS_MAX_DIM + 1);
+		int fd = open_any(argv[2], O_RDONLY);
+		if (fd < 0) return fail();
+		if (argc == 7 && strcmp(argv[6], "exact")) return usage();
+		return do_query(fd, v, n, strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0),
+				argc == 7 ? VEXFS_QUERY_EXACT : 0);
+	}
+	if (!strcmp(c, "vinfo") && argc == 3) {
+		struct vexfs_ioc_info inf;
+		int fd = open_any(argv[2], O_RDONLY);
+		if (fd < 0) return fail();
+		if (vinfo_fd(fd, &inf) < 0) return fail();
+		printf("dim=%u metric=%u m=%u ef_construction=%u ef_search=%u count=%llu capacity=%llu index_bytes=%llu levels=%u\n",
+		       inf.dim, inf.metric, inf.m, inf.ef_construction, inf.ef_search,
+		       (unsigned long long)inf.count, (unsigned long long)inf.capacity,
+		       (unsigned long long)inf.index_bytes, inf.levels);
+		return 0;
+	}
+	if (!strcmp(c, "vbatch") && argc >= 4) { /* vbatch ONPATH PATH[@ro]=VEC ... */
+		unsigned count = argc - 3, dim = 0;
+		int onfd = open_any(argv[2], O_RDONLY);
+		int *fds = calloc(count, sizeof *fds);
+		float *vecs = calloc((size_t)count * (VEXFS_MAX_DIM + 1), sizeof *vecs);
+		if (onfd < 0) return fail();
+		for (unsigned i = 0; i < count; i++) {
+			char *spec = strdup(argv[3 + i]), *eq = strchr(spec, '=');
+			if (!eq) return usage();
+			*eq = 0;
+			char *at = strchr(spec, '@');
+			int fl = O_WRONLY;
+			if (at) { *at = 0; fl = parse_flags(at + 1); }
+			fds[i] = open_any(spec, fl);
+			if (fds[i] < 0) return fail();
+			float tmp[VEXFS_MAX_DIM + 1];
+			unsigned n = parse_vec(eq + 1, tmp, VEXFS_MAX_DIM + 1);
+			if (i && n != dim) { fprintf(stderr, "vectors of different dimensions\n"); return 2; }
+			dim = n;
+			memcpy(vecs + (size_t)i * dim, tmp, n * sizeof *tmp);
+		}
+		return do_batch(onfd, dim, count, fds, vecs, 1);
+	}
+	if (!strcmp(c, "vimport") && argc == 6) { /* vimport DIR FIRST N SEED: files DIR/vNNNNN, BATCH_SET per 1024 */
+		unsigned long first = strtoul(argv[3], NULL, 0), n = strtoul(argv[4], NULL, 0);
+		unsigned long seed = strtoul(argv[5], NULL, 0);
+		struct vexfs_ioc_info inf;
+		int dfd = open(argv[2], O_RDONLY | O_DIRECTORY);
+		if (dfd < 0 || vinfo_fd(dfd, &inf) < 0) return fail();
+		unsigned dim = inf.dim;
+		int *fds = calloc(VEXFS_MAX_BATCH, sizeof *fds);
+		int *errs = calloc(VEXFS_MAX_BATCH, sizeof *errs);
+		float *vecs = calloc((size_t)VEXFS_MAX_BATCH * dim, sizeof *vecs);
+		unsigned long done = 0;
+		struct rlimit rl = { VEXFS_MAX_BATCH + 64, VEXFS_MAX_BATCH + 64 };
+		setrlimit(RLIMIT_NOFILE, &rl); /* a batch holds up to 1024 descriptors */
+		for (unsigned long i = first; i < first + n; ) {
+			unsigned cnt = 0;
+			for (; cnt < VEXFS_MAX_BATCH && i < first + n; cnt++, i++) {
+				char name[64];
+				snprintf(name, sizeof name, "v%05lu", i);
+				fds[cnt] = openat(dfd, name, O_WRONLY | O_CREAT, 0644);
+				if (fds[cnt] < 0) return fail();
+				if (write(fds[cnt], name, strlen(name)) < 0) return fail();
+				gen_vec(seed, i, vecs + (size_t)cnt * dim, dim);
+			}
+			struct vexfs_ioc_batch b = { .size = sizeof b, .dim = dim, .count = cnt,
+						     .fds = (uintptr_t)fds, .vectors = (uintptr_t)vecs,
+						     .errors = (uintptr_t)errs };
+			if (ioctl(dfd, VEXFS_IOC_BATCH_SET, &b) < 0) return fail();
+			for (unsigned j = 0; j < cnt; j++) {
+				if (errs[j]) { printf("file %lu: %s\n", i - cnt + j, errname(-errs[j])); return 1; }
+				close(fds[j]);
+			}
+			done += b.done;
+		}
+		printf("done=%lu\n", done);
+		return 0;
+	}
+	if (!strcmp(c, "vgen") && argc == 5) { /* vgen DIM SEED I: the vector vimport gives file I */
+		unsigned dim = strtoul(argv[2], NULL, 0);
+		if (dim > VEXFS_MAX_DIM) return usage();
+		gen_vec(strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0), v, dim);
+		print_vec(v, dim);
+		return 0;
+	}
+	if (!strcmp(c, "vprobe") && argc == 4) /* vprobe WHAT PATH */
+		return vprobe(argv[2], argv[3]);
+	return -1;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -179,16 +494,43 @@ static int usage(void)
 		"  mmapwrite PATH OFF STRING | mmapread PATH OFF LEN | mmappasteof PATH OFF\n"
 		"  scribble DEV SEED N FIRST LAST (corrupt N random 4K blocks in [FIRST,LAST); prints them)\n"
 		"  delmod NAME                   (delete_module(NAME, O_NONBLOCK), like rmmod)\n"
-		"  holdread PATH                 (open, unlink, read back, print content)\n");
+		"  holdread PATH                 (open, unlink, read back, print content)\n"
+		"vector ioctls (VEXFS_IOC_*; VEC is comma-separated floats, nan/inf allowed):\n"
+		"  vset FILE VEC [OPENFLAGS] | vget FILE [OPENFLAGS] (prints VEC) | vdel FILE [OPENFLAGS]\n"
+		"  vquery PATH K EF VEC [exact]  (one 'ino distance' line per hit, nearest first)\n"
+		"  vinfo PATH                    (dim= metric= m= ef_construction= ef_search= count= ...)\n"
+		"  vbatch ONPATH FILE[@OPENFLAGS]=VEC ...  (one BATCH_SET; prints done=N and per-file results)\n"
+		"  vimport DIR FIRST N SEED      (create DIR/vNNNNN FIRST..FIRST+N-1, BATCH_SET generated vectors)\n"
+		"  vgen DIM SEED I               (the vector vimport gives file I)\n"
+		"  vprobe WHAT PATH              (raw bad requests: set-|get-{size-small,size-zero,size-big-zero,\n"
+		"                                 size-big-nonzero,size-huge,newer-cmd,badptr,badarg,dim-huge,dim-max,dim-zero,\n"
+		"                                 small-room,plain}, query-{size-small,size-big-zero,size-big-nonzero,\n"
+		"                                 badvec,badhits,badarg,flags,exact,k0,k1025,dim,dim-huge,nan,inf,\n"
+		"                                 reserved,plain}, batch-{size-small,too-large,zero,flags,reserved,dim,\n"
+		"                                 badfds,badvecs,baderrors,badfd,plain}, info-{size-small,\n"
+		"                                 size-big-zero,size-big-nonzero,badarg,plain}, unknown-cmd)\n"
+		"options before CMD: --uid N     (setgroups(0), setresgid(N), setresuid(N) first)\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc >= 3 && !strcmp(argv[1], "--uid")) {
+		uid_t id = strtoul(argv[2], NULL, 0);
+		if (setgroups(0, NULL) < 0 || setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0)
+			return fail();
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2)
 		return usage();
 	const char *c = argv[1];
-	setvbuf(stdout, NULL, _IONBF, 0);
+	{
+		int r = vec_main(argc, argv);
+		if (r >= 0)
+			return r;
+	}
 
 	if (!strcmp(c, "rename2") && argc == 5) {
 		unsigned fl = 0;

@@ -109,11 +109,15 @@ fn main() -> ExitCode {
         Some(b) => b,
         None => dev_blocks,
     };
-    let layout = match Layout::compute(blocks, args.inodes.unwrap_or(0)) {
+    let vectors = match vector_options(&args) {
+        Ok(v) => v,
+        Err(msg) => return fail(msg),
+    };
+    let layout = match Layout::compute(blocks, args.inodes.unwrap_or(0), vectors.as_ref()) {
         Ok(l) => l,
         Err(_) => {
             return fail(format!(
-                "{}: device too small ({} blocks of 4 KiB)",
+                "{}: device too small ({} blocks of 4 KiB) for this layout",
                 dev, blocks
             ))
         }
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
     let mut fdev = FileDevice::new(target.file, blocks * BLOCK_SIZE as u64);
     let opts = MkfsOptions {
         label,
+        vectors,
         inodes: layout.inode_count,
         uuid,
         blocks,
@@ -147,6 +152,31 @@ fn main() -> ExitCode {
         }
         Err(e) => fail(format!("formatting {} failed: {}", dev, e)),
     }
+}
+
+/// The vector space asked for on the command line, checked.
+fn vector_options(args: &Args) -> Result<Option<VectorOptions>, String> {
+    let Some(dim) = args.dim else {
+        return Ok(None);
+    };
+    let metric = match args.metric.as_str() {
+        "l2" => 1,
+        "cosine" => 2,
+        "ip" => 3,
+        m => return Err(format!("unknown metric '{}' (use l2, cosine or ip)", m)),
+    };
+    if dim == 0 || dim > VEC_MAX_DIM {
+        return Err(format!("--dim {} out of range (1..{})", dim, VEC_MAX_DIM));
+    }
+    if !(2..=128).contains(&args.hnsw_m) || args.ef_construction == 0 || args.ef_search == 0 {
+        return Err("--hnsw-m must be 2..128, --ef-construction and --ef-search at least 1".into());
+    }
+    let mut v = VectorOptions::new(dim, metric);
+    v.m = args.hnsw_m;
+    v.ef_construction = args.ef_construction;
+    v.ef_search = args.ef_search;
+    v.capacity = args.max_vectors.unwrap_or(0);
+    Ok(Some(v))
 }
 
 fn summary(l: &Layout, uuid: &[u8; 16], label: &[u8]) {

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VexFS: the vector ioctls (ffi/include/vexfs_uapi.h).
+ *
+ * The shim copies arguments from and to user space, checks what only the
+ * VFS knows (open modes, immutable flags, read-only mounts, the caller's
+ * permission to read a query hit) and leaves everything about vectors to
+ * the core (vexfs_rust_vec_*), which sees vectors as IEEE-754 bits in
+ * kernel buffers.  Validation comes before any change: an error means
+ * nothing was changed.
+ */
+
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/mount.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/compat.h>
+
+#include "vexfs.h"
+#include "vexfs_uapi.h"
+
+/* ioctl numbers are matched without their size bits: the size field decides */
+#define VEXFS_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+/* The core never returns more than this many hits per call. */
+#define VEXFS_QUERY_MAX_N	VEXFS_VEC_MAX_QUERY
+
+/*
+ * Copy an argument struct that starts with its own size: smaller than what
+ * this kernel knows is -EINVAL, larger is -E2BIG unless the extra bytes are
+ * zero (copy_struct_from_user), absurdly large (over a page) is -E2BIG.
+ */
+static int vexfs_get_arg(void *dst, size_t ksize, void __user *uarg)
+{
+	u32 usize;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < ksize)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(dst, ksize, uarg, usize);
+}
+
+/* Vector changes are inode changes, like an xattr change. */
+static void vexfs_vec_touch(struct inode *inode)
+{
+	inode->i_ctime = current_time(inode);
+	mark_inode_dirty(inode);
+}
+
+/* May @file change the vector of its inode?  0 or -errno. */
+static int vexfs_vec_may_write(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (S_ISDIR(inode->i_mode))
+		return -EISDIR;
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (IS_IMMUTABLE(inode) || IS_APPEND(inode))
+		return -EPERM;
+	return 0;
+}
+
+/* The filesystem's vector space: -EOPNOTSUPP when it has none. */
+static int vexfs_vec_space(struct super_block *sb, struct vexfs_vec_info *info)
+{
+	int err;
+
+	err = vexfs_rust_vec_info(VEXFS_FS(sb), info);
+	if (err)
+		return err;
+	return info->dim ? 0 : -EOPNOTSUPP;
+}
+
+/* Set the vector of @file's inode from @vec (kernel buffer, @dim floats). */
+static int vexfs_vec_set_file(struct file *file, const u32 *vec, u32 dim)
+{
+	struct inode *inode = file_inode(file);
+	int err;
+
+	err = vexfs_vec_may_write(file);
+	if (err)
+		return err;
+	err = mnt_want_write_file(file);
+	if (err)
+		return err;
+	inode_lock(inode);
+	err = vexfs_rust_vec_set(VEXFS_FS(inode->i_sb), inode->i_ino, vec, dim);
+	if (!err)
+		vexfs_vec_touch(inode);
+	inode_unlock(inode);
+	mnt_drop_write_file(file);
+	return err;
+}
+
+static long vexfs_ioc_set(struct file *file, void __user *uarg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_ioc_vector arg;
+	struct vexfs_vec_info info;
+	u32 *vec;
+	int err;
+
+	err = vexfs_vec_may_write(file);
+	if (err)
+		return err;
+	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	if (err)
+		return err;
+	err = vexfs_vec_space(sb, &info);
+	if (err)
+		return err;
+	if (arg.dim != info.dim || arg.dim > VEXFS_MAX_DIM)
+		return -EMSGSIZE;
+	vec = kvmalloc_array(arg.dim, sizeof(*vec), GFP_KERNEL);
+	if (!vec)
+		return -ENOMEM;
+	if (copy_from_user(vec, u64_to_user_ptr(arg.data),
+			   (size_t)arg.dim * sizeof(*vec)))
+		err = -EFAULT;
+	else
+		err = vexfs_vec_set_file(file, vec, arg.dim);
+	kvfree(vec);
+	return err;
+}
+
+static long vexfs_ioc_get(struct file *file, void __user *uarg)
+{
+	struct vexfs_ioc_vector __user *uvec = uarg;
+	struct inode *inode = file_inode(file);
+	struct vexfs_ioc_vector arg;
+	u32 cap, dim = 0;
+	u32 *vec;
+	int err;
+
+	if (S_ISDIR(inode->i_mode))
+		return -EISDIR;
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_READ))
+		return -EACCES;
+	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	if (err)
+		return err;
+	cap = min_t(u32, arg.dim, VEXFS_MAX_DIM);
+	vec = kvmalloc_array(max_t(u32, cap, 1), sizeof(*vec), GFP_KERNEL);
+	if (!vec)
+		return -ENOMEM;
+	err = vexfs_rust_vec_get(VEXFS_FS(inode->i_sb), inode->i_ino, vec, cap,
+				 &dim);
+	if (!err && WARN_ON_ONCE(dim > cap))
+		err = -EIO;
+	if (!err && copy_to_user(u64_to_user_ptr(arg.data), vec,
+				 (size_t)dim * sizeof(*vec)))
+		err = -EFAULT;
+	/* the dimension goes out on success and when the room was too small */
+	if ((!err || err == -EMSGSIZE) && dim && put_user(dim, &uvec->dim))
+		err = -EFAULT;
+	kvfree(vec);
+	return err;
+}
+
+static long vexfs_ioc_del(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	int err;
+
+	err = vexfs_vec_may_write(file);
+	if (err)
+		return err;
+	err = mnt_want_write_file(file);
+	if (err)
+		return err;
+	inode_lock(inode);
+	err = vexfs_rust_vec_delete(VEXFS_FS(inode->i_sb), inode->i_ino);
+	if (!err)
+		vexfs_vec_touch(inode);
+	inode_unlock(inode);
+	mnt_drop_write_file(file);
+	return err;
+}
+
+/*
+ * May the caller read inode @ino?  Hits for inodes that are gone (or no
+ * longer linked anywhere) are dropped like unreadable ones.
+ */
+static bool vexfs_hit_visible(struct file *file, u64 ino)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct inode *inode;
+	bool ok;
+
+	inode = ilookup(sb, ino);
+	if (!inode) {
+		inode = vexfs_iget(sb, ino);
+		if (IS_ERR(inode))
+			return false;
+	}
+	ok = inode->i_nlink &&
+	     !inode_permission(file_mnt_user_ns(file), inode, MAY_READ);
+	iput(inode);
+	return ok;
+}
+
+static long vexfs_ioc_query(struct file *file, void __user *uarg)
+{
+	struct vexfs_ioc_query __user *uq = uarg;
+	struct inode *inode = file_inode(file);
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_vec_hit *hits = NULL;
+	struct vexfs_ioc_hit *out = NULL;
+	struct vexfs_ioc_query arg;
+	struct vexfs_vec_info info;
+	u64 within;
+	u32 *vec = NULL;
+	u32 n, limit, got, kept, i;
+	int err;
+
+	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	if (err)
+		return err;
+	if (arg.flags & ~VEXFS_QUERY_EXACT)
+		return -EINVAL;
+	if (arg.k == 0 || arg.k > VEXFS_MAX_K)
+		return -ERANGE;
+	err = vexfs_vec_space(sb, &info);
+	if (err)
+		return err;
+	if (arg.dim != info.dim || arg.dim > VEXFS_MAX_DIM)
+		return -EMSGSIZE;
+	within = S_ISDIR(inode->i_mode) ? inode->i_ino : d_inode(sb->s_root)->i_ino;
+
+	vec = kvmalloc_array(arg.dim, sizeof(*vec), GFP_KERNEL);
+	out = kvmalloc_array(arg.k, sizeof(*out), GFP_KERNEL | __GFP_ZERO);
+	if (!vec || !out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (copy_from_user(vec, u64_to_user_ptr(arg.vector),
+			   (size_t)arg.dim * sizeof(*vec))) {
+		err = -EFAULT;
+		goto out;
+	}
+
+	/*
+	 * The core knows no credentials: ask it for more than k, drop what
+	 * the caller may not read, and ask again for more while fewer than k
+	 * survive and the core had more to give.
+	 */
+	limit = min_t(u64, VEXFS_QUERY_MAX_N, max_t(u64, info.count, 1));
+	n = min_t(u32, max_t(u32, 2 * arg.k, 32), VEXFS_QUERY_MAX_N);
+	for (;;) {
+		kvfree(hits);
+		hits = kvmalloc_array(n, sizeof(*hits), GFP_KERNEL);
+		if (!hits) {
+			err = -ENOMEM;
+			goto out;
+		}
+		got = 0;
+		err = vexfs_rust_vec_query(VEXFS_FS(sb), vec, arg.dim, within, n,
+					   arg.ef, arg.flags, hits, &got);
+		if (err)
+			goto out;
+		if (WARN_ON_ONCE(got > n)) {
+			err = -EIO;
+			goto out;
+		}
+		kept = 0;
+		for (i = 0; i < got && kept < arg.k; i++) {
+			if (!vexfs_hit_visible(file, hits[i].ino))
+				continue;
+			out[kept].ino = hits[i].ino;
+			out[kept].distance = hits[i].distance;
+			out[kept].reserved = 0;
+			kept++;
+		}
+		if (kept >= arg.k || got < n || n >= limit)
+			break;
+		n = min_t(u32, n * 4, VEXFS_QUERY_MAX_N);
+	}
+
+	if (copy_to_user(u64_to_user_ptr(arg.hits), out,
+			 (size_t)kept * sizeof(*out)) ||
+	    put_user(kept, &uq->count))
+		err = -EFAULT;
+out:
+	kvfree(hits);
+	kvfree(out);
+	kvfree(vec);
+	return err;
+}
+
+/* One file of a batch: 0 or -errno. */
+static int vexfs_batch_one(struct super_block *sb, int fd, const u32 *vec,
+			   u32 dim)
+{
+	struct fd f = fdget(fd);
+	int err;
+
+	if (!f.file)
+		return -EBADF;
+	if (file_inode(f.file)->i_sb != sb)
+		err = -EXDEV;
+	else
+		err = vexfs_vec_set_file(f.file, vec, dim);
+	fdput(f);
+	return err;
+}
+
+static long vexfs_ioc_batch(struct file *file, void __user *uarg)
+{
+	struct vexfs_ioc_batch __user *ub = uarg;
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_ioc_batch arg;
+	struct vexfs_vec_info info;
+	s32 *fds = NULL, *errs = NULL;
+	u32 *vecs = NULL;
+	u32 i, done = 0;
+	size_t nfloats;
+	int err;
+
+	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	if (err)
+		return err;
+	if (arg.flags || arg.reserved)
+		return -EINVAL;
+	if (arg.count == 0 || arg.count > VEXFS_MAX_BATCH)
+		return -E2BIG;
+	err = vexfs_vec_space(sb, &info);
+	if (err)
+		return err;
+	if (arg.dim != info.dim || arg.dim > VEXFS_MAX_DIM)
+		return -EMSGSIZE;
+
+	nfloats = (size_t)arg.count * arg.dim;
+	fds = kvmalloc_array(arg.count, sizeof(*fds), GFP_KERNEL);
+	errs = kvmalloc_array(arg.count, sizeof(*errs), GFP_KERNEL);
+	vecs = kvmalloc_array(nfloats, sizeof(*vecs), GFP_KERNEL);
+	if (!fds || !errs || !vecs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* every user buffer is checked (and the outputs cleared) before any change */
+	if (copy_from_user(fds, u64_to_user_ptr(arg.fds),
+			   (size_t)arg.count * sizeof(*fds)) ||
+	    copy_from_user(vecs, u64_to_user_ptr(arg.vectors),
+			   nfloats * sizeof(*vecs)) ||
+	    clear_user(u64_to_user_ptr(arg.errors),
+		       (size_t)arg.count * sizeof(*errs)) ||
+	    put_user(0, &ub->done)) {
+		err = -EFAULT;
+		goto out;
+	}
+
+	for (i = 0; i < arg.count; i++) {
+		errs[i] = vexfs_batch_one(sb, fds[i], vecs + (size_t)i * arg.dim,
+					  arg.dim);
+		if (!errs[i])
+			done++;
+		cond_resched();
+	}
+
+	if (copy_to_user(u64_to_user_ptr(arg.errors), errs,
+			 (size_t)arg.count * sizeof(*errs)) ||
+	    put_user(done, &ub->done))
+		err = -EFAULT;
+out:
+	kvfree(vecs);
+	kvfree(errs);
+	kvfree(fds);
+	return err;
+}
+
+static long vexfs_ioc_info(struct file *file, void __user *uarg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_ioc_info arg;
+	struct vexfs_vec_info info = {};
+	int err;
+
+	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	if (err)
+		return err;
+	err = vexfs_rust_vec_info(VEXFS_FS(sb), &info);
+	if (err == -EOPNOTSUPP) {
+		/* no vector space: dim 0 says so */
+		memset(&info, 0, sizeof(info));
+		err = 0;
+	}
+	if (err)
+		return err;
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.dim = info.dim;
+	arg.metric = info.metric;
+	arg.m = info.m;
+	arg.ef_construction = info.ef_construction;
+	arg.ef_search = info.ef_search;
+	arg.count = info.count;
+	arg.capacity = info.capacity;
+	arg.index_bytes = info.index_bytes;
+	arg.levels = info.levels;
+	/* the caller's size field is left as it was */
+	if (copy_to_user((u8 __user *)uarg + sizeof(arg.size),
+			 (u8 *)&arg + sizeof(arg.size),
+			 sizeof(arg) - sizeof(arg.size)))
+		return -EFAULT;
+	return 0;
+}
+
+long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (VEXFS_IOC_BASE(cmd)) {
+	case VEXFS_IOC_BASE(VEXFS_IOC_SET_VECTOR):
+		return vexfs_ioc_set(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_GET_VECTOR):
+		return vexfs_ioc_get(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_DEL_VECTOR):
+		return vexfs_ioc_del(file);
+	case VEXFS_IOC_BASE(VEXFS_IOC_QUERY):
+		return vexfs_ioc_query(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_BATCH_SET):
+		return vexfs_ioc_batch(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_INFO):
+		return vexfs_ioc_info(file, uarg);
+	default:
+		return -ENOTTY;
+	}
+}

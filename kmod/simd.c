@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VexFS: vector distances on AVX2/FMA.
+ *
+ * The kernels are Rust built for a hard-float target (kmod/simd); they may
+ * only run between kernel_fpu_begin() and kernel_fpu_end(), on a CPU that
+ * has AVX2, FMA and OS-enabled YMM state.  Anything else answers
+ * -EOPNOTSUPP and the core computes the distance in software.
+ */
+
+#include <linux/module.h>
+#include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
+
+#include "vexfs.h"
+
+u32 vexfs_simd_l2sq(const u32 *a, const u32 *b, size_t n);
+void vexfs_simd_dot3(const u32 *a, const u32 *b, size_t n, u32 *out);
+
+static bool vexfs_simd_enabled = true;
+module_param_named(simd, vexfs_simd_enabled, bool, 0644);
+MODULE_PARM_DESC(simd, "Use AVX2/FMA for vector distances when the CPU has them");
+
+static unsigned long vexfs_simd_calls;
+module_param_named(simd_calls, vexfs_simd_calls, ulong, 0444);
+MODULE_PARM_DESC(simd_calls, "Distances computed with AVX2/FMA (statistics)");
+
+static bool vexfs_cpu_has_simd;
+
+void vexfs_simd_init(void)
+{
+	vexfs_cpu_has_simd = boot_cpu_has(X86_FEATURE_AVX2) &&
+			     boot_cpu_has(X86_FEATURE_FMA) &&
+			     boot_cpu_has(X86_FEATURE_OSXSAVE) &&
+			     cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM,
+					       NULL);
+	pr_info("vexfs: vector distances use %s\n",
+		vexfs_cpu_has_simd ? "AVX2/FMA" : "scalar code");
+}
+
+int vexfs_shim_simd(int op, const u32 *a, const u32 *b, size_t n, u32 *out)
+{
+	if (!vexfs_cpu_has_simd || !READ_ONCE(vexfs_simd_enabled) ||
+	    !irq_fpu_usable())
+		return -EOPNOTSUPP;
+	switch (op) {
+	case VEXFS_SIMD_L2SQ:
+		kernel_fpu_begin();
+		out[0] = vexfs_simd_l2sq(a, b, n);
+		kernel_fpu_end();
+		break;
+	case VEXFS_SIMD_DOT3:
+		kernel_fpu_begin();
+		vexfs_simd_dot3(a, b, n, out);
+		kernel_fpu_end();
+		break;
+	default:
+		return -EINVAL;
+	}
+	vexfs_simd_calls++;
+	return 0;
+}

@@ -1,0 +1,450 @@
+//! The VexFS vector ioctls (ffi/include/vexfs_uapi.h): request numbers and
+//! thin safe wrappers, plus what each errno means for VexFS.
+//!
+//! The request numbers are `_IOW`/`_IOWR`/`_IO` macros that bindgen cannot
+//! evaluate, so they are computed here with the Linux `_IOC` encoding
+//! (`dir << 30 | size << 16 | type << 8 | nr` on most architectures) from the
+//! sizes of the bindgen-generated structs. tools/tests/vexctl.rs checks them
+//! against the real macros compiled by the C compiler.
+
+use crate::uapi::{
+    vexfs_ioc_batch, vexfs_ioc_hit, vexfs_ioc_info, vexfs_ioc_query, vexfs_ioc_vector,
+    VEXFS_IOC_MAGIC, VEXFS_MAX_BATCH, VEXFS_MAX_DIM, VEXFS_MAX_K, VEXFS_METRIC_COSINE,
+    VEXFS_METRIC_IP, VEXFS_METRIC_L2, VEXFS_QUERY_EXACT,
+};
+use std::io;
+use std::mem::size_of;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// The `_IOC` bit layout (asm-generic/ioctl.h, or the arch's override).
+#[cfg(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "mips32r6",
+    target_arch = "mips64r6",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+))]
+mod enc {
+    pub const NONE: u32 = 1;
+    pub const READ: u32 = 2;
+    pub const WRITE: u32 = 4;
+    pub const SIZEBITS: u32 = 13;
+}
+#[cfg(not(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "mips32r6",
+    target_arch = "mips64r6",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)))]
+mod enc {
+    pub const NONE: u32 = 0;
+    pub const WRITE: u32 = 1;
+    pub const READ: u32 = 2;
+    pub const SIZEBITS: u32 = 14;
+}
+
+pub use enc::{NONE as IOC_NONE, READ as IOC_READ, WRITE as IOC_WRITE};
+
+const IOC_NRSHIFT: u32 = 0;
+const IOC_TYPESHIFT: u32 = 8;
+const IOC_SIZESHIFT: u32 = 16;
+const IOC_DIRSHIFT: u32 = IOC_SIZESHIFT + enc::SIZEBITS;
+
+/// `_IOC(dir, type, nr, size)`. `size` must fit the size field: checked at
+/// compile time for every request below.
+pub const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
+    (dir << IOC_DIRSHIFT)
+        | ((size as u32) << IOC_SIZESHIFT)
+        | (ty << IOC_TYPESHIFT)
+        | (nr << IOC_NRSHIFT)
+}
+
+const fn fits(size: usize) -> usize {
+    assert!(size < (1 << enc::SIZEBITS), "ioctl argument too large");
+    size
+}
+
+/// `_IOW(VEXFS_IOC_MAGIC, 1, struct vexfs_ioc_vector)`
+pub const VEXFS_IOC_SET_VECTOR: u32 = ioc(
+    IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    1,
+    fits(size_of::<vexfs_ioc_vector>()),
+);
+/// `_IOWR(VEXFS_IOC_MAGIC, 2, struct vexfs_ioc_vector)`
+pub const VEXFS_IOC_GET_VECTOR: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    2,
+    fits(size_of::<vexfs_ioc_vector>()),
+);
+/// `_IO(VEXFS_IOC_MAGIC, 3)`
+pub const VEXFS_IOC_DEL_VECTOR: u32 = ioc(IOC_NONE, VEXFS_IOC_MAGIC, 3, 0);
+/// `_IOWR(VEXFS_IOC_MAGIC, 4, struct vexfs_ioc_query)`
+pub const VEXFS_IOC_QUERY: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    4,
+    fits(size_of::<vexfs_ioc_query>()),
+);
+/// `_IOWR(VEXFS_IOC_MAGIC, 5, struct vexfs_ioc_batch)`
+pub const VEXFS_IOC_BATCH_SET: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    5,
+    fits(size_of::<vexfs_ioc_batch>()),
+);
+/// `_IOWR(VEXFS_IOC_MAGIC, 6, struct vexfs_ioc_info)`
+pub const VEXFS_IOC_INFO: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    6,
+    fits(size_of::<vexfs_ioc_info>()),
+);
+
+/// Name of a `VEXFS_METRIC_*` value, as mkfs.vexfs --metric spells it.
+pub fn metric_name(metric: u32) -> Option<&'static str> {
+    match metric {
+        VEXFS_METRIC_L2 => Some("l2"),
+        VEXFS_METRIC_COSINE => Some("cosine"),
+        VEXFS_METRIC_IP => Some("ip"),
+        _ => None,
+    }
+}
+
+fn size_u32<T>() -> u32 {
+    // Every argument struct is a few dozen bytes (checked by `fits`).
+    size_of::<T>() as u32
+}
+
+fn ptr_u64<T>(p: *const T) -> u64 {
+    p as usize as u64
+}
+
+fn too_long(what: &str, n: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{} of {} is too large", what, n),
+    )
+}
+
+/// ioctl(fd, req, arg): Ok on 0, the errno otherwise.
+///
+/// # Safety
+/// `arg` must be what `req` expects: null for `_IO`, else a valid pointer to
+/// the request's struct, whose user pointers are valid for what they claim.
+unsafe fn raw_ioctl<T>(fd: RawFd, req: u32, arg: *mut T) -> io::Result<()> {
+    // `as _`: the request is c_ulong on glibc and c_int on musl; the bits are
+    // the same (all our numbers fit in 32 bits).
+    let r = libc::ioctl(fd, req as _, arg);
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// VEXFS_IOC_SET_VECTOR on a file open for writing.
+pub fn set_vector(f: &impl AsRawFd, v: &[f32]) -> io::Result<()> {
+    let mut arg = vexfs_ioc_vector {
+        size: size_u32::<vexfs_ioc_vector>(),
+        dim: u32::try_from(v.len()).map_err(|_| too_long("vector", v.len()))?,
+        data: ptr_u64(v.as_ptr()),
+    };
+    // SAFETY: arg is a vexfs_ioc_vector whose data points to dim floats.
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_SET_VECTOR, &mut arg) }
+}
+
+/// VEXFS_IOC_GET_VECTOR on a file open for reading: its vector.
+pub fn get_vector(f: &impl AsRawFd) -> io::Result<Vec<f32>> {
+    let mut buf = vec![0f32; VEXFS_MAX_DIM as usize];
+    let mut arg = vexfs_ioc_vector {
+        size: size_u32::<vexfs_ioc_vector>(),
+        dim: VEXFS_MAX_DIM,
+        data: ptr_u64(buf.as_mut_ptr()),
+    };
+    // SAFETY: data points to VEXFS_MAX_DIM writable floats, the room in dim.
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_GET_VECTOR, &mut arg)? };
+    buf.truncate(arg.dim as usize);
+    Ok(buf)
+}
+
+/// VEXFS_IOC_DEL_VECTOR on a file open for writing.
+pub fn del_vector(f: &impl AsRawFd) -> io::Result<()> {
+    // SAFETY: _IO takes no argument.
+    unsafe { raw_ioctl::<u8>(f.as_raw_fd(), VEXFS_IOC_DEL_VECTOR, std::ptr::null_mut()) }
+}
+
+/// VEXFS_IOC_QUERY: the `k` nearest vectors to `v` under the file or
+/// directory `f`, nearest first. `ef` 0 is the filesystem's default.
+pub fn query(
+    f: &impl AsRawFd,
+    v: &[f32],
+    k: u32,
+    ef: u32,
+    exact: bool,
+) -> io::Result<Vec<vexfs_ioc_hit>> {
+    // The kernel refuses k outside 1..=VEXFS_MAX_K (ERANGE); never allocate
+    // more room than it may fill.
+    let room = k.clamp(1, VEXFS_MAX_K) as usize;
+    let mut hits = vec![vexfs_ioc_hit::default(); room];
+    let mut arg = vexfs_ioc_query {
+        size: size_u32::<vexfs_ioc_query>(),
+        dim: u32::try_from(v.len()).map_err(|_| too_long("vector", v.len()))?,
+        vector: ptr_u64(v.as_ptr()),
+        k,
+        ef,
+        hits: ptr_u64(hits.as_mut_ptr()),
+        count: 0,
+        flags: if exact { VEXFS_QUERY_EXACT } else { 0 },
+    };
+    if k as usize > room {
+        return Err(io::Error::from_raw_os_error(libc::ERANGE));
+    }
+    // SAFETY: vector points to dim floats, hits to k (<= room) hit structs.
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_QUERY, &mut arg)? };
+    hits.truncate(arg.count as usize);
+    Ok(hits)
+}
+
+/// Marks an `errors` entry the kernel did not write.
+pub const BATCH_NOT_DONE: i32 = i32::MIN;
+
+/// What one VEXFS_IOC_BATCH_SET did.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// The ioctl's own result.
+    pub result: io::Result<()>,
+    /// Vectors set (the struct's `done`).
+    pub done: u32,
+    /// Per file: 0, -errno, or [`BATCH_NOT_DONE`] if the kernel left it.
+    pub errors: Vec<i32>,
+}
+
+/// VEXFS_IOC_BATCH_SET, issued on `on` (any descriptor in the filesystem):
+/// sets `vectors[i*dim..(i+1)*dim]` on `fds[i]`.
+pub fn batch_set(on: &impl AsRawFd, fds: &[RawFd], dim: usize, vectors: &[f32]) -> BatchOutcome {
+    let mut errors = vec![BATCH_NOT_DONE; fds.len()];
+    let fail = |e: io::Error, errors: Vec<i32>| BatchOutcome {
+        result: Err(e),
+        done: 0,
+        errors,
+    };
+    if fds.len() > VEXFS_MAX_BATCH as usize {
+        return fail(io::Error::from_raw_os_error(libc::E2BIG), errors);
+    }
+    if u32::try_from(dim).is_err() {
+        return fail(too_long("dimension", dim), errors);
+    }
+    if dim.checked_mul(fds.len()) != Some(vectors.len()) {
+        return fail(
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "batch vectors do not match the descriptors",
+            ),
+            errors,
+        );
+    }
+    let mut arg = vexfs_ioc_batch {
+        size: size_u32::<vexfs_ioc_batch>(),
+        dim: dim as u32,         // fits, checked above
+        count: fds.len() as u32, // <= VEXFS_MAX_BATCH, checked above
+        flags: 0,
+        fds: ptr_u64(fds.as_ptr()),
+        vectors: ptr_u64(vectors.as_ptr()),
+        errors: ptr_u64(errors.as_mut_ptr()),
+        done: 0,
+        reserved: 0,
+    };
+    // SAFETY: fds points to count ints, vectors to count*dim floats, errors
+    // to count writable ints.
+    let result = unsafe { raw_ioctl(on.as_raw_fd(), VEXFS_IOC_BATCH_SET, &mut arg) };
+    BatchOutcome {
+        result,
+        done: arg.done,
+        errors,
+    }
+}
+
+/// VEXFS_IOC_INFO on any descriptor in the filesystem.
+pub fn info(f: &impl AsRawFd) -> io::Result<vexfs_ioc_info> {
+    let mut arg = vexfs_ioc_info {
+        size: size_u32::<vexfs_ioc_info>(),
+        ..Default::default()
+    };
+    // SAFETY: arg is a vexfs_ioc_info.
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_INFO, &mut arg)? };
+    Ok(arg)
+}
+
+/// Which request an errno came from: the same errno means different things.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Set,
+    Get,
+    Del,
+    Query,
+    Batch,
+    Info,
+}
+
+/// What the filesystem's dimension is, for the EMSGSIZE explanation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ctx {
+    /// Dimension of the vector vexctl sent.
+    pub dim: Option<usize>,
+    /// The filesystem's dimension (from INFO), if known.
+    pub fs_dim: Option<u32>,
+    /// k of a query.
+    pub k: Option<u32>,
+    /// Files in a batch.
+    pub count: Option<usize>,
+}
+
+/// What `errno`, returned by `op`, means for VexFS (uapi header's table).
+pub fn explain(op: Op, errno: i32, ctx: Ctx) -> Option<String> {
+    let s = match errno {
+        libc::EINVAL => "the kernel refused the request's layout or flags: vexctl and the vexfs module disagree on the ABI".into(),
+        libc::EFAULT => "the kernel could not read or write vexctl's buffers".into(),
+        libc::EMSGSIZE => match (ctx.dim, ctx.fs_dim) {
+            (Some(d), Some(m)) => format!("vector has {} dimensions, the filesystem expects {}", d, m),
+            (None, Some(m)) => format!("the filesystem expects {} dimensions", m),
+            (Some(d), None) => format!("vector has {} dimensions, which is not the filesystem's", d),
+            (None, None) => "the vector's dimension is not the filesystem's".into(),
+        },
+        libc::EDOM => "the vector holds a NaN or an infinity".into(),
+        libc::ERANGE => match ctx.k {
+            Some(k) => format!("k is {}, it must be between 1 and {}", k, VEXFS_MAX_K),
+            None => format!("k must be between 1 and {}", VEXFS_MAX_K),
+        },
+        libc::E2BIG if op == Op::Batch => match ctx.count {
+            Some(n) => format!("a batch of {} files is more than the {} the filesystem takes", n, VEXFS_MAX_BATCH),
+            None => format!("a batch is at most {} files", VEXFS_MAX_BATCH),
+        },
+        libc::E2BIG => "the vexfs module is older than vexctl and does not know some of its request's fields".into(),
+        libc::ENODATA => "the file has no vector".into(),
+        libc::EOPNOTSUPP => "the filesystem was made without a vector space (mkfs.vexfs --dim)".into(),
+        libc::ENOSPC => "the filesystem's vector area is full".into(),
+        libc::EBADF | libc::EACCES => match op {
+            Op::Set | Op::Del | Op::Batch => "setting or removing a vector needs the file open for writing".into(),
+            Op::Get => "reading a vector needs the file open for reading".into(),
+            _ => return None,
+        },
+        libc::EXDEV => "a file of the batch is on another filesystem".into(),
+        libc::ENOTTY => "not on a VexFS filesystem (or the vexfs module does not know this request)".into(),
+        _ => return None,
+    };
+    Some(s)
+}
+
+/// strerror(errno) without Rust's " (os error N)" suffix.
+pub fn strerror(errno: i32) -> String {
+    let s = io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s.get(..i).unwrap_or(&s).to_string(),
+        None => s,
+    }
+}
+
+/// strerror of an OS error, or the error's own text.
+pub fn strerror_of(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(errno) => strerror(errno),
+        None => e.to_string(),
+    }
+}
+
+/// `<strerror> (<meaning>)` for an error of `op`, or the error as is.
+pub fn describe(op: Op, e: &io::Error, ctx: Ctx) -> String {
+    match e.raw_os_error() {
+        Some(errno) => match explain(op, errno, ctx) {
+            Some(m) => format!("{} ({})", strerror(errno), m),
+            None => strerror(errno),
+        },
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
+    fn request_numbers_by_hand() {
+        // Struct sizes on LP64: 16, 40, 48, 56 bytes.
+        assert_eq!(VEXFS_IOC_SET_VECTOR, 0x4010_F501);
+        assert_eq!(VEXFS_IOC_GET_VECTOR, 0xC010_F502);
+        assert_eq!(VEXFS_IOC_DEL_VECTOR, 0x0000_F503);
+        assert_eq!(VEXFS_IOC_QUERY, 0xC028_F504);
+        assert_eq!(VEXFS_IOC_BATCH_SET, 0xC030_F505);
+        assert_eq!(VEXFS_IOC_INFO, 0xC038_F506);
+    }
+
+    #[test]
+    fn struct_sizes() {
+        assert_eq!(size_of::<vexfs_ioc_vector>(), 16);
+        assert_eq!(size_of::<vexfs_ioc_hit>(), 16);
+        assert_eq!(size_of::<vexfs_ioc_query>(), 40);
+        assert_eq!(size_of::<vexfs_ioc_batch>(), 48);
+        assert_eq!(size_of::<vexfs_ioc_info>(), 56);
+    }
+
+    #[test]
+    fn explanations() {
+        let ctx = Ctx {
+            dim: Some(3),
+            fs_dim: Some(384),
+            ..Default::default()
+        };
+        assert_eq!(
+            describe(Op::Set, &io::Error::from_raw_os_error(libc::EMSGSIZE), ctx),
+            "Message too long (vector has 3 dimensions, the filesystem expects 384)"
+        );
+        assert_eq!(
+            explain(Op::Get, libc::ENODATA, Ctx::default()).as_deref(),
+            Some("the file has no vector")
+        );
+        assert!(explain(Op::Batch, libc::E2BIG, Ctx::default())
+            .unwrap()
+            .contains("1024"));
+        assert!(explain(Op::Info, libc::E2BIG, Ctx::default())
+            .unwrap()
+            .contains("older"));
+        assert_eq!(explain(Op::Info, libc::EIO, Ctx::default()), None);
+        assert_eq!(strerror(libc::ENOENT), "No such file or directory");
+        assert_eq!(metric_name(2), Some("cosine"));
+        assert_eq!(metric_name(9), None);
+    }
+
+    #[test]
+    fn not_vexfs_is_enotty() {
+        // A regular file on the host filesystem does not know the requests.
+        let f = tempfile::tempfile().unwrap();
+        let e = info(&f).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTTY));
+        let e = get_vector(&f).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTTY));
+    }
+
+    #[test]
+    fn batch_checks_its_arguments() {
+        let f = tempfile::tempfile().unwrap();
+        let out = batch_set(&f, &[1, 2], 3, &[0.0; 5]);
+        assert!(out.result.is_err());
+        let fds = vec![0; VEXFS_MAX_BATCH as usize + 1];
+        let out = batch_set(&f, &fds, 1, &vec![0.0; fds.len()]);
+        assert_eq!(out.result.unwrap_err().raw_os_error(), Some(libc::E2BIG));
+    }
+}
