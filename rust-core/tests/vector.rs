@@ -205,3 +205,80 @@ fn full_vector_area_is_enospc() {
     assert_eq!(fs.vec_info().unwrap().count, 10);
     assert_eq!(fs.vec_get(inos[10]).unwrap(), vec![2.0; 4]);
 }
+
+/// A device whose writes fail after a budget runs out (a torn update).
+#[derive(Clone)]
+struct Failing {
+    inner: MemDevice,
+    budget: u64,
+}
+
+impl vexfs_core::Device for Failing {
+    fn block_count(&self) -> u64 {
+        self.inner.block_count()
+    }
+    fn read_block(&mut self, b: u64, buf: &mut [u8; BLOCK_SIZE]) -> vexfs_core::Result<()> {
+        self.inner.read_block(b, buf)
+    }
+    fn write_block(&mut self, b: u64, buf: &[u8; BLOCK_SIZE]) -> vexfs_core::Result<()> {
+        if self.budget == 0 {
+            return Err(Errno::EIO);
+        }
+        self.budget -= 1;
+        self.inner.write_block(b, buf)
+    }
+    fn flush(&mut self) -> vexfs_core::Result<()> {
+        Ok(())
+    }
+    fn now(&self) -> vexfs_core::dev::Timespec {
+        self.inner.now()
+    }
+    fn log(&self, l: vexfs_core::dev::LogLevel, m: core::fmt::Arguments<'_>) {
+        self.inner.log(l, m)
+    }
+}
+
+#[test]
+fn torn_vec_set_leaves_no_orphan_slot() {
+    let mut fs = fresh_vec(8192, 4, L2);
+    let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+    let (dev, r) = fs.unmount();
+    r.unwrap();
+    // The mount writes the superblock; then vec_set gets `budget` more writes.
+    for budget in 0..5 {
+        let mut fs = Fs::mount(
+            Failing {
+                inner: dev.clone(),
+                budget: 1 + budget,
+            },
+            false,
+        )
+        .unwrap();
+        let _ = fs.vec_set(f, &[1.0, 2.0, 3.0, 4.0]);
+        let Failing { inner, .. } = fs.dev.clone();
+        drop(fs);
+        let mut fs = Fs::mount(inner, false).unwrap();
+        let hits = fs
+            .vec_query(&[1.0, 2.0, 3.0, 4.0], ROOT, 5, 0, true)
+            .unwrap();
+        let has = fs.vec_get(f).is_ok();
+        assert_eq!(
+            hits.len(),
+            usize::from(has),
+            "budget {budget}: query and the inode agree"
+        );
+        assert_eq!(fs.vec_info().unwrap().count, u64::from(has));
+        fs.vec_set(f, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(
+            fs.vec_query(&[1.0, 2.0, 3.0, 4.0], ROOT, 5, 0, true)
+                .unwrap()
+                .len(),
+            1
+        );
+        fs.vec_delete(f).unwrap();
+        assert!(fs
+            .vec_query(&[1.0, 2.0, 3.0, 4.0], ROOT, 5, 0, true)
+            .unwrap()
+            .is_empty());
+    }
+}

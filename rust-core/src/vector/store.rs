@@ -164,6 +164,7 @@ impl<D: Device> Fs<D> {
         let mut v: Vec<f32> = Vec::new();
         v.resize(dim as usize, 0.0);
         let mut count = 0u64;
+        let mut orphans: Vec<u32> = Vec::new();
         let max_ino = self.sb.inode_count.get();
         for b in 0..self.sb.vec_slot_blocks_inited.get() {
             let blk = self.sb.vector_start.get() + b;
@@ -192,8 +193,28 @@ impl<D: Device> Fs<D> {
                         self.corrupt(format_args!("vector slot {}: bad owner or values", slot))
                     );
                 }
+                // The slot must be the one its inode names: a write torn
+                // between slot and inode leaves an orphan, which is freed.
+                if !self.owner_names_slot(ino, head.generation.get(), slot)? {
+                    self.dev.log(
+                        LogLevel::Warn,
+                        format_args!(
+                            "vector slot {} claims inode {} which does not name it: freed",
+                            slot, ino
+                        ),
+                    );
+                    orphans.push(slot);
+                    slots.free.push(slot);
+                    continue;
+                }
                 slots.put(slot, ino, &v)?;
                 count += 1;
+            }
+        }
+        if !self.read_only {
+            let zeros: Vec<f32> = core::iter::repeat_n(0.0, dim as usize).collect();
+            for slot in orphans {
+                self.write_slot(slot, 0, 0, &zeros)?;
             }
         }
         // Free slots are handed out lowest first.
@@ -246,6 +267,27 @@ impl<D: Device> Fs<D> {
             loaded,
         });
         Ok(())
+    }
+
+    /// Whether inode `ino` is in use, has `generation` and names `slot`.
+    fn owner_names_slot(&mut self, ino: u64, generation: u32, slot: u32) -> Result<bool> {
+        if ino == 0 || !self.bit_is_set(crate::alloc_map::Map::Inodes, ino - 1)? {
+            return Ok(false);
+        }
+        if let Some(i) = self.inodes.get(&ino) {
+            return Ok(
+                i.d.generation.get() == generation && i.d.vec_slot.get() == u64::from(slot) + 1
+            );
+        }
+        let (blk, off) = inode_location(&self.sb, ino)?;
+        let mut buf = new_block();
+        self.dev.read_block(blk, &mut buf)?;
+        let raw = buf.get(off..off + INODE_SIZE).ok_or(Errno::EIO)?;
+        let d = DiskInode::read_from_bytes(raw).map_err(|_| Errno::EIO)?;
+        if d.checksum.get() != d.compute_checksum(ino) {
+            return Err(self.corrupt(format_args!("inode {} checksum mismatch", ino)));
+        }
+        Ok(d.generation.get() == generation && d.vec_slot.get() == u64::from(slot) + 1)
     }
 
     /// The stored graph, if it is intact and current.
