@@ -63,7 +63,7 @@ VEXFS_KO=${VEXFS_KO:-$ROOT/build/vexfs.ko}
 MKFS_VEXFS=${MKFS_VEXFS:-$ROOT/build/bin/mkfs.vexfs}
 if [ "$FSTYPE" = vexfs ]; then
 	[ -f "$VEXFS_KO" ] || harness_fail "$VEXFS_KO missing (build the kernel module first)"
-	[ -x "$MKFS_VEXFS" ] || harness_fail "$MKFS_VEXFS missing (run `make tools`)"
+	[ -x "$MKFS_VEXFS" ] || harness_fail "$MKFS_VEXFS missing (run: make tools)"
 	modv=$(modinfo -F vermagic "$VEXFS_KO" | awk '{print $1}')
 	[ "$modv" = "$KVER" ] || harness_fail "$VEXFS_KO is built for '$modv', VM kernel is $KVER"
 elif [ "$FSTYPE" != ext4 ]; then
@@ -102,6 +102,10 @@ if [ "$FSTYPE" = vexfs ]; then
 	# mkfs.vexfs is a glibc binary: ship it with its loader/libs (from ldd)
 	# rather than require a musl target; works for static builds too.
 	copy_dyn "$MKFS_VEXFS" usr/local/sbin/mkfs.vexfs
+	# vexctl and the in-VM benchmark sit next to mkfs.vexfs when built.
+	for t in vexctl vexfs-vmbench; do
+		[ -x "$(dirname "$MKFS_VEXFS")/$t" ] && copy_dyn "$(dirname "$MKFS_VEXFS")/$t" usr/local/bin/$t
+	done
 	cp "$VEXFS_KO" "$IR/lib/vexfs.ko"
 	FS_MODULE=/lib/vexfs.ko
 fi

@@ -154,6 +154,11 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
 /// [`is_finite_vector`]).
 #[inline]
 pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    // In the kernel the hot loop runs on AVX2/FMA when the CPU allows it.
+    #[cfg(feature = "kernel")]
+    if let Some(d) = crate::ffi::simd_distance(metric, a, b) {
+        return d;
+    }
     match metric {
         Metric::L2 => l2_squared(a, b),
         Metric::Cosine => cosine_distance(a, b),
