@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm demo bench clean
+.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm demo bench bench-vm clean
 
 all: tools kmod
 
@@ -24,6 +24,8 @@ tools:
 	mkdir -p $(BUILD)/bin
 	cp target/release/mkfs-vexfs $(BUILD)/bin/mkfs.vexfs
 	cp target/release/vexctl $(BUILD)/bin/vexctl
+	$(CARGO) build --release -p vexfs-bench --bin vexfs-vmbench
+	cp target/release/vexfs-vmbench $(BUILD)/bin/vexfs-vmbench
 
 kmod: check-gen
 	bash scripts/build-kmod.sh
@@ -58,3 +60,7 @@ clean:
 	rm -rf $(BUILD)
 	find kmod -name '*.o' -o -name '.*.cmd' | xargs rm -f
 	rm -f vexfs.ko vexfs.mod vexfs.mod.c modules.order Module.symvers .*.cmd
+
+# In-VM benchmarks: vector ioctl QPS and recall vs the userspace core.
+bench-vm: deps tools kmod
+	bash tests/vm/run.sh --bench

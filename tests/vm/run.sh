@@ -3,8 +3,9 @@
 # with a busybox initramfs holding vexfs.ko, mkfs.vexfs and the guest test
 # suite (tests/vm/cases/*.sh), then judges the serial log on the host.
 #
-# usage: tests/vm/run.sh [--demo] [--filter PATTERN] [--fstype vexfs|ext4] [--timeout SECS]
+# usage: tests/vm/run.sh [--demo|--bench] [--filter PATTERN] [--fstype vexfs|ext4] [--timeout SECS]
 #   --demo          run tests/vm/demo.sh in the guest instead of the suite
+#   --bench         run tests/vm/bench.sh (in-VM benchmarks) instead of the suite
 #   --filter PAT    run only cases whose file name matches the egrep PATTERN
 #   --fstype ext4   run the suite against ext4 (validates the cases themselves;
 #                   needs neither vexfs.ko nor mkfs.vexfs)
@@ -27,6 +28,7 @@ TIMEOUT=900
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) MODE=demo ;;
+	--bench) MODE=bench ;;
 	--filter) FILTER=$2; shift ;;
 	--filter=*) FILTER=${1#*=} ;;
 	--fstype) FSTYPE=$2; shift ;;
@@ -80,6 +82,7 @@ install -m755 "$VM/guest/init.sh" "$IR/init"
 install -m644 "$VM/guest/lib.sh" "$IR/tests/lib.sh"
 install -m644 "$VM/guest/suite.sh" "$IR/tests/suite.sh"
 install -m644 "$VM/demo.sh" "$IR/tests/demo.sh"
+install -m644 "$VM/bench.sh" "$IR/tests/bench.sh"
 if [ -n "$(ls "$VM"/cases/*.sh 2>/dev/null)" ]; then
 	install -m644 "$VM"/cases/*.sh "$IR/tests/cases/"
 fi
@@ -175,7 +178,7 @@ echo "vm: qemu exited with $qrc after $(( $(date +%s) - start )) s"
 # ---------- judge ----------
 [ -f "$LOG" ] || { cat "$OUT/qemu.out"; harness_fail "no serial log"; }
 tr -d '\r' <"$LOG" >"$LOG.tmp" && mv "$LOG.tmp" "$LOG"
-if [ "$MODE" = demo ]; then
+if [ "$MODE" != suite ]; then
 	sed -n '/VEXFS-VM-START/,$p' "$LOG"
 fi
 # results: the guest's final block if it got that far, else the running output
@@ -196,8 +199,8 @@ BAD='Oops|BUG:|WARNING:|Call Trace|general protection|Kernel panic|hung_task|blo
 if grep -qE "$BAD" "$LOG"; then
 	problems+=("kernel log has: $(grep -oE "$BAD" "$LOG" | sort -u | tr '\n' ' ')")
 fi
-if [ "$MODE" = demo ]; then
-	grep -q '^demo exit status 0' "$LOG" || problems+=("demo script failed")
+if [ "$MODE" != suite ]; then
+	grep -q "^$MODE exit status 0" "$LOG" || problems+=("$MODE script failed")
 fi
 
 if [ "$MODE" = suite ]; then

@@ -26,11 +26,11 @@ echo 60 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 dmesg -c >/tmp/boot.kmsg
 grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|hung_task|KASAN|UBSAN' /tmp/boot.kmsg | sed 's/^/  boot-kmsg: /'
 
-if [ "$MODE" = demo ]; then
-	sh /tests/demo.sh
+if [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
+	sh /tests/$MODE.sh
 	rc=$?
-	echo "demo exit status $rc"
-	if [ $rc = 0 ]; then echo "PASS demo"; else echo "FAIL demo: demo.sh exited with $rc"; fi
+	echo "$MODE exit status $rc"
+	if [ $rc = 0 ]; then echo "PASS $MODE"; else echo "FAIL $MODE: $MODE.sh exited with $rc"; fi
 else
 	sh /tests/suite.sh
 fi
