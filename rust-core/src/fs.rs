@@ -28,6 +28,10 @@ pub struct Fs<D: Device> {
     pub(crate) next_generation: u32,
     /// The vector space, when mkfs gave the filesystem one.
     pub(crate) vec: Option<crate::vector::store::VecSpace>,
+    /// Bumped by every directory change: keys the subtree cache.
+    pub(crate) ns_generation: u64,
+    /// Files below a directory, from the last subtree query (dir, generation, set).
+    pub(crate) subtree_cache: Option<(u64, u64, hashbrown::HashSet<u64>)>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,6 +99,8 @@ impl<D: Device> Fs<D> {
             sb_dirty: false,
             next_generation: (now.nsec ^ (now.sec as u32)) | 1,
             vec: None,
+            ns_generation: 0,
+            subtree_cache: None,
         };
         if !read_only {
             fs.sb.mount_time.set(now.sec);

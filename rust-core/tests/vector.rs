@@ -282,3 +282,19 @@ fn torn_vec_set_leaves_no_orphan_slot() {
             .is_empty());
     }
 }
+
+#[test]
+fn subtree_queries_follow_namespace_changes() {
+    let mut fs = fresh_vec(16384, 4, L2);
+    let a = fs.create(ROOT, b"a", DIR, 0, 0, 0).unwrap();
+    let inos = files(&mut fs, a, 300, 4);
+    let q = v(5.0, 4);
+    let first = fs.vec_query(&q, a, 3, 0, false).unwrap();
+    assert_eq!(first[0].0, inos[5]);
+    // Moving the nearest file out of the subtree must show at once.
+    fs.rename(a, b"f5", ROOT, b"moved", 0).unwrap();
+    let again = fs.vec_query(&q, a, 3, 0, false).unwrap();
+    assert!(again.iter().all(|(i, _)| *i != inos[5]), "{again:?}");
+    fs.rename(ROOT, b"moved", a, b"back", 0).unwrap();
+    assert_eq!(fs.vec_query(&q, a, 3, 0, false).unwrap()[0].0, inos[5]);
+}

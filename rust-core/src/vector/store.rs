@@ -653,7 +653,13 @@ impl<D: Device> Fs<D> {
         let members = if within == self.sb.root_ino.get() {
             None
         } else {
-            Some(self.subtree(within)?)
+            // Repeated queries on one directory reuse its walk until the
+            // namespace changes.
+            let gen = self.ns_generation;
+            match self.subtree_cache.take() {
+                Some((d, g, set)) if d == within && g == gen => Some(set),
+                _ => Some(self.subtree(within)?),
+            }
         };
         let vs = self.space()?;
         let mut filter = |slot: u32| match (&members, vs.slots.owner.get(slot as usize)) {
@@ -670,9 +676,13 @@ impl<D: Device> Fs<D> {
         } else {
             vs.graph.search(q, n, ef.max(n), &vs.slots, &mut filter)
         };
-        Ok(hits
+        let out = hits
             .into_iter()
             .filter_map(|(slot, d)| vs.slots.owner.get(slot as usize).map(|&ino| (ino, d)))
-            .collect())
+            .collect();
+        if let Some(set) = members {
+            self.subtree_cache = Some((within, self.ns_generation, set));
+        }
+        Ok(out)
     }
 }
