@@ -90,7 +90,7 @@ vfail() {
 	[ "$RC" = 1 ] || note "$_d: vexctl $*: exit $RC, expected 1 (stderr: $(head -c 150 /tmp/vx.err))"
 	grep -q "^vexctl: " /tmp/vx.err || note "$_d: vexctl $*: stderr does not start with 'vexctl: ': $(head -c 200 /tmp/vx.err)"
 	[ "$(wc -l </tmp/vx.err)" = 1 ] || note "$_d: vexctl $*: stderr is not one line: $(head -c 200 /tmp/vx.err)"
-	grep -qE "$_re" /tmp/vx.err || note "$_d: vexctl $*: stderr '$(head -c 200 /tmp/vx.err)' does not match '$_re'"
+	grep -qE -e "$_re" /tmp/vx.err || note "$_d: vexctl $*: stderr '$(head -c 200 /tmp/vx.err)' does not match '$_re'"
 	[ -s /tmp/vx.out ] && note "$_d: stdout not empty: $(head -c 100 /tmp/vx.out)"
 	echo "  $_d: $(head -n 1 /tmp/vx.err)"
 }

@@ -14,8 +14,8 @@ cpu_simd() { grep -m1 '^flags' /proc/cpuinfo | grep -qw avx2 && grep -m1 '^flags
 # difference and fails otherwise.
 same_hits() {
 	awk -v rel=1e-4 '
-		function abs(x) { return x < 0 ? -x : x }
-		function near(x, y,   m) { m = abs(x) > abs(y) ? abs(x) : abs(y); return abs(x - y) <= rel * (m > 1e-6 ? m : 1e-6) }
+		function abs(x) { x += 0; return x < 0 ? -x : x } # (busybox awk: numbers, not strings)
+		function near(x, y,   m) { x += 0; y += 0; m = abs(x) > abs(y) ? abs(x) : abs(y); return abs(x - y) <= rel * (m > 1e-6 ? m : 1e-6) }
 		FNR == NR { ai[NR] = $1; ad[NR] = $2; na = NR; next }
 		{ bi[FNR] = $1; bd[FNR] = $2; nb = FNR }
 		END {
@@ -119,8 +119,8 @@ simd_vs_scalar() {
 		for t in h e; do
 			eq "simd=Y $t.$q: 10 hits" "$(wc -l </tmp/sq/Y.$t.$q)" 10
 			if ! same_hits /tmp/sq/Y.$t.$q /tmp/sq/N.$t.$q >/tmp/sq/diff; then
-				note "$_m query $q ($t): simd=Y and N differ: $(cat /tmp/sq/diff)"
 				bad=$((bad + 1))
+				[ $bad -le 3 ] && note "$_m query $q ($t): simd=Y and N differ: $(cat /tmp/sq/diff)"
 			fi
 		done
 		# distances sorted, and HNSW finds the exact nearest
@@ -130,6 +130,7 @@ simd_vs_scalar() {
 		q=$((q + 1))
 	done
 	echo "  $_m: $bad of 40 result lists differ between simd=Y and N; HNSW missed the nearest $miss/20 times"
+	[ $bad -le 3 ] || note "$_m: $bad of 40 result lists differ between simd=Y and N"
 	[ $miss -le 2 ] || note "$_m: HNSW missed the exact nearest in $miss of 20 queries"
 	# the distances themselves, against double precision in awk
 	for q in 0 7 19; do
