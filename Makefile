@@ -23,6 +23,7 @@ tools:
 	$(CARGO) build --release -p vexfs-tools
 	mkdir -p $(BUILD)/bin
 	cp target/release/mkfs-vexfs $(BUILD)/bin/mkfs.vexfs
+	cp target/release/fsck-vexfs $(BUILD)/bin/fsck.vexfs
 	cp target/release/vexctl $(BUILD)/bin/vexctl
 	$(CARGO) build --release -p vexfs-bench --bin vexfs-vmbench
 	cp target/release/vexfs-vmbench $(BUILD)/bin/vexfs-vmbench

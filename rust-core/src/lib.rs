@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod file;
 pub mod format;
 pub mod fs;
+pub mod fsck;
 pub mod inode;
 pub mod mkfs;
 pub mod namei;

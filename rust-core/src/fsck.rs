@@ -1,0 +1,2379 @@
+//! fsck.vexfs: check and repair a VexFS filesystem, as e2fsck does for ext4.
+//!
+//! The checker reads the device directly from the on-disk format
+//! (`format.rs`), not through [`crate::Fs`] and its caches, so it can
+//! analyse images the core would refuse to mount. Every value read from the
+//! device is bounds-checked and every loop is bounded by the geometry, so no
+//! input can make it panic or spin.
+//!
+//! Passes (the first five as e2fsck's):
+//! 1. inodes, their extent maps and block counts (1B: blocks claimed twice);
+//! 2. directory blocks and entries;
+//! 3. directory connectivity and `..` (the `parent` field);
+//! 4. link counts and inodes in no directory;
+//! 5. block and inode bitmaps, free counts;
+//! 6. vector slots, `vec_slot` fields, `vec_count`, the stored HNSW graph.
+//!
+//! Repairs write whole blocks with correct checksums. In [`Mode::Check`] and
+//! [`Mode::No`] nothing is ever written.
+
+use crate::dev::{new_block, BlockBuf, Device};
+use crate::format::*;
+use crate::fs::{LINK_MAX, MAX_FILE_BLOCKS, MAX_FILE_SIZE};
+use crate::vector::hnsw::Hnsw;
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use zerocopy::little_endian::{I64, U16, U32, U64};
+use zerocopy::{FromBytes, FromZeros, IntoBytes};
+
+/// Exit codes, as e2fsck's (they are OR-ed together).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_CORRECTED: i32 = 1;
+pub const EXIT_UNCORRECTED: i32 = 4;
+pub const EXIT_OPERATIONAL: i32 = 8;
+pub const EXIT_USAGE: i32 = 16;
+
+/// How problems are answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// No mode given: report like `-n`, and say that `-y` repairs.
+    Check,
+    /// `-n`: read-only, answer no to everything.
+    No,
+    /// `-y`: fix everything that can be fixed.
+    Yes,
+    /// `-p`: fix what is safe (counts, bitmaps, orphans, checksums of intact
+    /// structures, links, vector bookkeeping); report what would lose data.
+    Preen,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub mode: Mode,
+    pub verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// An inconsistency: the filesystem is not clean until it is fixed.
+    Error,
+    /// Advisory (a stale or damaged stored vector graph, rebuilt at mount).
+    Info,
+}
+
+/// One problem found.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// Short class name (`link_count`, `block_bitmap`, ...), for tests and scripts.
+    pub code: &'static str,
+    pub msg: String,
+    pub severity: Severity,
+    pub fixed: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub inodes_used: u64,
+    pub inodes_total: u64,
+    pub blocks_used: u64,
+    pub blocks_total: u64,
+    pub regular: u64,
+    pub directories: u64,
+    pub symlinks: u64,
+    pub special: u64,
+    pub vectors: u64,
+    pub hard_links: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Everything to print, in order: pass headers and findings.
+    pub lines: Vec<String>,
+    pub findings: Vec<Finding>,
+    /// Why the check could not run (exit 8).
+    pub fatal: Option<String>,
+    /// Something was written to the device.
+    pub modified: bool,
+    pub stats: Stats,
+    pub label: String,
+}
+
+impl Report {
+    /// Errors not repaired.
+    pub fn uncorrected(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && !f.fixed)
+            .count()
+    }
+    pub fn corrected(&self) -> usize {
+        self.findings.iter().filter(|f| f.fixed).count()
+    }
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+    /// Whether a finding of class `code` was reported.
+    pub fn has(&self, code: &str) -> bool {
+        self.findings.iter().any(|f| f.code == code)
+    }
+    pub fn exit_code(&self) -> i32 {
+        if self.fatal.is_some() {
+            return EXIT_OPERATIONAL;
+        }
+        let mut c = EXIT_OK;
+        if self.modified {
+            c |= EXIT_CORRECTED;
+        }
+        if self.uncorrected() > 0 {
+            c |= EXIT_UNCORRECTED;
+        }
+        c
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Ext {
+    logical: u64,
+    start: u64,
+    len: u64,
+}
+
+struct Node {
+    d: DiskInode,
+    extents: Vec<Ext>,
+    tree: Vec<u64>,
+    /// Entries naming it (non-directories) found by the walk.
+    links: u32,
+    /// Subdirectories found by the walk (directories).
+    subdirs: u32,
+    reached: bool,
+    /// Directory the walk found it in (0: not connected).
+    found_in: u64,
+    /// Damaged beyond use and not cleared (answer was no).
+    bad: bool,
+}
+
+impl Node {
+    fn kind(&self) -> u32 {
+        u32::from(self.d.mode.get()) & S_IFMT
+    }
+    fn is_dir(&self) -> bool {
+        self.kind() == S_IFDIR
+    }
+    fn map(&self, lb: u64) -> Option<u64> {
+        self.extents.iter().find_map(|e| {
+            if lb >= e.logical && lb - e.logical < e.len {
+                e.start.checked_add(lb - e.logical)
+            } else {
+                None
+            }
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    blk: u64,
+    off: usize,
+    ino: u64,
+    ft: u8,
+    name: Vec<u8>,
+}
+
+enum BlockCheck {
+    Ok(BlockHeader),
+    /// Magic, location and owner right, checksum wrong.
+    BadSum(BlockHeader),
+    Bad(&'static str),
+}
+
+fn check_block(buf: &[u8; BLOCK_SIZE], magic: u32, blk: u64, owner: Option<u64>) -> BlockCheck {
+    match verify_block(buf, magic, blk, owner) {
+        Ok(h) => BlockCheck::Ok(h),
+        Err("block checksum mismatch") => match BlockHeader::read_from_prefix(buf.as_slice()) {
+            Ok((h, _)) => BlockCheck::BadSum(h),
+            Err(_) => BlockCheck::Bad("short block"),
+        },
+        Err(why) => BlockCheck::Bad(why),
+    }
+}
+
+fn get_bit(bits: &[u8], n: u64) -> bool {
+    usize::try_from(n / 8)
+        .ok()
+        .and_then(|i| bits.get(i))
+        .is_some_and(|b| b & (1 << (n % 8)) != 0)
+}
+
+fn set_bit(bits: &mut [u8], n: u64, on: bool) {
+    if let Some(b) = usize::try_from(n / 8).ok().and_then(|i| bits.get_mut(i)) {
+        if on {
+            *b |= 1 << (n % 8);
+        } else {
+            *b &= !(1 << (n % 8));
+        }
+    }
+}
+
+fn le_u64(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    if let Some(s) = off.checked_add(8).and_then(|e| b.get(off..e)) {
+        a.copy_from_slice(s);
+    }
+    u64::from_le_bytes(a)
+}
+
+fn le_u32(b: &[u8], off: usize) -> u32 {
+    let mut a = [0u8; 4];
+    if let Some(s) = off.checked_add(4).and_then(|e| b.get(off..e)) {
+        a.copy_from_slice(s);
+    }
+    u32::from_le_bytes(a)
+}
+
+fn name_ok(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= NAME_MAX
+        && name != b"."
+        && name != b".."
+        && !name.iter().any(|&c| c == b'/' || c == 0)
+}
+
+fn show_name(name: &[u8]) -> String {
+    let mut s = String::new();
+    for &c in name.iter().take(NAME_MAX) {
+        if (0x20..0x7f).contains(&c) {
+            s.push(char::from(c));
+        } else {
+            s.push_str(&format!("\\x{:02x}", c));
+        }
+    }
+    s
+}
+
+/// Compress a sorted list of numbers into "a-b c" ranges, as e2fsck prints
+/// bitmap differences.
+fn ranges(sign: char, v: &[u64]) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    let mut i = 0;
+    while i < v.len() {
+        let Some(&first) = v.get(i) else { break };
+        let mut last = first;
+        let mut j = i + 1;
+        while let Some(&n) = v.get(j) {
+            if n != last.saturating_add(1) {
+                break;
+            }
+            last = n;
+            j += 1;
+        }
+        if shown == 12 {
+            out.push_str(" ...");
+            break;
+        }
+        if first == last {
+            out.push_str(&format!(" {}{}", sign, first));
+        } else {
+            out.push_str(&format!(" {}({}--{})", sign, first, last));
+        }
+        shown += 1;
+        i = j;
+    }
+    out
+}
+
+/// Check (and with `Mode::Yes`/`Mode::Preen` repair) the filesystem on `dev`.
+pub fn check<D: Device>(dev: &mut D, opts: &Options) -> Report {
+    let mut ck = Checker {
+        dev,
+        mode: opts.mode,
+        verbose: opts.verbose,
+        sb: Superblock::new_zeroed(),
+        sb_dirty: false,
+        rep: Report::default(),
+        nodes: BTreeMap::new(),
+        dirs: BTreeMap::new(),
+        used: Vec::new(),
+        home: BTreeMap::new(),
+        lost_found: None,
+        own_blocks: BTreeSet::new(),
+        own_inodes: BTreeSet::new(),
+    };
+    ck.run();
+    ck.rep
+}
+
+struct Checker<'a, D: Device> {
+    dev: &'a mut D,
+    mode: Mode,
+    verbose: bool,
+    sb: Superblock,
+    sb_dirty: bool,
+    rep: Report,
+    /// Inodes in use, with what the passes learned.
+    nodes: BTreeMap<u64, Node>,
+    /// Live, valid entries of each directory.
+    dirs: BTreeMap<u64, Vec<Entry>>,
+    /// Blocks in use as the checker sees them (the expected block bitmap).
+    used: Vec<u8>,
+    /// Directory whose entry is a directory's real link (its `parent`, when
+    /// that directory names it).
+    home: BTreeMap<u64, u64>,
+    lost_found: Option<u64>,
+    /// Bitmap bits this run changed itself (allocations for /lost+found,
+    /// freed orphans): rewritten in pass 5 without being reported.
+    own_blocks: BTreeSet<u64>,
+    own_inodes: BTreeSet<u64>,
+}
+
+impl<D: Device> Checker<'_, D> {
+    fn writable(&self) -> bool {
+        matches!(self.mode, Mode::Yes | Mode::Preen)
+    }
+
+    /// Whether to repair a problem; `safe` repairs lose no data.
+    fn decide(&self, safe: bool) -> bool {
+        match self.mode {
+            Mode::Yes => true,
+            Mode::Preen => safe,
+            Mode::No | Mode::Check => false,
+        }
+    }
+
+    fn line(&mut self, s: String) {
+        self.rep.lines.push(s);
+    }
+
+    fn finding(&mut self, code: &'static str, msg: String, severity: Severity, fixed: bool) {
+        let suffix = if fixed {
+            "fixed"
+        } else if self.mode == Mode::Preen && severity == Severity::Error {
+            "NOT fixed (run fsck.vexfs -y)"
+        } else if severity == Severity::Info && !self.writable() {
+            "left as is"
+        } else {
+            "not fixed"
+        };
+        self.rep.lines.push(format!("{}: {}.", msg, suffix));
+        self.rep.findings.push(Finding {
+            code,
+            msg,
+            severity,
+            fixed,
+        });
+    }
+
+    fn problem(&mut self, code: &'static str, msg: String, fixed: bool) {
+        self.finding(code, msg, Severity::Error, fixed);
+    }
+
+    fn read(&mut self, blk: u64) -> Option<BlockBuf> {
+        let mut buf = new_block();
+        if blk >= self.dev.block_count() {
+            return None;
+        }
+        match self.dev.read_block(blk, &mut buf) {
+            Ok(()) => Some(buf),
+            Err(e) => {
+                self.problem("io", format!("read error {} on block {}", e, blk), false);
+                None
+            }
+        }
+    }
+
+    fn write(&mut self, blk: u64, buf: &[u8; BLOCK_SIZE]) -> bool {
+        if !self.writable() {
+            return false;
+        }
+        match self.dev.write_block(blk, buf) {
+            Ok(()) => {
+                self.rep.modified = true;
+                true
+            }
+            Err(e) => {
+                self.problem("io", format!("write error {} on block {}", e, blk), false);
+                false
+            }
+        }
+    }
+
+    fn seal_write(&mut self, blk: u64, buf: &mut [u8; BLOCK_SIZE]) -> bool {
+        seal_block(buf);
+        self.write(blk, buf)
+    }
+
+    fn write_disk_inode(&mut self, ino: u64, d: &DiskInode) -> bool {
+        let Ok((blk, off)) = inode_location(&self.sb, ino) else {
+            return false;
+        };
+        let Some(mut buf) = self.read(blk) else {
+            return false;
+        };
+        let mut d = d.clone();
+        d.seal(ino);
+        match off
+            .checked_add(INODE_SIZE)
+            .and_then(|e| buf.get_mut(off..e))
+        {
+            Some(dst) => dst.copy_from_slice(d.as_bytes()),
+            None => return false,
+        }
+        self.write(blk, &buf)
+    }
+
+    fn write_node(&mut self, ino: u64) -> bool {
+        let Some(d) = self.nodes.get(&ino).map(|n| n.d.clone()) else {
+            return false;
+        };
+        self.write_disk_inode(ino, &d)
+    }
+
+    fn run(&mut self) {
+        if !self.pass0() {
+            return;
+        }
+        self.pass1();
+        self.pass2();
+        self.pass3();
+        self.pass4();
+        self.pass5();
+        self.pass6();
+        self.finish();
+    }
+
+    // ---- superblock ----
+
+    fn pass0(&mut self) -> bool {
+        let dev_blocks = self.dev.block_count();
+        let mut buf = new_block();
+        if dev_blocks == 0 || self.dev.read_block(0, &mut buf).is_err() {
+            self.rep.fatal = Some("cannot read the superblock".into());
+            return false;
+        }
+        let Ok((sb, _)) = Superblock::read_from_prefix(buf.as_slice()) else {
+            self.rep.fatal = Some("short superblock".into());
+            return false;
+        };
+        if sb.magic.get() != MAGIC {
+            self.rep.fatal = Some(
+                "bad magic number in superblock: not a vexfs filesystem (or the superblock is corrupt)"
+                    .into(),
+            );
+            return false;
+        }
+        if sb.version_major.get() != VERSION_MAJOR || sb.block_size.get() as usize != BLOCK_SIZE {
+            self.rep.fatal = Some(format!(
+                "unsupported format version {}.{} or block size {}",
+                sb.version_major.get(),
+                sb.version_minor.get(),
+                sb.block_size.get()
+            ));
+            return false;
+        }
+        // The free counts are recomputed: do not let them fail the layout check.
+        let mut probe = sb.clone();
+        probe.free_blocks = U64::new(0);
+        probe.free_inodes = U64::new(0);
+        if let Err(why) = probe.check_layout(dev_blocks) {
+            self.rep.fatal = Some(format!("superblock is corrupt: {}", why));
+            return false;
+        }
+        let unknown = (sb.feature_incompat.get() & !FEATURE_INCOMPAT_SUPP)
+            | (sb.feature_ro_compat.get() & !FEATURE_RO_COMPAT_SUPP);
+        if unknown != 0 {
+            self.rep.fatal = Some(format!(
+                "filesystem has unsupported features {:#x}: this fsck.vexfs cannot check it",
+                unknown
+            ));
+            return false;
+        }
+        self.sb = sb;
+        self.rep.label = String::from(self.sb.label_str());
+        if self.sb.checksum.get() != self.sb.compute_checksum() {
+            let fix = self.decide(true);
+            self.sb_dirty |= fix;
+            self.problem(
+                "sb_checksum",
+                "superblock checksum mismatch (layout is valid): rewriting it".into(),
+                fix,
+            );
+        }
+        if self.sb.state.get() & STATE_ERRORS != 0 {
+            self.line("filesystem has errors recorded: checking".into());
+        }
+        if self.sb.root_ino.get() != ROOT_INO {
+            self.rep.fatal = Some(format!(
+                "root inode number is {}, expected {}",
+                self.sb.root_ino.get(),
+                ROOT_INO
+            ));
+            return false;
+        }
+        let bc = self.sb.block_count.get();
+        let Ok(bytes) = usize::try_from(bc.div_ceil(8)) else {
+            self.rep.fatal = Some("filesystem too large for this host".into());
+            return false;
+        };
+        let mut used = Vec::new();
+        if used.try_reserve_exact(bytes).is_err() {
+            self.rep.fatal = Some("out of memory for the block map".into());
+            return false;
+        }
+        used.resize(bytes, 0u8);
+        self.used = used;
+        true
+    }
+
+    // ---- pass 1: inodes ----
+
+    fn read_inode_bitmap(&mut self) -> (Vec<u8>, Vec<bool>) {
+        let nblk = self.sb.inode_bitmap_blocks.get();
+        let mut bits = Vec::new();
+        let mut bad = Vec::new();
+        for i in 0..nblk {
+            let blk = self.sb.inode_bitmap_start.get() + i;
+            let mut ok = false;
+            let mut chunk: Vec<u8> = alloc::vec![0u8; BLOCK_SIZE - HEADER_SIZE];
+            if let Some(buf) = self.read(blk) {
+                match check_block(&buf, BLOCK_MAGIC_IBITMAP, blk, Some(0)) {
+                    BlockCheck::Ok(_) => ok = true,
+                    BlockCheck::BadSum(_) | BlockCheck::Bad(_) => {
+                        let why = match check_block(&buf, BLOCK_MAGIC_IBITMAP, blk, Some(0)) {
+                            BlockCheck::Bad(w) => w,
+                            _ => "block checksum mismatch",
+                        };
+                        // Rewritten from the inodes in pass 5.
+                        let fix = self.decide(true);
+                        self.problem(
+                            "inode_bitmap_block",
+                            format!(
+                                "inode bitmap block {}: {}: rebuilding it from the inode table",
+                                blk, why
+                            ),
+                            fix,
+                        );
+                    }
+                }
+                if let Some(b) = buf.get(HEADER_SIZE..) {
+                    chunk.copy_from_slice(b);
+                }
+            }
+            bits.extend_from_slice(&chunk);
+            bad.push(!ok);
+        }
+        (bits, bad)
+    }
+
+    fn pass1(&mut self) {
+        self.line("Pass 1: Checking inodes, blocks, and sizes".into());
+        let ic = self.sb.inode_count.get();
+        let (ibits, ibad) = self.read_inode_bitmap();
+        for tb in 0..self.sb.inode_table_blocks.get() {
+            let blk = self.sb.inode_table_start.get() + tb;
+            let Some(buf) = self.read(blk) else { continue };
+            for k in 0..INODES_PER_BLOCK {
+                let ino = tb * INODES_PER_BLOCK + k + 1;
+                if ino > ic {
+                    break;
+                }
+                let off = k as usize * INODE_SIZE;
+                let Some(raw) = buf.get(off..off + INODE_SIZE) else {
+                    break;
+                };
+                if raw
+                    .get(..INODE_SIZE - 4)
+                    .is_some_and(|b| b.iter().all(|&x| x == 0))
+                {
+                    continue; // free
+                }
+                let Ok(d) = DiskInode::read_from_bytes(raw) else {
+                    continue;
+                };
+                let csum_ok = d.checksum.get() == d.compute_checksum(ino);
+                let bmblk = (ino - 1) / BITS_PER_BITMAP_BLOCK;
+                let bit_known = !ibad
+                    .get(usize::try_from(bmblk).unwrap_or(usize::MAX))
+                    .copied()
+                    .unwrap_or(true);
+                let bit = get_bit(&ibits, ino - 1);
+                let mode = u32::from(d.mode.get());
+                if !bit_known || !bit {
+                    // Not marked in use (or the bitmap is unreadable): only a
+                    // sound inode counts, anything else is leftover garbage.
+                    if !(csum_ok && valid_file_type(mode)) {
+                        if bit_known {
+                            continue;
+                        }
+                    } else if bit_known && self.verbose {
+                        self.line(format!("inode {} is in use but free in the bitmap", ino));
+                    }
+                }
+                self.check_inode(ino, d, csum_ok);
+            }
+        }
+        self.pass1b();
+        // The block map as the checker sees it: metadata plus every extent.
+        let ds = self.sb.data_start.get();
+        for b in 0..ds {
+            set_bit(&mut self.used, b, true);
+        }
+        let mut claims: Vec<(u64, u64)> = Vec::new();
+        for n in self.nodes.values() {
+            for e in &n.extents {
+                claims.push((e.start, e.len));
+            }
+            for &t in &n.tree {
+                claims.push((t, 1));
+            }
+        }
+        for (s, l) in claims {
+            for b in s..s.saturating_add(l) {
+                set_bit(&mut self.used, b, true);
+            }
+        }
+    }
+
+    /// Clear an inode on disk and forget it (its entries go in pass 2).
+    fn clear_inode(&mut self, ino: u64) -> bool {
+        let d = DiskInode::new_zeroed();
+        let ok = self.write_disk_inode(ino, &d);
+        if ok {
+            if let Some(n) = self.nodes.remove(&ino) {
+                let mut blocks: Vec<u64> = n.tree.clone();
+                for e in &n.extents {
+                    blocks.extend(e.start..e.start.saturating_add(e.len));
+                }
+                for b in blocks {
+                    if get_bit(&self.used, b) {
+                        set_bit(&mut self.used, b, false);
+                        self.own_blocks.insert(b);
+                        self.sb.free_blocks = U64::new(self.sb.free_blocks.get().saturating_add(1));
+                    }
+                }
+                self.own_inodes.insert(ino - 1);
+                self.sb.free_inodes = U64::new(self.sb.free_inodes.get().saturating_add(1));
+                self.sb_dirty = true;
+            }
+            self.dirs.remove(&ino);
+        }
+        ok
+    }
+
+    fn check_inode(&mut self, ino: u64, mut d: DiskInode, csum_ok: bool) {
+        let mode = u32::from(d.mode.get());
+        let bad_node = |d: DiskInode| Node {
+            d,
+            extents: Vec::new(),
+            tree: Vec::new(),
+            links: 0,
+            subdirs: 0,
+            reached: false,
+            found_in: 0,
+            bad: true,
+        };
+        if !valid_file_type(mode) {
+            let fix = self.decide(false);
+            let done = fix && self.write_disk_inode(ino, &DiskInode::new_zeroed());
+            self.problem(
+                "inode_mode",
+                format!(
+                    "inode {} has invalid mode {:o}{}: clearing it",
+                    ino,
+                    mode,
+                    if csum_ok { "" } else { " and a bad checksum" }
+                ),
+                done,
+            );
+            if !done {
+                self.nodes.insert(ino, bad_node(d));
+            }
+            return;
+        }
+        let (extents, tree) = match self.walk_extents(ino, &d) {
+            Ok(x) => x,
+            Err(why) => {
+                let fix = self.decide(false);
+                let done = fix && self.write_disk_inode(ino, &DiskInode::new_zeroed());
+                self.problem(
+                    "extents",
+                    format!("inode {}: {}: clearing the inode", ino, why),
+                    done,
+                );
+                if !done {
+                    self.nodes.insert(ino, bad_node(d));
+                }
+                return;
+            }
+        };
+        let mut dirty = false;
+        if !csum_ok {
+            let fix = self.decide(true);
+            dirty |= fix;
+            self.problem(
+                "inode_checksum",
+                format!(
+                    "inode {} checksum mismatch (contents look valid): resealing it",
+                    ino
+                ),
+                fix,
+            );
+        }
+        let data: u64 = extents.iter().map(|e| e.len).fold(0, u64::saturating_add);
+        let total = data.saturating_add(tree.len() as u64);
+        if d.blocks.get() != total {
+            let fix = self.decide(true);
+            self.problem(
+                "blocks_count",
+                format!(
+                    "inode {}: block count is {}, extents hold {}",
+                    ino,
+                    d.blocks.get(),
+                    total
+                ),
+                fix,
+            );
+            if fix {
+                d.blocks = U64::new(total);
+                dirty = true;
+            }
+        }
+        let is_dir = mode & S_IFMT == S_IFDIR;
+        let size = d.size.get();
+        let mapped_end = extents
+            .iter()
+            .map(|e| e.logical.saturating_add(e.len))
+            .max()
+            .unwrap_or(0);
+        if size > MAX_FILE_SIZE || (is_dir && !size.is_multiple_of(BLOCK_SIZE as u64)) {
+            let new = if is_dir {
+                mapped_end.min(size / BLOCK_SIZE as u64) * BLOCK_SIZE as u64
+            } else {
+                mapped_end
+                    .saturating_mul(BLOCK_SIZE as u64)
+                    .min(MAX_FILE_SIZE)
+            };
+            let fix = self.decide(false);
+            self.problem(
+                "size",
+                format!("inode {}: size {} is invalid, should be {}", ino, size, new),
+                fix,
+            );
+            if fix {
+                d.size = U64::new(new);
+                dirty = true;
+            }
+        }
+        let node = Node {
+            d,
+            extents,
+            tree,
+            links: 0,
+            subdirs: 0,
+            reached: false,
+            found_in: 0,
+            bad: false,
+        };
+        self.nodes.insert(ino, node);
+        if dirty {
+            self.write_node(ino);
+        }
+    }
+
+    fn extent_ok(&self, e: &DiskExtent, leaf: bool) -> bool {
+        let start = e.start.get();
+        let len = u64::from(e.len.get());
+        let ds = self.sb.data_start.get();
+        let bc = self.sb.block_count.get();
+        if leaf {
+            len > 0
+                && start >= ds
+                && start.checked_add(len).is_some_and(|end| end <= bc)
+                && e.logical
+                    .get()
+                    .checked_add(len)
+                    .is_some_and(|end| end <= MAX_FILE_BLOCKS)
+        } else {
+            start >= ds && start < bc
+        }
+    }
+
+    fn walk_extents(&mut self, ino: u64, d: &DiskInode) -> Result<(Vec<Ext>, Vec<u64>), String> {
+        let depth = d.extent_depth.get();
+        let count = d.extent_count.get() as usize;
+        if depth > 2 || count > INLINE_EXTENTS {
+            return Err(format!(
+                "bad extent header (depth {}, count {})",
+                depth, count
+            ));
+        }
+        let mut out = Vec::new();
+        let mut tree = Vec::new();
+        let roots: Vec<DiskExtent> = d.extents.get(..count).unwrap_or(&[]).to_vec();
+        for (i, e) in roots.iter().enumerate() {
+            if !self.extent_ok(e, depth == 0) {
+                return Err(format!(
+                    "inline extent {} (start {}, length {}) is out of bounds",
+                    i,
+                    e.start.get(),
+                    e.len.get()
+                ));
+            }
+            if depth == 0 {
+                out.push(Ext {
+                    logical: e.logical.get(),
+                    start: e.start.get(),
+                    len: u64::from(e.len.get()),
+                });
+            } else {
+                self.walk_block(ino, e.start.get(), depth - 1, &mut out, &mut tree)?;
+            }
+        }
+        let mut prev_end = 0u64;
+        for e in &out {
+            if e.logical < prev_end {
+                return Err(format!(
+                    "extents unsorted or overlapping at file block {}",
+                    e.logical
+                ));
+            }
+            prev_end = e.logical.saturating_add(e.len);
+        }
+        Ok((out, tree))
+    }
+
+    fn walk_block(
+        &mut self,
+        ino: u64,
+        blk: u64,
+        level: u16,
+        out: &mut Vec<Ext>,
+        tree: &mut Vec<u64>,
+    ) -> Result<(), String> {
+        if tree.len() > INLINE_EXTENTS + INLINE_EXTENTS * EXTENTS_PER_BLOCK {
+            return Err("extent tree too large".into());
+        }
+        let mut buf = self
+            .read(blk)
+            .ok_or_else(|| format!("extent block {} unreadable", blk))?;
+        let mut bad_sum = false;
+        let h = match check_block(&buf, BLOCK_MAGIC_EXTENT, blk, Some(ino)) {
+            BlockCheck::Ok(h) => h,
+            BlockCheck::BadSum(h) => {
+                // Intact but for the checksum: resealed below once every
+                // entry has been validated.
+                bad_sum = true;
+                h
+            }
+            BlockCheck::Bad(why) => return Err(format!("extent block {}: {}", blk, why)),
+        };
+        let count = h.count.get() as usize;
+        if h.level.get() != level || count == 0 || count > EXTENTS_PER_BLOCK {
+            return Err(format!(
+                "extent block {} has bad level {} or count {}",
+                blk,
+                h.level.get(),
+                count
+            ));
+        }
+        tree.push(blk);
+        let body = buf
+            .get(HEADER_SIZE..HEADER_SIZE + count * EXTENT_SIZE)
+            .ok_or_else(|| String::from("short extent block"))?;
+        let entries: Vec<DiskExtent> = <[DiskExtent]>::ref_from_bytes(body)
+            .map_err(|_| String::from("short extent block"))?
+            .to_vec();
+        for e in &entries {
+            if !self.extent_ok(e, level == 0) {
+                return Err(format!(
+                    "extent (start {}, length {}) in block {} is out of bounds",
+                    e.start.get(),
+                    e.len.get(),
+                    blk
+                ));
+            }
+            if level == 0 {
+                out.push(Ext {
+                    logical: e.logical.get(),
+                    start: e.start.get(),
+                    len: u64::from(e.len.get()),
+                });
+            } else {
+                self.walk_block(ino, e.start.get(), level - 1, out, tree)?;
+            }
+        }
+        if bad_sum {
+            let fix = self.decide(true);
+            let done = fix && self.seal_write(blk, &mut buf);
+            self.problem(
+                "extent_block_checksum",
+                format!(
+                    "inode {}: extent block {} checksum mismatch (entries valid): resealing it",
+                    ino, blk
+                ),
+                done,
+            );
+        }
+        Ok(())
+    }
+
+    /// Pass 1B: blocks claimed by two extents (of one file or two).
+    fn pass1b(&mut self) {
+        let mut claims: Vec<(u64, u64, u64)> = Vec::new();
+        for (&ino, n) in &self.nodes {
+            for e in &n.extents {
+                claims.push((e.start, e.start.saturating_add(e.len), ino));
+            }
+            for &t in &n.tree {
+                claims.push((t, t.saturating_add(1), ino));
+            }
+        }
+        claims.sort_unstable();
+        let mut pairs: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+        // Open claims (end, ino) that the sweep has not passed yet.
+        let mut open: Vec<(u64, u64)> = Vec::new();
+        for &(s, e, ino) in &claims {
+            open.retain(|&(end, _)| end > s);
+            for &(_, other) in &open {
+                let key = (other.min(ino), other.max(ino));
+                pairs.entry(key).or_insert(s);
+            }
+            open.push((e, ino));
+            if open.len() > 64 {
+                // Pathological overlap: keep the sweep bounded.
+                open.sort_unstable_by(|a, b| b.cmp(a));
+                open.truncate(64);
+            }
+        }
+        if pairs.is_empty() {
+            return;
+        }
+        self.line("Pass 1B: Rescanning for blocks claimed more than once".into());
+        let mut to_clear: BTreeSet<u64> = BTreeSet::new();
+        for (&(a, b), &blk) in &pairs {
+            let victim = if a == b || a == ROOT_INO {
+                b
+            } else if b == ROOT_INO {
+                a
+            } else {
+                b
+            };
+            let msg = if a == b {
+                format!("inode {} maps block {} twice", a, blk)
+            } else {
+                format!(
+                    "block {} (and maybe more) is claimed by inodes {} and {}",
+                    blk, a, b
+                )
+            };
+            self.rep
+                .lines
+                .push(format!("{}: inode {} must go", msg, victim));
+            to_clear.insert(victim);
+        }
+        for ino in to_clear {
+            let fix = self.decide(false);
+            let done = fix && {
+                let d = DiskInode::new_zeroed();
+                let ok = self.write_disk_inode(ino, &d);
+                if ok {
+                    self.nodes.remove(&ino);
+                }
+                ok
+            };
+            if !done {
+                if let Some(n) = self.nodes.get_mut(&ino) {
+                    n.bad = true;
+                }
+            }
+            self.problem(
+                "dup_blocks",
+                format!(
+                    "inode {} shares blocks with another inode: clearing inode {}",
+                    ino, ino
+                ),
+                done,
+            );
+        }
+    }
+
+    // ---- pass 2: directories ----
+
+    fn pass2(&mut self) {
+        self.line("Pass 2: Checking directory structure".into());
+        let dirs: Vec<u64> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.is_dir() && !n.bad)
+            .map(|(&i, _)| i)
+            .collect();
+        for dir in dirs {
+            let entries = self.scan_dir(dir);
+            self.dirs.insert(dir, entries);
+        }
+        // Validate entries against the inodes.
+        let dirs: Vec<u64> = self.dirs.keys().copied().collect();
+        for dir in dirs {
+            let entries = self.dirs.remove(&dir).unwrap_or_default();
+            let mut keep = Vec::new();
+            let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
+            for e in entries {
+                if self.check_entry(dir, &e, &mut names) {
+                    keep.push(e);
+                }
+            }
+            self.dirs.insert(dir, keep);
+        }
+    }
+
+    /// Read every block of `dir`, repairing what can be, and return its live entries.
+    fn scan_dir(&mut self, dir: u64) -> Vec<Entry> {
+        let mut out = Vec::new();
+        let Some(n) = self.nodes.get(&dir) else {
+            return out;
+        };
+        let nblocks = n.d.size.get() / BLOCK_SIZE as u64;
+        let mut lb = 0u64;
+        while lb < nblocks {
+            let Some(phys) = self.nodes.get(&dir).and_then(|n| n.map(lb)) else {
+                let fix = self.decide(false);
+                if fix {
+                    if let Some(n) = self.nodes.get_mut(&dir) {
+                        n.d.size = U64::new(lb * BLOCK_SIZE as u64);
+                    }
+                }
+                let done = fix && self.write_node(dir);
+                self.problem(
+                    "dir_hole",
+                    format!(
+                        "directory {} has a hole at block {}: truncating it to {} blocks",
+                        dir, lb, lb
+                    ),
+                    done,
+                );
+                break;
+            };
+            self.scan_dir_block(dir, phys, &mut out);
+            lb += 1;
+        }
+        out
+    }
+
+    fn scan_dir_block(&mut self, dir: u64, blk: u64, out: &mut Vec<Entry>) {
+        let Some(mut buf) = self.read(blk) else {
+            return;
+        };
+        let bad_sum = match check_block(&buf, BLOCK_MAGIC_DIR, blk, Some(dir)) {
+            BlockCheck::Ok(_) => false,
+            BlockCheck::BadSum(_) => true,
+            BlockCheck::Bad(why) => {
+                let fix = self.decide(false);
+                let done = fix && self.write_empty_dir_block(dir, blk);
+                self.problem(
+                    "dir_block",
+                    format!(
+                        "directory {} block {}: {}: reinitialising it (its entries are lost)",
+                        dir, blk, why
+                    ),
+                    done,
+                );
+                return;
+            }
+        };
+        let mut off = HEADER_SIZE;
+        let mut prev: Option<usize> = None;
+        let mut bad_at: Option<usize> = None;
+        while off < BLOCK_SIZE {
+            let h = buf
+                .get(off..)
+                .and_then(|b| DirEntryHead::read_from_prefix(b).ok())
+                .map(|(h, _)| h);
+            let Some(h) = h.filter(|h| {
+                let rl = h.rec_len.get() as usize;
+                let nl = h.name_len as usize;
+                rl >= DIRENT_HEAD
+                    && rl.is_multiple_of(8)
+                    && off + rl <= BLOCK_SIZE
+                    && (h.ino.get() == 0 || (nl > 0 && DIRENT_HEAD + nl <= rl))
+            }) else {
+                bad_at = Some(off);
+                break;
+            };
+            let rl = h.rec_len.get() as usize;
+            let nl = h.name_len as usize;
+            if h.ino.get() != 0 {
+                let name = buf
+                    .get(off + DIRENT_HEAD..off + DIRENT_HEAD + nl)
+                    .unwrap_or(&[])
+                    .to_vec();
+                out.push(Entry {
+                    blk,
+                    off,
+                    ino: h.ino.get(),
+                    ft: h.file_type,
+                    name,
+                });
+            }
+            prev = Some(off);
+            off += rl;
+        }
+        let mut rewrite = false;
+        if let Some(off) = bad_at {
+            let fix = self.decide(false);
+            if fix {
+                // Cut the block here: the previous record (or a free one) takes the rest.
+                match prev {
+                    Some(p) => {
+                        let rl = (BLOCK_SIZE - p) as u16;
+                        if let Some(dst) = buf.get_mut(p + 8..p + 10) {
+                            dst.copy_from_slice(&rl.to_le_bytes());
+                        }
+                    }
+                    None => {
+                        let r = DirEntryHead {
+                            ino: U64::new(0),
+                            rec_len: U16::new((BLOCK_SIZE - off) as u16),
+                            name_len: 0,
+                            file_type: 0,
+                        };
+                        if let Some(dst) = buf.get_mut(off..off + DIRENT_HEAD) {
+                            dst.copy_from_slice(r.as_bytes());
+                        }
+                    }
+                }
+                rewrite = true;
+            }
+            self.problem(
+                "dir_entry",
+                format!(
+                    "directory {} block {}: corrupt entry at offset {}: dropping the rest of the block",
+                    dir, blk, off
+                ),
+                fix,
+            );
+            if !fix {
+                // Left broken: do not reseal it as if it were sound.
+                return;
+            }
+        }
+        if bad_sum {
+            let fix = self.decide(bad_at.is_none());
+            rewrite |= fix;
+            self.problem(
+                "dir_checksum",
+                format!(
+                    "directory {} block {} checksum mismatch: resealing it",
+                    dir, blk
+                ),
+                fix,
+            );
+        }
+        if rewrite {
+            self.seal_write(blk, &mut buf);
+        }
+    }
+
+    /// Patch one entry's inode number or file type in place.
+    fn patch_entry(&mut self, dir: u64, e: &Entry, ino: Option<u64>, ft: Option<u8>) -> bool {
+        let Some(mut buf) = self.read(e.blk) else {
+            return false;
+        };
+        if let BlockCheck::Bad(_) = check_block(&buf, BLOCK_MAGIC_DIR, e.blk, Some(dir)) {
+            return false;
+        }
+        if let Some(i) = ino {
+            match buf.get_mut(e.off..e.off + 8) {
+                Some(dst) => dst.copy_from_slice(&i.to_le_bytes()),
+                None => return false,
+            }
+        }
+        if let Some(t) = ft {
+            match buf.get_mut(e.off + 11) {
+                Some(dst) => *dst = t,
+                None => return false,
+            }
+        }
+        self.seal_write(e.blk, &mut buf)
+    }
+
+    fn clear_entry(&mut self, dir: u64, e: &Entry) -> bool {
+        self.patch_entry(dir, e, Some(0), None)
+    }
+
+    /// Whether the entry stays.
+    fn check_entry(&mut self, dir: u64, e: &Entry, names: &mut BTreeSet<Vec<u8>>) -> bool {
+        let shown = show_name(&e.name);
+        if !name_ok(&e.name) {
+            let fix = self.decide(true);
+            let done = fix && self.clear_entry(dir, e);
+            self.problem(
+                "dir_name",
+                format!(
+                    "directory {}: entry '{}' (inode {}) has an invalid name: clearing it",
+                    dir, shown, e.ino
+                ),
+                done,
+            );
+            return !done;
+        }
+        if !names.insert(e.name.clone()) {
+            let fix = self.decide(true);
+            let done = fix && self.clear_entry(dir, e);
+            self.problem(
+                "dir_duplicate",
+                format!(
+                    "directory {}: duplicate entry '{}' (inode {}): clearing it",
+                    dir, shown, e.ino
+                ),
+                done,
+            );
+            return !done;
+        }
+        let ic = self.sb.inode_count.get();
+        let target = self
+            .nodes
+            .get(&e.ino)
+            .map(|n| (n.bad, n.kind(), n.d.mode.get()));
+        let Some((bad, _, mode)) = target else {
+            let why = if e.ino > ic {
+                format!("inode {} beyond the inode count {}", e.ino, ic)
+            } else {
+                format!("free inode {}", e.ino)
+            };
+            let fix = self.decide(true);
+            let done = fix && self.clear_entry(dir, e);
+            self.problem(
+                "dir_free_inode",
+                format!(
+                    "directory {}: entry '{}' points to {}: clearing it",
+                    dir, shown, why
+                ),
+                done,
+            );
+            return !done;
+        };
+        if bad {
+            return true;
+        }
+        let want = dt_from_mode(u32::from(mode));
+        if e.ft != want {
+            let fix = self.decide(true);
+            let done = fix && self.patch_entry(dir, e, None, Some(want));
+            self.problem(
+                "dir_file_type",
+                format!(
+                    "directory {}: entry '{}' (inode {}) has file type {}, should be {}",
+                    dir, shown, e.ino, e.ft, want
+                ),
+                done,
+            );
+        }
+        true
+    }
+
+    // ---- pass 3: connectivity ----
+
+    /// Walk from `start` (already reached), counting links.
+    fn walk(&mut self, start: u64) {
+        let mut queue = VecDeque::new();
+        queue.push_back(start);
+        let limit = self.sb.inode_count.get().saturating_add(1);
+        let mut steps = 0u64;
+        while let Some(d) = queue.pop_front() {
+            steps += 1;
+            if steps > limit {
+                break;
+            }
+            let entries = self.dirs.get(&d).cloned().unwrap_or_default();
+            for e in entries {
+                let Some(t) = self.nodes.get(&e.ino) else {
+                    continue;
+                };
+                if t.bad {
+                    continue;
+                }
+                if t.is_dir() {
+                    let home = self.home.get(&e.ino).copied();
+                    let accept = !t.reached && (home.is_none() || home == Some(d));
+                    if accept {
+                        if let Some(t) = self.nodes.get_mut(&e.ino) {
+                            t.reached = true;
+                            t.found_in = d;
+                        }
+                        if let Some(p) = self.nodes.get_mut(&d) {
+                            p.subdirs = p.subdirs.saturating_add(1);
+                        }
+                        queue.push_back(e.ino);
+                    } else {
+                        let fix = self.decide(true);
+                        let done = fix && self.clear_entry(d, &e);
+                        self.problem(
+                            "dir_hard_link",
+                            format!(
+                                "directory {}: entry '{}' is an extra link to directory {}: clearing it",
+                                d,
+                                show_name(&e.name),
+                                e.ino
+                            ),
+                            done,
+                        );
+                        if done {
+                            if let Some(list) = self.dirs.get_mut(&d) {
+                                list.retain(|x| !(x.blk == e.blk && x.off == e.off));
+                            }
+                        }
+                    }
+                } else if let Some(t) = self.nodes.get_mut(&e.ino) {
+                    t.reached = true;
+                    t.links = t.links.saturating_add(1);
+                }
+            }
+        }
+    }
+
+    fn pass3(&mut self) {
+        self.line("Pass 3: Checking directory connectivity".into());
+        // A directory's real link is the one in its `parent`, when that names it.
+        let mut home = BTreeMap::new();
+        for (&d, entries) in &self.dirs {
+            for e in entries {
+                if e.ino == ROOT_INO {
+                    continue;
+                }
+                if let Some(t) = self.nodes.get(&e.ino) {
+                    if t.is_dir() && t.d.parent.get() == d && !home.contains_key(&e.ino) {
+                        home.insert(e.ino, d);
+                    }
+                }
+            }
+        }
+        self.home = home;
+        let root_ok = self
+            .nodes
+            .get(&ROOT_INO)
+            .is_some_and(|n| n.is_dir() && !n.bad);
+        if !root_ok {
+            let fix = self.decide(false);
+            let done = fix && self.make_root();
+            self.problem(
+                "root",
+                "root inode 1 is missing or not a directory: recreating it empty".into(),
+                done,
+            );
+            if !done {
+                return;
+            }
+        }
+        if let Some(r) = self.nodes.get_mut(&ROOT_INO) {
+            r.reached = true;
+            r.found_in = ROOT_INO;
+        }
+        self.walk(ROOT_INO);
+        // Disconnected directories: reconnect the top of each subtree.
+        let dirs: Vec<u64> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.is_dir() && !n.bad)
+            .map(|(&i, _)| i)
+            .collect();
+        for t in dirs {
+            if !matches!(self.nodes.get(&t), Some(n) if !n.reached) {
+                continue;
+            }
+            let mut top = t;
+            let mut seen = BTreeSet::new();
+            seen.insert(top);
+            while let Some(&p) = self.home.get(&top) {
+                let up = self.nodes.get(&p).is_some_and(|n| !n.reached && !n.bad);
+                if !up || !seen.insert(p) {
+                    break;
+                }
+                top = p;
+            }
+            let (nlink, empty) = (
+                self.nodes.get(&top).map(|n| n.d.nlink.get()).unwrap_or(0),
+                self.dirs.get(&top).map(Vec::len).unwrap_or(0) == 0,
+            );
+            if nlink == 0 && empty {
+                let fix = self.decide(true);
+                let done = fix && self.clear_inode(top);
+                self.problem(
+                    "orphan",
+                    format!(
+                        "directory {} was removed but not freed (orphan): freeing it",
+                        top
+                    ),
+                    done,
+                );
+                if done {
+                    continue;
+                }
+            } else {
+                let fix = self.decide(true);
+                let name = format!("#{}", top).into_bytes();
+                let lf = if fix { self.ensure_lost_found() } else { None };
+                let done = match lf {
+                    Some(lf) => self.add_entry(lf, &name, top, DT_DIR),
+                    None => false,
+                };
+                self.problem(
+                    "disconnected_dir",
+                    format!(
+                        "directory {} is not connected to the tree: reconnecting it to /lost+found as #{}",
+                        top, top
+                    ),
+                    done,
+                );
+                if let (true, Some(lf)) = (done, lf) {
+                    if let Some(n) = self.nodes.get_mut(&top) {
+                        n.reached = true;
+                        n.found_in = lf;
+                        n.d.parent = U64::new(lf);
+                    }
+                    self.write_node(top);
+                    if let Some(p) = self.nodes.get_mut(&lf) {
+                        p.subdirs = p.subdirs.saturating_add(1);
+                        p.d.nlink = U32::new(p.d.nlink.get().saturating_add(1));
+                    }
+                    self.write_node(lf);
+                    self.home.insert(top, lf);
+                    self.walk(top);
+                    continue;
+                }
+            }
+            // Not reconnected: count below it anyway so pass 4 stays accurate.
+            if let Some(n) = self.nodes.get_mut(&top) {
+                n.reached = true;
+                n.found_in = 0;
+            }
+            self.walk(top);
+        }
+        // ".." of every connected directory.
+        let fixes: Vec<(u64, u64, u64)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.is_dir() && !n.bad && n.found_in != 0)
+            .filter(|(_, n)| n.d.parent.get() != n.found_in)
+            .map(|(&i, n)| (i, n.d.parent.get(), n.found_in))
+            .collect();
+        for (ino, was, want) in fixes {
+            let fix = self.decide(true);
+            if fix {
+                if let Some(n) = self.nodes.get_mut(&ino) {
+                    n.d.parent = U64::new(want);
+                }
+            }
+            let done = fix && self.write_node(ino);
+            self.problem(
+                "dotdot",
+                format!(
+                    "directory {}: '..' (parent) is {}, should be {}",
+                    ino, was, want
+                ),
+                done,
+            );
+        }
+    }
+
+    fn alloc_inode(&mut self) -> Option<u64> {
+        let ic = self.sb.inode_count.get();
+        (2..=ic).find(|i| !self.nodes.contains_key(i))
+    }
+
+    fn alloc_block(&mut self) -> Option<u64> {
+        let ds = self.sb.data_start.get();
+        let bc = self.sb.block_count.get();
+        let mut b = ds;
+        while b < bc {
+            if b.is_multiple_of(8)
+                && usize::try_from(b / 8).ok().and_then(|i| self.used.get(i)) == Some(&0xff)
+            {
+                b += 8;
+                continue;
+            }
+            if !get_bit(&self.used, b) {
+                set_bit(&mut self.used, b, true);
+                self.own_blocks.insert(b);
+                self.sb.free_blocks = U64::new(self.sb.free_blocks.get().saturating_sub(1));
+                self.sb_dirty = true;
+                return Some(b);
+            }
+            b += 1;
+        }
+        None
+    }
+
+    /// Write an empty directory block at `blk` owned by `dir`.
+    fn write_empty_dir_block(&mut self, dir: u64, blk: u64) -> bool {
+        let mut buf = new_block();
+        let h = BlockHeader::new(BLOCK_MAGIC_DIR, blk, dir);
+        if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
+            dst.copy_from_slice(h.as_bytes());
+        }
+        let r = DirEntryHead {
+            ino: U64::new(0),
+            rec_len: U16::new((BLOCK_SIZE - HEADER_SIZE) as u16),
+            name_len: 0,
+            file_type: 0,
+        };
+        if let Some(dst) = buf.get_mut(HEADER_SIZE..HEADER_SIZE + DIRENT_HEAD) {
+            dst.copy_from_slice(r.as_bytes());
+        }
+        self.seal_write(blk, &mut buf)
+    }
+
+    /// A new empty directory `ino` (one block) with parent `parent`.
+    fn make_dir(&mut self, ino: u64, parent: u64, perm: u32) -> bool {
+        let Some(blk) = self.alloc_block() else {
+            return false;
+        };
+        if !self.write_empty_dir_block(ino, blk) {
+            set_bit(&mut self.used, blk, false);
+            return false;
+        }
+        let now = self.dev.now();
+        let mut d = DiskInode::new_zeroed();
+        d.mode = U16::new((S_IFDIR | perm) as u16);
+        d.nlink = U32::new(2);
+        d.parent = U64::new(parent);
+        d.size = U64::new(BLOCK_SIZE as u64);
+        d.blocks = U64::new(1);
+        d.generation = U32::new(now.nsec | 1);
+        for (s, n) in [
+            (&mut d.atime, &mut d.atime_nsec),
+            (&mut d.mtime, &mut d.mtime_nsec),
+            (&mut d.ctime, &mut d.ctime_nsec),
+            (&mut d.crtime, &mut d.crtime_nsec),
+        ] {
+            *s = I64::new(now.sec);
+            *n = U32::new(now.nsec);
+        }
+        d.extent_count = U32::new(1);
+        if let Some(e) = d.extents.get_mut(0) {
+            e.logical = U64::new(0);
+            e.start = U64::new(blk);
+            e.len = U32::new(1);
+        }
+        if !self.write_disk_inode(ino, &d) {
+            set_bit(&mut self.used, blk, false);
+            return false;
+        }
+        self.nodes.insert(
+            ino,
+            Node {
+                d,
+                extents: alloc::vec![Ext {
+                    logical: 0,
+                    start: blk,
+                    len: 1
+                }],
+                tree: Vec::new(),
+                links: 0,
+                subdirs: 0,
+                reached: false,
+                found_in: 0,
+                bad: false,
+            },
+        );
+        self.dirs.insert(ino, Vec::new());
+        if self.own_inodes.insert(ino - 1) {
+            self.sb.free_inodes = U64::new(self.sb.free_inodes.get().saturating_sub(1));
+            self.sb_dirty = true;
+        }
+        true
+    }
+
+    fn make_root(&mut self) -> bool {
+        if self.nodes.contains_key(&ROOT_INO) {
+            // A bad or non-directory root: its entries are dropped with it.
+            if !self.clear_inode(ROOT_INO) {
+                return false;
+            }
+        }
+        self.make_dir(ROOT_INO, ROOT_INO, 0o755)
+    }
+
+    fn ensure_lost_found(&mut self) -> Option<u64> {
+        if let Some(lf) = self.lost_found {
+            return Some(lf);
+        }
+        let existing = self
+            .dirs
+            .get(&ROOT_INO)
+            .and_then(|v| v.iter().find(|e| e.name == b"lost+found").map(|e| e.ino));
+        if let Some(ino) = existing {
+            if self.nodes.get(&ino).is_some_and(|n| n.is_dir() && !n.bad) {
+                self.lost_found = Some(ino);
+                return Some(ino);
+            }
+            // The name is taken by something else: no lost+found.
+            self.problem(
+                "lost_found",
+                "/lost+found exists but is not a directory: cannot reconnect".into(),
+                false,
+            );
+            return None;
+        }
+        let ino = self.alloc_inode()?;
+        if !self.make_dir(ino, ROOT_INO, 0o700) {
+            return None;
+        }
+        if !self.add_entry(ROOT_INO, b"lost+found", ino, DT_DIR) {
+            self.clear_inode(ino);
+            return None;
+        }
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            n.reached = true;
+            n.found_in = ROOT_INO;
+        }
+        if let Some(r) = self.nodes.get_mut(&ROOT_INO) {
+            r.subdirs = r.subdirs.saturating_add(1);
+            r.d.nlink = U32::new(r.d.nlink.get().saturating_add(1));
+        }
+        self.write_node(ROOT_INO);
+        self.home.insert(ino, ROOT_INO);
+        self.line(format!("/lost+found created (inode {})", ino));
+        self.lost_found = Some(ino);
+        Some(ino)
+    }
+
+    /// Add an entry to `dir`, growing it by a block if needed.
+    fn add_entry(&mut self, dir: u64, name: &[u8], ino: u64, ft: u8) -> bool {
+        let need = dirent_size(name.len());
+        let Some(n) = self.nodes.get(&dir) else {
+            return false;
+        };
+        let nblocks = n.d.size.get() / BLOCK_SIZE as u64;
+        for lb in 0..nblocks {
+            let Some(blk) = self.nodes.get(&dir).and_then(|n| n.map(lb)) else {
+                return false;
+            };
+            let Some(mut buf) = self.read(blk) else {
+                continue;
+            };
+            if !matches!(
+                check_block(&buf, BLOCK_MAGIC_DIR, blk, Some(dir)),
+                BlockCheck::Ok(_)
+            ) {
+                continue;
+            }
+            let mut off = HEADER_SIZE;
+            while off < BLOCK_SIZE {
+                let Some((h, _)) = buf
+                    .get(off..)
+                    .and_then(|b| DirEntryHead::read_from_prefix(b).ok())
+                else {
+                    break;
+                };
+                let rl = h.rec_len.get() as usize;
+                if rl < DIRENT_HEAD || off + rl > BLOCK_SIZE {
+                    break;
+                }
+                let used = if h.ino.get() == 0 {
+                    0
+                } else {
+                    dirent_size(h.name_len as usize)
+                };
+                if rl >= used && rl - used >= need {
+                    let at = off + used;
+                    if used != 0 {
+                        if let Some(dst) = buf.get_mut(off + 8..off + 10) {
+                            dst.copy_from_slice(&(used as u16).to_le_bytes());
+                        }
+                    }
+                    if !put_entry(buf.as_mut_slice(), at, rl - used, ino, ft, name) {
+                        return false;
+                    }
+                    if !self.seal_write(blk, &mut buf) {
+                        return false;
+                    }
+                    self.dirs.entry(dir).or_default().push(Entry {
+                        blk,
+                        off: at,
+                        ino,
+                        ft,
+                        name: name.to_vec(),
+                    });
+                    return true;
+                }
+                off += rl;
+            }
+        }
+        // Grow by one block: only inline extent maps are extended here.
+        let Some(blk) = self.alloc_block() else {
+            return false;
+        };
+        let Some(n) = self.nodes.get_mut(&dir) else {
+            return false;
+        };
+        let count = n.d.extent_count.get() as usize;
+        let mut grown = false;
+        if n.d.extent_depth.get() == 0 {
+            if let Some(last) = count.checked_sub(1).and_then(|i| n.d.extents.get_mut(i)) {
+                let end_l = last.logical.get().saturating_add(u64::from(last.len.get()));
+                let end_p = last.start.get().saturating_add(u64::from(last.len.get()));
+                if end_l == nblocks && end_p == blk && last.len.get() < u32::MAX {
+                    last.len = U32::new(last.len.get() + 1);
+                    grown = true;
+                }
+            }
+            if !grown && count < INLINE_EXTENTS {
+                if let Some(slot) = n.d.extents.get_mut(count) {
+                    slot.logical = U64::new(nblocks);
+                    slot.start = U64::new(blk);
+                    slot.len = U32::new(1);
+                    slot.pad = U32::new(0);
+                    n.d.extent_count = U32::new(count as u32 + 1);
+                    grown = true;
+                }
+            }
+        }
+        if !grown {
+            set_bit(&mut self.used, blk, false);
+            return false;
+        }
+        n.extents.push(Ext {
+            logical: nblocks,
+            start: blk,
+            len: 1,
+        });
+        n.d.size = U64::new((nblocks + 1) * BLOCK_SIZE as u64);
+        n.d.blocks = U64::new(n.d.blocks.get().saturating_add(1));
+        let mut buf = new_block();
+        let h = BlockHeader::new(BLOCK_MAGIC_DIR, blk, dir);
+        if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
+            dst.copy_from_slice(h.as_bytes());
+        }
+        if !put_entry(
+            buf.as_mut_slice(),
+            HEADER_SIZE,
+            BLOCK_SIZE - HEADER_SIZE,
+            ino,
+            ft,
+            name,
+        ) || !self.seal_write(blk, &mut buf)
+            || !self.write_node(dir)
+        {
+            return false;
+        }
+        self.dirs.entry(dir).or_default().push(Entry {
+            blk,
+            off: HEADER_SIZE,
+            ino,
+            ft,
+            name: name.to_vec(),
+        });
+        true
+    }
+
+    // ---- pass 4: reference counts ----
+
+    fn pass4(&mut self) {
+        self.line("Pass 4: Checking reference counts".into());
+        let lost: Vec<(u64, u32, u64, u8)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| !n.reached && !n.bad && !n.is_dir())
+            .map(|(&i, n)| {
+                (
+                    i,
+                    n.d.nlink.get(),
+                    n.d.size.get(),
+                    dt_from_mode(u32::from(n.d.mode.get())),
+                )
+            })
+            .collect();
+        for (ino, nlink, size, ft) in lost {
+            if nlink == 0 {
+                let fix = self.decide(true);
+                let done = fix && self.clear_inode(ino);
+                self.problem(
+                    "orphan",
+                    format!(
+                        "inode {} (size {}) was unlinked while open and never freed (orphan): freeing it",
+                        ino, size
+                    ),
+                    done,
+                );
+            } else {
+                let fix = self.decide(true);
+                let lf = if fix { self.ensure_lost_found() } else { None };
+                let name = format!("#{}", ino).into_bytes();
+                let done = match lf {
+                    Some(lf) => self.add_entry(lf, &name, ino, ft),
+                    None => false,
+                };
+                self.problem(
+                    "unattached",
+                    format!(
+                        "inode {} (nlink {}, size {}) is in no directory: reconnecting it to /lost+found as #{}",
+                        ino, nlink, size, ino
+                    ),
+                    done,
+                );
+                if done {
+                    if let Some(n) = self.nodes.get_mut(&ino) {
+                        n.reached = true;
+                        n.links = 1;
+                    }
+                }
+            }
+        }
+        let checks: Vec<(u64, u32, u64)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.reached && !n.bad)
+            .map(|(&i, n)| {
+                let want = if n.is_dir() {
+                    2u64.saturating_add(u64::from(n.subdirs))
+                } else {
+                    u64::from(n.links)
+                };
+                (i, n.d.nlink.get(), want)
+            })
+            .collect();
+        for (ino, have, want) in checks {
+            if u64::from(have) == want {
+                continue;
+            }
+            let fix = self.decide(true) && want <= u64::from(LINK_MAX);
+            if fix {
+                if let Some(n) = self.nodes.get_mut(&ino) {
+                    n.d.nlink = U32::new(want as u32);
+                }
+            }
+            let done = fix && self.write_node(ino);
+            self.problem(
+                "link_count",
+                format!("inode {} link count is {}, should be {}", ino, have, want),
+                done,
+            );
+        }
+    }
+
+    // ---- pass 5: bitmaps and counts ----
+
+    fn pass5(&mut self) {
+        self.line("Pass 5: Checking bitmaps and summary information".into());
+        let bc = self.sb.block_count.get();
+        let ic = self.sb.inode_count.get();
+        let mut expected_i: Vec<u8> = Vec::new();
+        let ibytes = usize::try_from(ic.div_ceil(8)).unwrap_or(0);
+        if expected_i.try_reserve_exact(ibytes).is_err() {
+            self.problem("memory", "out of memory for the inode map".into(), false);
+            return;
+        }
+        expected_i.resize(ibytes, 0);
+        for (&ino, _) in self.nodes.iter() {
+            set_bit(&mut expected_i, ino - 1, true);
+        }
+        self.compare_bitmap(
+            "inode_bitmap",
+            "inode",
+            self.sb.inode_bitmap_start.get(),
+            self.sb.inode_bitmap_blocks.get(),
+            BLOCK_MAGIC_IBITMAP,
+            ic,
+            1,
+            &expected_i,
+            &self.own_inodes.clone(),
+        );
+        let used = core::mem::take(&mut self.used);
+        self.compare_bitmap(
+            "block_bitmap",
+            "block",
+            self.sb.block_bitmap_start.get(),
+            self.sb.block_bitmap_blocks.get(),
+            BLOCK_MAGIC_BBITMAP,
+            bc,
+            0,
+            &used,
+            &self.own_blocks.clone(),
+        );
+        let blocks_used = used.iter().map(|b| u64::from(b.count_ones())).sum::<u64>();
+        self.used = used;
+        let inodes_used = self.nodes.len() as u64;
+        let free_b = bc.saturating_sub(blocks_used);
+        let free_i = ic.saturating_sub(inodes_used);
+        if self.sb.free_blocks.get() != free_b {
+            let fix = self.decide(true);
+            self.sb_dirty |= fix;
+            self.problem(
+                "free_blocks",
+                format!(
+                    "free blocks count wrong ({}, counted {})",
+                    self.sb.free_blocks.get(),
+                    free_b
+                ),
+                fix,
+            );
+            if fix {
+                self.sb.free_blocks = U64::new(free_b);
+            }
+        }
+        if self.sb.free_inodes.get() != free_i {
+            let fix = self.decide(true);
+            self.sb_dirty |= fix;
+            self.problem(
+                "free_inodes",
+                format!(
+                    "free inodes count wrong ({}, counted {})",
+                    self.sb.free_inodes.get(),
+                    free_i
+                ),
+                fix,
+            );
+            if fix {
+                self.sb.free_inodes = U64::new(free_i);
+            }
+        }
+        let st = &mut self.rep.stats;
+        st.inodes_used = inodes_used;
+        st.inodes_total = ic;
+        st.blocks_used = blocks_used;
+        st.blocks_total = bc;
+        for n in self.nodes.values() {
+            match n.kind() {
+                S_IFREG => {
+                    st.regular += 1;
+                    if n.d.nlink.get() > 1 {
+                        st.hard_links += u64::from(n.d.nlink.get() - 1);
+                    }
+                }
+                S_IFDIR => st.directories += 1,
+                S_IFLNK => st.symlinks += 1,
+                _ => st.special += 1,
+            }
+        }
+    }
+
+    /// Compare a bitmap region with the expected bits (bit n of `expected`
+    /// is item n + `base`); bits past `total` must be set.
+    #[allow(clippy::too_many_arguments)]
+    fn compare_bitmap(
+        &mut self,
+        code: &'static str,
+        what: &str,
+        start: u64,
+        nblk: u64,
+        magic: u32,
+        total: u64,
+        base: u64,
+        expected: &[u8],
+        own: &BTreeSet<u64>,
+    ) {
+        let mut plus: Vec<u64> = Vec::new();
+        let mut minus: Vec<u64> = Vec::new();
+        let mut rewrite: Vec<u64> = Vec::new();
+        let mut report = false;
+        for i in 0..nblk {
+            let blk = start + i;
+            let (buf, sound) = match self.read(blk) {
+                Some(b) => {
+                    let s = matches!(check_block(&b, magic, blk, Some(0)), BlockCheck::Ok(_));
+                    (Some(b), s)
+                }
+                None => (None, false),
+            };
+            let first = i * BITS_PER_BITMAP_BLOCK;
+            let mut differs = !sound;
+            report |= !sound;
+            for b in 0..BITS_PER_BITMAP_BLOCK {
+                let n = first + b;
+                let want = n >= total || get_bit(expected, n);
+                let have = buf
+                    .as_ref()
+                    .and_then(|buf| buf.get(HEADER_SIZE..))
+                    .is_some_and(|bits| get_bit(bits, b));
+                if want != have {
+                    differs = true;
+                    if own.contains(&n) {
+                        continue;
+                    }
+                    report = true;
+                    if n < total && plus.len() + minus.len() < 100_000 {
+                        if want {
+                            plus.push(n + base);
+                        } else {
+                            minus.push(n + base);
+                        }
+                    }
+                }
+            }
+            if differs {
+                rewrite.push(i);
+            }
+        }
+        if rewrite.is_empty() {
+            return;
+        }
+        let fix = self.decide(true);
+        let mut done = fix;
+        if fix {
+            for i in rewrite.iter().copied() {
+                let blk = start + i;
+                let mut buf = new_block();
+                let h = BlockHeader::new(magic, blk, 0);
+                if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
+                    dst.copy_from_slice(h.as_bytes());
+                }
+                let first = i * BITS_PER_BITMAP_BLOCK;
+                if let Some(bits) = buf.get_mut(HEADER_SIZE..) {
+                    for b in 0..BITS_PER_BITMAP_BLOCK {
+                        let n = first + b;
+                        if n >= total || get_bit(expected, n) {
+                            set_bit(bits, b, true);
+                        }
+                    }
+                }
+                done &= self.seal_write(blk, &mut buf);
+            }
+        }
+        if !report {
+            // Only this run's own allocations and frees.
+        } else if plus.is_empty() && minus.is_empty() {
+            // Only the padding bits or the block itself were wrong.
+            self.problem(code, format!("{} bitmap blocks need rewriting", what), done);
+        } else {
+            self.problem(
+                code,
+                format!(
+                    "{} bitmap differences:{}{}",
+                    what,
+                    ranges('+', &plus),
+                    ranges('-', &minus)
+                ),
+                done,
+            );
+        }
+    }
+
+    // ---- pass 6: vectors ----
+
+    fn pass6(&mut self) {
+        let dim = self.sb.vec_dim.get();
+        let with_slots: Vec<(u64, u64)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.d.vec_slot.get() != 0 && !n.bad)
+            .map(|(&i, n)| (i, n.d.vec_slot.get() - 1))
+            .collect();
+        if dim == 0 && with_slots.is_empty() {
+            return;
+        }
+        self.line("Pass 6: Checking vector slots and index".into());
+        // Valid slots: slot -> inode.
+        let mut owners: BTreeMap<u64, u64> = BTreeMap::new();
+        if dim != 0 {
+            self.check_slots(&mut owners);
+        }
+        for (ino, slot) in with_slots {
+            if owners.get(&slot) == Some(&ino) {
+                continue;
+            }
+            let fix = self.decide(true);
+            if fix {
+                if let Some(n) = self.nodes.get_mut(&ino) {
+                    n.d.vec_slot = U64::new(0);
+                }
+            }
+            let done = fix && self.write_node(ino);
+            self.problem(
+                "vec_dangling",
+                format!(
+                    "inode {} names vector slot {} which does not hold its vector: clearing the reference",
+                    ino, slot
+                ),
+                done,
+            );
+        }
+        if dim == 0 {
+            return;
+        }
+        let count = owners.len() as u64;
+        self.rep.stats.vectors = count;
+        if self.sb.vec_count.get() != count {
+            let fix = self.decide(true);
+            self.sb_dirty |= fix;
+            self.problem(
+                "vec_count",
+                format!(
+                    "vector count is {}, counted {}",
+                    self.sb.vec_count.get(),
+                    count
+                ),
+                fix,
+            );
+            if fix {
+                self.sb.vec_count = U64::new(count);
+            }
+        }
+        self.check_graph(&owners);
+    }
+
+    fn check_slots(&mut self, owners: &mut BTreeMap<u64, u64>) {
+        let per = u64::from(self.sb.vec_slots_per_block.get());
+        let size = self.sb.vec_slot_size.get() as usize;
+        let cap = self.sb.vec_capacity.get();
+        let dim = self.sb.vec_dim.get() as usize;
+        for b in 0..self.sb.vec_slot_blocks_inited.get() {
+            let blk = self.sb.vector_start.get() + b;
+            let Some(mut buf) = self.read(blk) else {
+                continue;
+            };
+            let mut reseal = false;
+            match check_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
+                BlockCheck::Ok(_) => {}
+                BlockCheck::BadSum(_) => {
+                    let fix = self.decide(true);
+                    reseal = fix;
+                    self.problem(
+                        "vec_slot_block",
+                        format!("vector slot block {} checksum mismatch: resealing it", blk),
+                        fix,
+                    );
+                }
+                BlockCheck::Bad(why) => {
+                    let fix = self.decide(false);
+                    let done = fix && {
+                        let mut z = new_block();
+                        let h = BlockHeader::new(BLOCK_MAGIC_VSLOT, blk, 0);
+                        if let Some(dst) = z.get_mut(..HEADER_SIZE) {
+                            dst.copy_from_slice(h.as_bytes());
+                        }
+                        self.seal_write(blk, &mut z)
+                    };
+                    self.problem(
+                        "vec_slot_block",
+                        format!(
+                            "vector slot block {}: {}: clearing it (its vectors are lost)",
+                            blk, why
+                        ),
+                        done,
+                    );
+                    continue;
+                }
+            }
+            let mut changed = false;
+            for j in 0..per {
+                let slot = b * per + j;
+                if slot >= cap {
+                    break;
+                }
+                let off = HEADER_SIZE + j as usize * size;
+                let Some(raw) = buf.get(off..off + size) else {
+                    break;
+                };
+                let ino = le_u64(raw, 0);
+                if ino == 0 {
+                    continue;
+                }
+                let generation = le_u32(raw, 8);
+                let finite = (0..dim).all(|k| {
+                    let bits = le_u32(raw, VEC_SLOT_HEAD + 4 * k);
+                    (bits >> 23) & 0xff != 0xff
+                });
+                let owner_ok = self.nodes.get(&ino).is_some_and(|n| {
+                    !n.bad
+                        && n.d.generation.get() == generation
+                        && n.d.vec_slot.get() == slot.saturating_add(1)
+                });
+                if owner_ok && finite {
+                    owners.insert(slot, ino);
+                    continue;
+                }
+                let why = if !owner_ok {
+                    match self.nodes.get(&ino) {
+                        None => format!("names inode {} which is not in use", ino),
+                        Some(n) if n.d.generation.get() != generation => format!(
+                            "names inode {} generation {}, the inode has {}",
+                            ino,
+                            generation,
+                            n.d.generation.get()
+                        ),
+                        Some(_) => format!("names inode {} which does not name it", ino),
+                    }
+                } else {
+                    "holds a non-finite value".into()
+                };
+                // An orphan slot is freed by mount anyway; a corrupt value is data loss.
+                let fix = self.decide(!owner_ok);
+                if fix {
+                    if let Some(dst) = buf.get_mut(off..off + size) {
+                        dst.fill(0);
+                    }
+                    changed = true;
+                }
+                self.problem(
+                    "vec_orphan_slot",
+                    format!("vector slot {} {}: freeing the slot", slot, why),
+                    fix,
+                );
+            }
+            if changed || reseal {
+                self.seal_write(blk, &mut buf);
+            }
+        }
+    }
+
+    fn invalidate_graph(&mut self, head: u64, why: String) {
+        let fix = self.decide(true);
+        let done = fix && {
+            let z = new_block();
+            self.write(head, &z)
+        };
+        self.finding(
+            "vec_index",
+            format!(
+                "{} (the mount rebuilds it from the slots): invalidating it",
+                why
+            ),
+            Severity::Info,
+            done,
+        );
+    }
+
+    fn check_graph(&mut self, owners: &BTreeMap<u64, u64>) {
+        let slot_blocks = self.sb.vec_slot_blocks.get();
+        let Some(blocks) = self.sb.vector_blocks.get().checked_sub(slot_blocks) else {
+            return;
+        };
+        if blocks == 0 {
+            return;
+        }
+        let head = self.sb.vector_start.get() + slot_blocks;
+        let Some(buf) = self.read(head) else { return };
+        if buf.iter().all(|&b| b == 0) {
+            if self.verbose {
+                self.line("no stored vector index (built at mount)".into());
+            }
+            return;
+        }
+        if let Err(why) = verify_block(&buf, BLOCK_MAGIC_VINDEX, head, Some(0)) {
+            self.invalidate_graph(head, format!("vector index head block {}: {}", head, why));
+            return;
+        }
+        let body = buf.get(HEADER_SIZE..).unwrap_or(&[]);
+        let len = le_u64(body, 0);
+        let generation = le_u64(body, 8);
+        let nodes = le_u64(body, 16);
+        let sum = le_u32(body, 24);
+        let count = owners.len() as u64;
+        if generation != self.sb.vec_generation.get() {
+            self.invalidate_graph(
+                head,
+                format!(
+                    "stored vector index is stale (generation {}, filesystem {})",
+                    generation,
+                    self.sb.vec_generation.get()
+                ),
+            );
+            return;
+        }
+        if nodes != count {
+            self.invalidate_graph(
+                head,
+                format!(
+                    "stored vector index has {} nodes, the slots hold {} vectors",
+                    nodes, count
+                ),
+            );
+            return;
+        }
+        let payload = (BLOCK_SIZE - HEADER_SIZE) as u64;
+        if len.div_ceil(payload).saturating_add(1) > blocks {
+            self.invalidate_graph(
+                head,
+                format!("stored vector index length {} too large", len),
+            );
+            return;
+        }
+        let mut bytes: Vec<u8> = Vec::new();
+        let Ok(ulen) = usize::try_from(len) else {
+            return;
+        };
+        if bytes.try_reserve_exact(ulen).is_err() {
+            return;
+        }
+        let mut b = head + 1;
+        while bytes.len() < ulen {
+            let Some(pb) = self.read(b) else { return };
+            if let Err(why) = verify_block(&pb, BLOCK_MAGIC_VINDEX, b, Some(0)) {
+                self.invalidate_graph(head, format!("vector index block {}: {}", b, why));
+                return;
+            }
+            let take = (ulen - bytes.len()).min(payload as usize);
+            bytes.extend_from_slice(pb.get(HEADER_SIZE..HEADER_SIZE + take).unwrap_or(&[]));
+            b += 1;
+        }
+        if crc32c(&[&bytes]) != sum {
+            self.invalidate_graph(head, "stored vector index checksum mismatch".into());
+            return;
+        }
+        let cap = u32::try_from(self.sb.vec_capacity.get()).unwrap_or(u32::MAX);
+        match Hnsw::decode(&bytes, cap) {
+            Ok(g) => {
+                let ids_ok = g.len() as u64 == count
+                    && g.ids().all(|id| owners.contains_key(&u64::from(id)));
+                if !ids_ok {
+                    self.invalidate_graph(
+                        head,
+                        "stored vector index does not match the slots".into(),
+                    );
+                } else if self.verbose {
+                    self.line(format!("stored vector index is current ({} nodes)", count));
+                }
+            }
+            Err(_) => {
+                self.invalidate_graph(head, "stored vector index does not decode".into());
+            }
+        }
+    }
+
+    // ---- end ----
+
+    fn finish(&mut self) {
+        if self.writable() {
+            let clean = self.rep.uncorrected() == 0;
+            let state = if clean { STATE_CLEAN } else { STATE_ERRORS };
+            if self.sb.state.get() != state {
+                self.sb.state = U16::new(state);
+                self.sb_dirty = true;
+            }
+            if self.sb_dirty {
+                let Some(mut buf) = self.read(0) else { return };
+                self.sb.seal();
+                if let Some(dst) = buf.get_mut(..SUPERBLOCK_SIZE) {
+                    dst.copy_from_slice(self.sb.as_bytes());
+                }
+                self.write(0, &buf);
+            }
+            if self.rep.modified && self.dev.flush().is_err() {
+                self.problem("io", "flushing the device failed".into(), false);
+            }
+        }
+    }
+}
+
+fn put_entry(buf: &mut [u8], at: usize, rec_len: usize, ino: u64, ft: u8, name: &[u8]) -> bool {
+    let h = DirEntryHead {
+        ino: U64::new(ino),
+        rec_len: U16::new(rec_len as u16),
+        name_len: name.len() as u8,
+        file_type: ft,
+    };
+    let Some(dst) = buf.get_mut(at..at + DIRENT_HEAD) else {
+        return false;
+    };
+    dst.copy_from_slice(h.as_bytes());
+    let Some(dst) = buf.get_mut(at + DIRENT_HEAD..at + DIRENT_HEAD + name.len()) else {
+        return false;
+    };
+    dst.copy_from_slice(name);
+    true
+}
