@@ -182,7 +182,11 @@ pub struct DiskInode {
     pub extents: [DiskExtent; INLINE_EXTENTS],
     /// Vector slot holding this file's embedding, plus one (0 = none).
     pub vec_slot: U64,
-    pub reserved: [u8; 44],
+    /// `Superblock::fs_tag()` of the filesystem that wrote the inode: mkfs
+    /// does not clear the inode table, so a checker tells a stale inode of
+    /// an earlier filesystem on the same device by this.
+    pub fs_tag: U32,
+    pub reserved: [u8; 40],
     /// crc32c of the inode number and the bytes above.
     pub checksum: U32,
 }
@@ -370,6 +374,11 @@ impl Superblock {
             return Err("bad vector space parameters");
         }
         Ok(())
+    }
+
+    /// A 32-bit tag of this filesystem (crc32c of its UUID), stamped in its inodes.
+    pub fn fs_tag(&self) -> u32 {
+        crc32c(&[&self.uuid])
     }
 
     pub fn label_str(&self) -> &str {

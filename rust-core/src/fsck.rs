@@ -605,8 +605,10 @@ impl<D: Device> Checker<'_, D> {
                 let mode = u32::from(d.mode.get());
                 if !bit_known || !bit {
                     // Not marked in use (or the bitmap is unreadable): only a
-                    // sound inode counts, anything else is leftover garbage.
-                    if !(csum_ok && valid_file_type(mode)) {
+                    // sound inode of this filesystem counts; anything else is
+                    // leftover garbage (mkfs does not clear the inode table).
+                    let ours = d.fs_tag.get() == self.sb.fs_tag();
+                    if !(csum_ok && ours && valid_file_type(mode)) {
                         if bit_known {
                             continue;
                         }
@@ -1544,6 +1546,7 @@ impl<D: Device> Checker<'_, D> {
         d.size = U64::new(BLOCK_SIZE as u64);
         d.blocks = U64::new(1);
         d.generation = U32::new(now.nsec | 1);
+        d.fs_tag = U32::new(self.sb.fs_tag());
         for (s, n) in [
             (&mut d.atime, &mut d.atime_nsec),
             (&mut d.mtime, &mut d.mtime_nsec),

@@ -192,6 +192,7 @@ impl<D: Device> Fs<D> {
         d.generation = U32::new(self.next_generation);
         d.extent_depth = U16::new(0);
         d.parent = U64::new(0);
+        d.fs_tag = U32::new(self.sb.fs_tag());
         self.inodes.insert(
             ino,
             Inode {

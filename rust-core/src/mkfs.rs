@@ -195,6 +195,9 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     d.nlink = U32::new(2);
     d.parent = U64::new(root);
     d.generation = U32::new(1);
+    let mut tag_sb = Superblock::new_zeroed();
+    tag_sb.uuid = opts.uuid;
+    d.fs_tag = U32::new(tag_sb.fs_tag());
     for (s, n) in [
         (&mut d.atime, &mut d.atime_nsec),
         (&mut d.mtime, &mut d.mtime_nsec),

@@ -106,7 +106,7 @@ if [ "$FSTYPE" = vexfs ]; then
 	# rather than require a musl target; works for static builds too.
 	copy_dyn "$MKFS_VEXFS" usr/local/sbin/mkfs.vexfs
 	# vexctl and the in-VM benchmark sit next to mkfs.vexfs when built.
-	for t in vexctl vexfs-vmbench; do
+	for t in vexctl vexfs-vmbench fsck.vexfs; do
 		[ -x "$(dirname "$MKFS_VEXFS")/$t" ] && copy_dyn "$(dirname "$MKFS_VEXFS")/$t" usr/local/bin/$t
 	done
 	cp "$VEXFS_KO" "$IR/lib/vexfs.ko"

@@ -1,4 +1,5 @@
 # a corrupted superblock is refused (bad magic; bad checksum), with a kernel
+NO_FSCK=1 # this case damages disks on purpose
 # log line and no oops; mkfs makes the disk usable again
 if [ "$FSTYPE" = ext4 ]; then
 	MAGIC_OFF=1080   # s_magic

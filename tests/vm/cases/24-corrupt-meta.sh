@@ -1,4 +1,5 @@
 # Corrupted metadata (random garbage and single flipped bytes in blocks near
+NO_FSCK=1 # this case damages disks on purpose
 # the start of the disk, where metadata and the first data live; the
 # superblock is kept) must give errors, never an oops, panic or warning.
 # Errors from individual operations are expected and ignored here; the host

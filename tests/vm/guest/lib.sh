@@ -114,8 +114,19 @@ mount_dev() {
 	return 1
 }
 umount_dir() {
-	umount "$1" >/tmp/umount.out 2>&1 && return 0
-	note "umount $1 failed: $(cat /tmp/umount.out)"
+	_udev=$(awk -v m="$1" '$2 == m {print $1}' /proc/mounts | tail -n 1)
+	if ! umount "$1" >/tmp/umount.out 2>&1; then
+		note "umount $1 failed: $(cat /tmp/umount.out)"
+		return 1
+	fi
+	fsck_clean "$_udev"
+}
+# fsck_clean DEV: after every unmount the checker must find nothing (cases
+# that damage a disk on purpose set NO_FSCK=1).
+fsck_clean() {
+	[ "$FSTYPE" = vexfs ] && [ -z "$NO_FSCK" ] && [ -n "$1" ] && command -v fsck.vexfs >/dev/null || return 0
+	fsck.vexfs -n "$1" >/tmp/fsck.out 2>&1 && return 0
+	note "fsck.vexfs -n $1 after umount (exit $?): $(grep -v '^Pass' /tmp/fsck.out | head -n 4)"
 	return 1
 }
 # fresh [DEV [MNT]]: make a new filesystem and mount it. Non-zero on failure.

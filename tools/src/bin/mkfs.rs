@@ -206,10 +206,7 @@ fn summary(l: &Layout, uuid: &[u8; 16], label: &[u8]) {
         "Journal area: {} blocks at {} (reserved)",
         l.journal.1, l.journal.0
     );
-    println!(
-        "Vector area: {} blocks at {} (reserved)",
-        l.vectors.1, l.vectors.0
-    );
+    println!("Vector area: {} blocks at {}", l.vectors.1, l.vectors.0);
     println!(
         "Data blocks: {} starting at {}",
         l.block_count - l.data_start,
