@@ -114,7 +114,7 @@ mount_dev() {
 	return 1
 }
 umount_dir() {
-	_udev=$(awk -v m="$1" '$2 == m {print $1}' /proc/mounts | tail -n 1)
+	_udev=$(awk -v m="$1" '$2 == m && $3 == "vexfs" {print $1}' /proc/mounts | tail -n 1)
 	if ! umount "$1" >/tmp/umount.out 2>&1; then
 		note "umount $1 failed: $(cat /tmp/umount.out)"
 		return 1
