@@ -1,20 +1,6 @@
 # Vector ioctls (ffi/include/vexfs_uapi.h) through vmhelper: SET/GET/DEL/QUERY/
 # BATCH_SET/INFO, every error they document, and subtree queries.
-# --- vector helpers (local to this case; the suite's fresh() makes no vector space)
-vexfs_only() { [ "$FSTYPE" = vexfs ] || { skip "vector ioctls are VexFS-only"; return 1; }; }
-# vfresh [DEV [MNT]]: mkfs with an 8-dimensional L2 vector space, mount
-vfresh() {
-	_dev=${1:-$DEV_MAIN} _mnt=${2:-$MNT}
-	umount "$_mnt" 2>/dev/null
-	load_fs || return 1
-	mkfs.vexfs -f -q $MKFS_VEXFS_ARGS --dim 8 --metric l2 "$_dev" >/tmp/mkfs.out 2>&1 ||
-		{ note "mkfs --dim 8 $_dev failed: $(tail -n 3 /tmp/mkfs.out)"; return 1; }
-	mount_dev "$_dev" "$_mnt"
-}
-vinfo_field() { vmhelper vinfo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-vcount() { vinfo_field count "${1:-$MNT}"; }
-ino() { stat -c %i "$1"; }
-unit() { echo "$1,0,0,0,0,0,0,0"; } # unit X: X along the first axis
+# (vector helpers: vexfs_only, vfresh, vinfo_field, vcount, ino, unit are in lib.sh)
 
 begin vector_set_get_del
 if vexfs_only && vfresh; then

@@ -1,21 +1,7 @@
 # Vectors, the index and query results survive umount/mount and
 # rmmod/insmod; a 1,000-vector batch import; queries from several processes
 # while another one inserts.
-# --- vector helpers (local to this case; the suite's fresh() makes no vector space)
-vexfs_only() { [ "$FSTYPE" = vexfs ] || { skip "vector ioctls are VexFS-only"; return 1; }; }
-# vfresh [DEV [MNT]]: mkfs with an 8-dimensional L2 vector space, mount
-vfresh() {
-	_dev=${1:-$DEV_MAIN} _mnt=${2:-$MNT}
-	umount "$_mnt" 2>/dev/null
-	load_fs || return 1
-	mkfs.vexfs -f -q $MKFS_VEXFS_ARGS --dim 8 --metric l2 "$_dev" >/tmp/mkfs.out 2>&1 ||
-		{ note "mkfs --dim 8 $_dev failed: $(tail -n 3 /tmp/mkfs.out)"; return 1; }
-	mount_dev "$_dev" "$_mnt"
-}
-vinfo_field() { vmhelper vinfo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-vcount() { vinfo_field count "${1:-$MNT}"; }
-ino() { stat -c %i "$1"; }
-unit() { echo "$1,0,0,0,0,0,0,0"; } # unit X: X along the first axis
+# (vector helpers: vexfs_only, vfresh, vinfo_field, vcount, ino, unit are in lib.sh)
 # vsnapshot OUT: vectors of some files and the answers to some queries
 vsnapshot() {
 	{
