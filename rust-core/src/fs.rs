@@ -27,7 +27,7 @@ pub struct Fs<D: Device> {
     pub(crate) sb_dirty: bool,
     pub(crate) next_generation: u32,
     /// The vector space, when mkfs gave the filesystem one.
-    pub(crate) vec: Option<crate::vector::store::VecSpace>,
+    pub(crate) vec: Option<alloc::boxed::Box<crate::vector::store::VecSpace>>,
     /// Bumped by every directory change: keys the subtree cache.
     pub(crate) ns_generation: u64,
     /// Files below a directory, from the last subtree query (dir, generation, set).
@@ -139,6 +139,13 @@ impl<D: Device> Fs<D> {
         self.read_only = false;
         self.sb.mount_time.set(self.dev.now().sec);
         self.write_super()
+    }
+
+    /// `mount`, onto the heap: the kernel calls this on a 16 KiB stack and
+    /// `Fs` is large, so it must not be moved around there.
+    #[inline(never)]
+    pub fn mount_boxed(dev: D, read_only: bool) -> Result<alloc::boxed::Box<Self>> {
+        Self::mount(dev, read_only).map(alloc::boxed::Box::new)
     }
 
     pub fn read_only(&self) -> bool {

@@ -28,7 +28,7 @@ const HANDLE_MAGIC: u64 = 0x7665_7866_7368_646c;
 pub struct vexfs_fs {
     magic: u64,
     sb: *mut vexfs_shim_sb,
-    fs: UnsafeCell<Option<Fs<ShimDevice>>>,
+    fs: UnsafeCell<Option<Box<Fs<ShimDevice>>>>,
 }
 
 /// Inode attributes crossing the boundary. `blocks` is in 512-byte units (i_blocks).
@@ -157,7 +157,7 @@ impl Locked<'_> {
     fn fs(&mut self) -> Result<&mut Fs<ShimDevice>> {
         // SAFETY: the shim mutex is held for the guard's lifetime, so no other
         // caller can reach the cell; the guard is not shared.
-        unsafe { (*self.h.fs.get()).as_mut() }.ok_or(Errno::EBADF)
+        unsafe { (*self.h.fs.get()).as_deref_mut() }.ok_or(Errno::EBADF)
     }
 }
 
@@ -237,7 +237,7 @@ pub unsafe extern "C" fn vexfs_rust_mount(
     };
     // SAFETY: sb is live per the contract.
     unsafe { sys::vexfs_shim_lock(sb) };
-    let res = Fs::mount(dev, flags & VEXFS_MOUNT_RDONLY != 0);
+    let res = Fs::mount_boxed(dev, flags & VEXFS_MOUNT_RDONLY != 0);
     // SAFETY: as above.
     unsafe { sys::vexfs_shim_unlock(sb) };
     let fs = match res {

@@ -132,6 +132,7 @@ impl<D: Device> Fs<D> {
     }
 
     /// Read the slots and the stored graph (or rebuild it) at mount.
+    #[inline(never)]
     pub(crate) fn load_vectors(&mut self) -> Result<()> {
         let dim = self.sb.vec_dim.get();
         if dim == 0 {
@@ -256,7 +257,7 @@ impl<D: Device> Fs<D> {
             }
         };
         // A rebuilt graph is stored at the next sync.
-        self.vec = Some(VecSpace {
+        self.vec = Some(alloc::boxed::Box::new(VecSpace {
             dim,
             metric,
             ef_search: self.sb.hnsw_ef_search.get(),
@@ -265,7 +266,7 @@ impl<D: Device> Fs<D> {
             graph,
             dirty: rebuilt,
             loaded,
-        });
+        }));
         Ok(())
     }
 
@@ -424,7 +425,7 @@ impl<D: Device> Fs<D> {
     }
 
     fn space(&self) -> Result<&VecSpace> {
-        self.vec.as_ref().ok_or(Errno::EOPNOTSUPP)
+        self.vec.as_deref().ok_or(Errno::EOPNOTSUPP)
     }
 
     fn write_slot(&mut self, slot: u32, ino: u64, generation: u32, v: &[f32]) -> Result<()> {
