@@ -54,8 +54,21 @@ fn recall(got: &[u64], truth: &[u64]) -> f64 {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("meta") {
+        let Some(dir) = args.get(2).map(PathBuf::from) else {
+            eprintln!("usage: vexfs-vmbench meta DIR [--n N]");
+            return ExitCode::from(2);
+        };
+        return match run_meta(&dir, arg(&args, "--n", 500)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("vexfs-vmbench: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let Some(dir) = args.get(1).map(PathBuf::from) else {
-        eprintln!("usage: vexfs-vmbench DIR [--n N] [--queries Q] [--k K]");
+        eprintln!("usage: vexfs-vmbench DIR [--n N] [--queries Q] [--k K] | meta DIR [--n N]");
         return ExitCode::from(2);
     };
     let (n, nq, k) = (
@@ -180,5 +193,37 @@ fn run(dir: &std::path::Path, n: usize, nq: usize, k: usize) -> Result<(), Strin
             "kernel recall@{k} {kernel_recall:.3} is implausibly low"
         ));
     }
+    Ok(())
+}
+
+/// Metadata-heavy work: create, write 4 KiB, fsync, then unlink `n` small
+/// files. Prints operations per second for each phase; the caller runs it on
+/// VexFS and on ext4 on the same disk and compares.
+fn run_meta(dir: &std::path::Path, n: usize) -> Result<(), String> {
+    use std::io::Write;
+    let sub = dir.join("meta");
+    std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+    let block = vec![0x5au8; 4096];
+    let t = Instant::now();
+    for i in 0..n {
+        let mut f =
+            File::create(sub.join(format!("m-{i:06}"))).map_err(|e| format!("create: {e}"))?;
+        f.write_all(&block).map_err(|e| format!("write: {e}"))?;
+        f.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    }
+    let create_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for i in 0..n {
+        std::fs::remove_file(sub.join(format!("m-{i:06}"))).map_err(|e| format!("unlink: {e}"))?;
+    }
+    File::open(&sub)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("fsync dir: {e}"))?;
+    let unlink_s = t.elapsed().as_secs_f64();
+    println!(
+        "meta: {n} files: create+write+fsync {:.1} files/s, unlink {:.1} files/s",
+        n as f64 / create_s,
+        n as f64 / unlink_s
+    );
     Ok(())
 }
