@@ -50,24 +50,6 @@ fn to_disk(e: &Extent) -> DiskExtent {
 }
 
 impl<D: Device> Fs<D> {
-    fn check_extent(&self, e: &DiskExtent, leaf: bool) -> bool {
-        let start = e.start.get();
-        let len = u64::from(e.len.get());
-        let ds = self.sb.data_start.get();
-        let bc = self.sb.block_count.get();
-        if leaf {
-            len > 0
-                && start >= ds
-                && start.checked_add(len).is_some_and(|end| end <= bc)
-                && e.logical
-                    .get()
-                    .checked_add(len)
-                    .is_some_and(|end| end <= MAX_FILE_BLOCKS)
-        } else {
-            start >= ds && start < bc
-        }
-    }
-
     /// Read the extent map of an inode being loaded.
     pub(crate) fn load_extents(
         &mut self,
@@ -86,7 +68,7 @@ impl<D: Device> Fs<D> {
         let mut tree = Vec::new();
         let roots = d.extents.get(..count).ok_or(Errno::EIO)?;
         for e in roots {
-            if !self.check_extent(e, depth == 0) {
+            if !e.in_bounds(&self.sb, depth == 0) {
                 return Err(self.corrupt(format_args!("inode {}: extent out of bounds", ino)));
             }
             if depth == 0 {
@@ -157,7 +139,7 @@ impl<D: Device> Fs<D> {
         let entries = <[DiskExtent]>::ref_from_bytes(body).map_err(|_| Errno::EIO)?;
         let entries: Vec<DiskExtent> = entries.to_vec();
         for e in &entries {
-            if !self.check_extent(e, level == 0) {
+            if !e.in_bounds(&self.sb, level == 0) {
                 return Err(self.corrupt(format_args!(
                     "inode {}: extent out of bounds in block {}",
                     ino, blk

@@ -150,6 +150,30 @@ pub struct DiskExtent {
 }
 
 pub const EXTENT_SIZE: usize = core::mem::size_of::<DiskExtent>();
+
+impl DiskExtent {
+    /// Whether the extent lies in the data region of `sb`: a leaf maps
+    /// 1.. blocks inside it and below the file size limit; an index entry
+    /// names one block inside it. Shared by the mount code and fsck.
+    pub fn in_bounds(&self, sb: &Superblock, leaf: bool) -> bool {
+        let start = self.start.get();
+        let len = u64::from(self.len.get());
+        let ds = sb.data_start.get();
+        let bc = sb.block_count.get();
+        if leaf {
+            len > 0
+                && start >= ds
+                && start.checked_add(len).is_some_and(|end| end <= bc)
+                && self
+                    .logical
+                    .get()
+                    .checked_add(len)
+                    .is_some_and(|end| end <= crate::fs::MAX_FILE_BLOCKS)
+        } else {
+            start >= ds && start < bc
+        }
+    }
+}
 pub const INLINE_EXTENTS: usize = 4;
 pub const EXTENTS_PER_BLOCK: usize = (BLOCK_SIZE - HEADER_SIZE) / EXTENT_SIZE;
 

@@ -19,7 +19,7 @@
 
 use crate::dev::{new_block, BlockBuf, Device};
 use crate::format::*;
-use crate::fs::{LINK_MAX, MAX_FILE_BLOCKS, MAX_FILE_SIZE};
+use crate::fs::{LINK_MAX, MAX_FILE_SIZE};
 use crate::vector::hnsw::Hnsw;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
@@ -787,24 +787,6 @@ impl<D: Device> Checker<'_, D> {
         }
     }
 
-    fn extent_ok(&self, e: &DiskExtent, leaf: bool) -> bool {
-        let start = e.start.get();
-        let len = u64::from(e.len.get());
-        let ds = self.sb.data_start.get();
-        let bc = self.sb.block_count.get();
-        if leaf {
-            len > 0
-                && start >= ds
-                && start.checked_add(len).is_some_and(|end| end <= bc)
-                && e.logical
-                    .get()
-                    .checked_add(len)
-                    .is_some_and(|end| end <= MAX_FILE_BLOCKS)
-        } else {
-            start >= ds && start < bc
-        }
-    }
-
     fn walk_extents(&mut self, ino: u64, d: &DiskInode) -> Result<(Vec<Ext>, Vec<u64>), String> {
         let depth = d.extent_depth.get();
         let count = d.extent_count.get() as usize;
@@ -818,7 +800,7 @@ impl<D: Device> Checker<'_, D> {
         let mut tree = Vec::new();
         let roots: Vec<DiskExtent> = d.extents.get(..count).unwrap_or(&[]).to_vec();
         for (i, e) in roots.iter().enumerate() {
-            if !self.extent_ok(e, depth == 0) {
+            if !e.in_bounds(&self.sb, depth == 0) {
                 return Err(format!(
                     "inline extent {} (start {}, length {}) is out of bounds",
                     i,
@@ -891,7 +873,7 @@ impl<D: Device> Checker<'_, D> {
             .map_err(|_| String::from("short extent block"))?
             .to_vec();
         for e in &entries {
-            if !self.extent_ok(e, level == 0) {
+            if !e.in_bounds(&self.sb, level == 0) {
                 return Err(format!(
                     "extent (start {}, length {}) in block {} is out of bounds",
                     e.start.get(),
