@@ -8,7 +8,9 @@ use crate::format::*;
 use crate::vector::distance::{is_finite_vector, Metric};
 use crate::vector::hnsw::{exact_search, Hnsw, HnswParams, Vectors};
 use crate::{Errno, Fs, Result};
+use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 use hashbrown::HashSet;
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
@@ -22,7 +24,8 @@ pub struct SlotTable {
     data: Vec<f32>,
     /// Owning inode of each slot (0 = free).
     owner: Vec<u64>,
-    free: Vec<u32>,
+    /// Known free slots, lowest handed out first (the rest lie past `owner`).
+    free: BinaryHeap<Reverse<u32>>,
 }
 
 impl Vectors for SlotTable {
@@ -62,7 +65,7 @@ impl SlotTable {
         if let Some(o) = self.owner.get_mut(slot as usize) {
             *o = 0;
         }
-        self.free.push(slot);
+        self.free.push(Reverse(slot));
     }
 
     fn used(&self) -> impl Iterator<Item = u32> + '_ {
@@ -157,7 +160,7 @@ impl<D: Device> Fs<D> {
             dim: dim as usize,
             data: Vec::new(),
             owner: Vec::new(),
-            free: Vec::new(),
+            free: BinaryHeap::new(),
         };
         let per = self.sb.vec_slots_per_block.get();
         let size = self.sb.vec_slot_size.get() as usize;
@@ -183,7 +186,7 @@ impl<D: Device> Fs<D> {
                 let (head, body) = VecSlotHead::read_from_prefix(raw).map_err(|_| Errno::EIO)?;
                 let ino = head.ino.get();
                 if ino == 0 {
-                    slots.free.push(slot);
+                    slots.free.push(Reverse(slot));
                     continue;
                 }
                 for (x, c) in v.iter_mut().zip(body.chunks_exact(4)) {
@@ -205,7 +208,7 @@ impl<D: Device> Fs<D> {
                         ),
                     );
                     orphans.push(slot);
-                    slots.free.push(slot);
+                    slots.free.push(Reverse(slot));
                     continue;
                 }
                 slots.put(slot, ino, &v)?;
@@ -218,8 +221,6 @@ impl<D: Device> Fs<D> {
                 self.write_slot(slot, 0, 0, &zeros)?;
             }
         }
-        // Free slots are handed out lowest first.
-        slots.free.sort_unstable_by(|a, b| b.cmp(a));
         if count != self.sb.vec_count.get() {
             self.dev.log(
                 LogLevel::Warn,
@@ -512,8 +513,8 @@ impl<D: Device> Fs<D> {
             Some(s) => s,
             None => {
                 let vs = self.space()?;
-                match vs.slots.free.last() {
-                    Some(&s) => s,
+                match vs.slots.free.peek() {
+                    Some(&Reverse(s)) => s,
                     None if (vs.slots.owner.len() as u64) < u64::from(vs.capacity) => {
                         vs.slots.owner.len() as u32
                     }
@@ -526,7 +527,7 @@ impl<D: Device> Fs<D> {
         let vs = self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?;
         if existing.is_some() {
             let _ = vs.graph.remove(slot, &vs.slots);
-        } else if vs.slots.free.last() == Some(&slot) {
+        } else if vs.slots.free.peek() == Some(&Reverse(slot)) {
             vs.slots.free.pop();
         }
         vs.slots.put(slot, ino, v)?;
@@ -603,7 +604,6 @@ impl<D: Device> Fs<D> {
             if vs.slots.owner.get(slot as usize) == Some(&ino) {
                 let _ = vs.graph.remove(slot, &vs.slots);
                 vs.slots.clear(slot);
-                vs.slots.free.sort_unstable_by(|a, b| b.cmp(a));
             }
         }
         self.sb
