@@ -79,10 +79,14 @@ static int vexfs_vec_space(struct super_block *sb, struct vexfs_vec_info *info)
 	return info->dim ? 0 : -EOPNOTSUPP;
 }
 
-/* Set the vector of @file's inode from @vec (kernel buffer, @dim floats). */
-static int vexfs_vec_set_file(struct file *file, const u32 *vec, u32 dim)
+/*
+ * Change the vector of @file's inode: set it from @vec (kernel buffer, @dim
+ * floats), or delete it when @vec is NULL.
+ */
+static int vexfs_vec_change(struct file *file, const u32 *vec, u32 dim)
 {
 	struct inode *inode = file_inode(file);
+	struct vexfs_fs *fs = VEXFS_FS(inode->i_sb);
 	int err;
 
 	err = vexfs_vec_may_write(file);
@@ -92,7 +96,10 @@ static int vexfs_vec_set_file(struct file *file, const u32 *vec, u32 dim)
 	if (err)
 		return err;
 	inode_lock(inode);
-	err = vexfs_rust_vec_set(VEXFS_FS(inode->i_sb), inode->i_ino, vec, dim);
+	if (vec)
+		err = vexfs_rust_vec_set(fs, inode->i_ino, vec, dim);
+	else
+		err = vexfs_rust_vec_delete(fs, inode->i_ino);
 	if (!err)
 		vexfs_vec_touch(inode);
 	inode_unlock(inode);
@@ -126,7 +133,7 @@ static long vexfs_ioc_set(struct file *file, void __user *uarg)
 			   (size_t)arg.dim * sizeof(*vec)))
 		err = -EFAULT;
 	else
-		err = vexfs_vec_set_file(file, vec, arg.dim);
+		err = vexfs_vec_change(file, vec, arg.dim);
 	kvfree(vec);
 	return err;
 }
@@ -169,22 +176,7 @@ static long vexfs_ioc_get(struct file *file, void __user *uarg)
 
 static long vexfs_ioc_del(struct file *file)
 {
-	struct inode *inode = file_inode(file);
-	int err;
-
-	err = vexfs_vec_may_write(file);
-	if (err)
-		return err;
-	err = mnt_want_write_file(file);
-	if (err)
-		return err;
-	inode_lock(inode);
-	err = vexfs_rust_vec_delete(VEXFS_FS(inode->i_sb), inode->i_ino);
-	if (!err)
-		vexfs_vec_touch(inode);
-	inode_unlock(inode);
-	mnt_drop_write_file(file);
-	return err;
+	return vexfs_vec_change(file, NULL, 0);
 }
 
 /*
@@ -309,7 +301,7 @@ static int vexfs_batch_one(struct super_block *sb, int fd, const u32 *vec,
 	if (file_inode(f.file)->i_sb != sb)
 		err = -EXDEV;
 	else
-		err = vexfs_vec_set_file(f.file, vec, dim);
+		err = vexfs_vec_change(f.file, vec, dim);
 	fdput(f);
 	return err;
 }
