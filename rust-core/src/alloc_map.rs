@@ -36,7 +36,7 @@ impl<D: Device> Fs<D> {
         let (start, _, magic) = self.map_geometry(map);
         let blk = start + index;
         let mut buf = new_block();
-        self.dev.read_block(blk, &mut buf)?;
+        self.read_blk(blk, &mut buf)?;
         if let Err(why) = verify_block(&buf, magic, blk, Some(0)) {
             return Err(self.corrupt(format_args!("bitmap block {}: {}", blk, why)));
         }
@@ -117,6 +117,9 @@ impl<D: Device> Fs<D> {
                 "freeing bits {}..{} beyond {}",
                 first, end, total
             )));
+        }
+        if map == Map::Blocks {
+            self.journal.forget(first, count);
         }
         let mut n = first;
         while n < end {

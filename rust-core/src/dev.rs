@@ -36,6 +36,9 @@ pub trait Device {
     fn flush(&mut self) -> Result<()>;
     fn now(&self) -> Timespec;
     fn log(&self, level: LogLevel, msg: core::fmt::Arguments<'_>);
+    /// The running transaction has grown: the kernel shim schedules a commit
+    /// (with the ordered data writeback only it can do). Nothing elsewhere.
+    fn commit_soon(&self) {}
 }
 
 #[cfg(feature = "std")]

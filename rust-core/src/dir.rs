@@ -83,7 +83,7 @@ impl<D: Device> Fs<D> {
             )));
         }
         let mut buf = new_block();
-        self.dev.read_block(m.pblock, &mut buf)?;
+        self.read_blk(m.pblock, &mut buf)?;
         if let Err(why) = verify_block(&buf, BLOCK_MAGIC_DIR, m.pblock, Some(dir)) {
             return Err(self.corrupt(format_args!(
                 "directory {} block {}: {}",

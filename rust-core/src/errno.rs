@@ -13,6 +13,7 @@ impl Errno {
     pub const EIO: Errno = Errno(5);
     pub const E2BIG: Errno = Errno(7);
     pub const EBADF: Errno = Errno(9);
+    pub const EAGAIN: Errno = Errno(11);
     pub const ENOMEM: Errno = Errno(12);
     pub const EFAULT: Errno = Errno(14);
     pub const EBUSY: Errno = Errno(16);
@@ -51,6 +52,7 @@ impl core::fmt::Display for Errno {
             1 => "EPERM",
             2 => "ENOENT",
             5 => "EIO",
+            11 => "EAGAIN",
             12 => "ENOMEM",
             17 => "EEXIST",
             20 => "ENOTDIR",

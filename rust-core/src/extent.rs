@@ -116,7 +116,7 @@ impl<D: Device> Fs<D> {
             return Err(self.corrupt(format_args!("inode {}: extent tree too large", ino)));
         }
         let mut buf = new_block();
-        self.dev.read_block(blk, &mut buf)?;
+        self.read_blk(blk, &mut buf)?;
         let h = match verify_block(&buf, BLOCK_MAGIC_EXTENT, blk, Some(ino)) {
             Ok(h) => h,
             Err(why) => {

@@ -21,7 +21,7 @@ impl<D: Device> Fs<D> {
     }
 
     fn truncate_inner(&mut self, ino: u64, size: u64, zero: bool) -> Result<()> {
-        self.check_writable()?;
+        self.begin_op()?;
         if size > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
@@ -50,12 +50,12 @@ impl<D: Device> Fs<D> {
             return Ok(());
         }
         let mut buf = new_block();
-        self.dev.read_block(m.pblock, &mut buf)?;
+        self.read_blk(m.pblock, &mut buf)?;
         let from = (size % BLOCK_SIZE as u64) as usize;
         if let Some(t) = buf.get_mut(from..) {
             t.fill(0);
         }
-        self.write_blk(m.pblock, &buf)
+        self.write_raw(m.pblock, &buf)
     }
 
     /// Read up to `out.len()` bytes at `off`; holes read as zeros.
@@ -76,7 +76,7 @@ impl<D: Device> Fs<D> {
             if m.len == 0 {
                 dst.fill(0);
             } else {
-                self.dev.read_block(m.pblock, &mut buf)?;
+                self.read_blk(m.pblock, &mut buf)?;
                 dst.copy_from_slice(buf.get(boff..boff + chunk).ok_or(Errno::EIO)?);
             }
             done += chunk;
@@ -86,7 +86,7 @@ impl<D: Device> Fs<D> {
 
     /// Write `data` at `off`, allocating blocks and growing the file.
     pub fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
-        self.check_writable()?;
+        self.begin_op()?;
         let end = off.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         if end > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
@@ -104,12 +104,12 @@ impl<D: Device> Fs<D> {
             if m.new || chunk == BLOCK_SIZE {
                 buf.fill(0);
             } else {
-                self.dev.read_block(m.pblock, &mut buf)?;
+                self.read_blk(m.pblock, &mut buf)?;
             }
             buf.get_mut(boff..boff + chunk)
                 .ok_or(Errno::EIO)?
                 .copy_from_slice(data.get(done..done + chunk).ok_or(Errno::EFAULT)?);
-            self.write_blk(m.pblock, &buf)?;
+            self.write_raw(m.pblock, &buf)?;
             done += chunk;
         }
         let now = self.dev.now();

@@ -37,6 +37,9 @@ pub const BLOCK_MAGIC_DIR: u32 = 0x5644_4952; // "RIDV"
 pub const BLOCK_MAGIC_EXTENT: u32 = 0x5645_5854; // "TXEV"
 pub const BLOCK_MAGIC_VSLOT: u32 = 0x5653_4c54; // "TLSV"
 pub const BLOCK_MAGIC_VINDEX: u32 = 0x5649_4458; // "XDIV"
+pub const BLOCK_MAGIC_JSUPER: u32 = 0x5642_534a; // "JSBV"
+pub const BLOCK_MAGIC_JDESC: u32 = 0x5644_534a; // "JSDV"
+pub const BLOCK_MAGIC_JCOMMIT: u32 = 0x5643_534a; // "JSCV"
 
 static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
@@ -105,7 +108,10 @@ pub struct Superblock {
     /// Slot blocks written so far; those past it are free and uninitialised
     /// (mkfs writes none, so formatting stays fast).
     pub vec_slot_blocks_inited: U64,
-    pub reserved: [U64; 7],
+    /// First inode of the orphan list (unlinked while open): freed at the
+    /// next mount if the kernel never got to it. 0 = empty.
+    pub orphan_head: U64,
+    pub reserved: [U64; 6],
     pub checksum: U32,
     pub checksum_pad: U32,
 }
@@ -210,7 +216,9 @@ pub struct DiskInode {
     /// does not clear the inode table, so a checker tells a stale inode of
     /// an earlier filesystem on the same device by this.
     pub fs_tag: U32,
-    pub reserved: [u8; 40],
+    /// Next inode on the orphan list (0 = last).
+    pub next_orphan: U64,
+    pub reserved: [u8; 32],
     /// crc32c of the inode number and the bytes above.
     pub checksum: U32,
 }

@@ -7,6 +7,7 @@ use crate::format::{
     STATE_ERRORS,
 };
 use crate::inode::Inode;
+use crate::journal::{self, Journal};
 use crate::{Errno, Result};
 use hashbrown::HashMap;
 use zerocopy::IntoBytes;
@@ -32,6 +33,12 @@ pub struct Fs<D: Device> {
     pub(crate) ns_generation: u64,
     /// Files below a directory, from the last subtree query (dir, generation, set).
     pub(crate) subtree_cache: Option<(u64, u64, hashbrown::HashSet<u64>)>,
+    /// The metadata journal: every metadata write goes to its running transaction.
+    pub journal: Journal,
+    /// The running transaction is big enough that the device was asked to commit soon.
+    pub(crate) commit_hinted: bool,
+    /// The orphan list in memory, in on-disk order (sb.orphan_head first).
+    pub(crate) orphans: alloc::vec::Vec<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,6 +90,14 @@ impl<D: Device> Fs<D> {
             );
             read_only = true;
         }
+        let sb = Self::recover_journal(&mut dev, sb)?;
+        let journal = match Journal::open(&mut dev, &sb) {
+            Ok(j) => j,
+            Err(why) => {
+                dev.log(LogLevel::Err, format_args!("can't mount: journal: {}", why));
+                return Err(Errno::EUCLEAN);
+            }
+        };
         if sb.state.get() & STATE_ERRORS != 0 {
             dev.log(
                 LogLevel::Warn,
@@ -101,6 +116,9 @@ impl<D: Device> Fs<D> {
             vec: None,
             ns_generation: 0,
             subtree_cache: None,
+            journal,
+            commit_hinted: false,
+            orphans: alloc::vec::Vec::new(),
         };
         if !read_only {
             fs.sb.mount_time.set(now.sec);
@@ -111,7 +129,52 @@ impl<D: Device> Fs<D> {
             fs.write_super()?;
         }
         fs.load_vectors()?;
+        // A damaged orphan list is logged and leaves the mount refusing
+        // changes (corrupt()); the files themselves stay readable.
+        let orphans = fs.load_orphans();
+        if orphans.is_ok() && !read_only {
+            let freed = fs.free_orphans();
+            if freed.is_ok() {
+                fs.commit()?;
+            }
+            freed.or_else(|e| if e == Errno::EUCLEAN { Ok(()) } else { Err(e) })?;
+        }
+        orphans.or_else(|e| if e == Errno::EUCLEAN { Ok(()) } else { Err(e) })?;
         Ok(fs)
+    }
+
+    /// Replay what the journal holds (on read-only mounts too, as ext4 does:
+    /// the device must be writable), then read the superblock again.
+    fn recover_journal(dev: &mut D, sb: Superblock) -> Result<Superblock> {
+        let rec = match journal::replay(dev, &sb) {
+            Ok(r) => r,
+            Err(why) => {
+                dev.log(LogLevel::Err, format_args!("can't mount: journal: {}", why));
+                return Err(Errno::EUCLEAN);
+            }
+        };
+        if rec.transactions == 0 {
+            return Ok(sb);
+        }
+        dev.log(
+            LogLevel::Info,
+            format_args!(
+                "recovered {} transactions ({} blocks, {} revoked) from the journal",
+                rec.transactions, rec.blocks, rec.revoked
+            ),
+        );
+        let mut buf = new_block();
+        dev.read_block(0, &mut buf)?;
+        match Superblock::decode(&buf, dev.block_count()) {
+            Ok(sb) => Ok(sb),
+            Err(why) => {
+                dev.log(
+                    LogLevel::Err,
+                    format_args!("can't mount: after journal replay: {}", why),
+                );
+                Err(Errno::EUCLEAN)
+            }
+        }
     }
 
     /// Switch between read-only and read-write. Going read-only writes the
@@ -128,7 +191,8 @@ impl<D: Device> Fs<D> {
                 .state
                 .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
             self.write_super()?;
-            self.dev.flush()?;
+            self.commit()?;
+            self.journal.checkpoint(&mut self.dev)?;
             self.read_only = true;
             return Ok(());
         }
@@ -180,24 +244,51 @@ impl<D: Device> Fs<D> {
         Errno::EUCLEAN
     }
 
-    /// Write a metadata block. A failed write leaves the on-disk metadata
-    /// half-updated (there is no journal yet), so, as ext4 does when its
-    /// journal aborts, the mount then refuses further changes.
+    /// Read a metadata block: the running transaction's copy if it has one.
+    pub(crate) fn read_blk(&mut self, blocknr: u64, buf: &mut [u8; BLOCK_SIZE]) -> Result<()> {
+        match self.journal.get(blocknr) {
+            Some(b) => {
+                buf.copy_from_slice(b.as_slice());
+                Ok(())
+            }
+            None => self.dev.read_block(blocknr, buf),
+        }
+    }
+
+    /// Write a metadata block: into the running transaction. A transaction
+    /// grown past a quarter of the log asks the device (the kernel shim) to
+    /// commit soon; `begin_op` commits it itself past half.
     pub(crate) fn write_blk(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {
+        self.journal.put(blocknr, buf);
+        if !self.commit_hinted && self.journal.wants_commit() {
+            self.commit_hinted = true;
+            self.dev.commit_soon();
+        }
+        Ok(())
+    }
+
+    /// Write a block outside the journal: file data (the userspace data
+    /// path) and the self-validating vector index. A failed write turns the
+    /// mount read-only for changes, as ext4 does when its journal aborts.
+    pub(crate) fn write_raw(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {
         let r = self.dev.write_block(blocknr, buf);
         if let Err(e) = r {
-            if !self.errored {
-                self.errored = true;
-                self.dev.log(
-                    LogLevel::Err,
-                    format_args!(
-                        "write error {} on block {}: further changes refused (EROFS)",
-                        e, blocknr
-                    ),
-                );
-            }
+            self.write_failed(e, blocknr);
         }
         r
+    }
+
+    fn write_failed(&mut self, e: Errno, blocknr: u64) {
+        if !self.errored {
+            self.errored = true;
+            self.dev.log(
+                LogLevel::Err,
+                format_args!(
+                    "write error {} on block {}: further changes refused (EROFS)",
+                    e, blocknr
+                ),
+            );
+        }
     }
 
     /// Refuse changes on a read-only or damaged filesystem.
@@ -209,6 +300,60 @@ impl<D: Device> Fs<D> {
         }
     }
 
+    /// Start of every operation that changes metadata: refuse it on a
+    /// read-only or damaged filesystem, and commit a running transaction that
+    /// has grown past half the log first, so that the operation's own blocks
+    /// fit. (No operation is ever split across transactions.)
+    pub fn begin_op(&mut self) -> Result<()> {
+        self.check_writable()?;
+        if self.journal.positions_used() > self.journal.capacity() / 2 {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commit the running transaction (the superblock first, if it changed).
+    /// Returns whether anything was committed. A failure leaves the mount
+    /// refusing changes: what is home is consistent, the rest is lost.
+    pub fn commit(&mut self) -> Result<bool> {
+        if self.read_only {
+            return Ok(false);
+        }
+        if self.sb_dirty {
+            self.write_super()?;
+        }
+        if self.journal.is_empty() {
+            return Ok(false);
+        }
+        self.commit_hinted = false;
+        match self.journal.commit(&mut self.dev) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.write_failed(e, self.sb.journal_start.get());
+                Err(e)
+            }
+        }
+    }
+
+    /// The kernel's commit: refused with EAGAIN while inodes that got new
+    /// blocks in the running transaction have not had their data written
+    /// (ordered mode); `flush` makes completed data writes durable even
+    /// when there is no metadata to commit (fsync), `index` stores the
+    /// vector index too (sync).
+    pub fn commit_ordered(&mut self, flush: bool, index: bool) -> Result<()> {
+        if self.journal.has_ordered() {
+            return Err(Errno::EAGAIN);
+        }
+        if index {
+            self.store_vectors()?;
+        }
+        let committed = self.commit()?;
+        if flush && !committed {
+            self.dev.flush()?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn write_super(&mut self) -> Result<()> {
         let mut buf = new_block();
         self.sb.write_time.set(self.dev.now().sec);
@@ -217,21 +362,21 @@ impl<D: Device> Fs<D> {
         buf.get_mut(..bytes.len())
             .ok_or(Errno::EIO)?
             .copy_from_slice(bytes);
-        self.dev.write_block(0, &buf)?;
         self.sb_dirty = false;
+        self.write_blk(0, &buf)
+    }
+
+    /// Store the vector index, commit, and make everything durable.
+    pub fn sync(&mut self) -> Result<()> {
+        self.store_vectors()?;
+        if !self.commit()? {
+            self.dev.flush()?;
+        }
         Ok(())
     }
 
-    /// Persist the superblock and make everything durable.
-    pub fn sync(&mut self) -> Result<()> {
-        self.store_vectors()?;
-        if !self.read_only && self.sb_dirty {
-            self.write_super()?;
-        }
-        self.dev.flush()
-    }
-
-    /// Mark the filesystem cleanly unmounted and hand the device back.
+    /// Mark the filesystem cleanly unmounted, leave the journal empty and
+    /// hand the device back.
     pub fn unmount(mut self) -> (D, Result<()>) {
         let mut res = self.store_vectors();
         if !self.read_only {
@@ -239,7 +384,11 @@ impl<D: Device> Fs<D> {
             self.sb
                 .state
                 .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
-            res = res.and(self.write_super().and_then(|_| self.dev.flush()));
+            res = res.and(self.write_super());
+            res = res.and(self.commit().map(|_| ()));
+            if res.is_ok() {
+                res = self.journal.checkpoint(&mut self.dev);
+            }
         }
         (self.dev, res)
     }

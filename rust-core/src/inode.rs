@@ -110,7 +110,7 @@ impl<D: Device> Fs<D> {
         }
         let (blk, off) = inode_location(&self.sb, ino)?;
         let mut buf = new_block();
-        self.dev.read_block(blk, &mut buf)?;
+        self.read_blk(blk, &mut buf)?;
         let raw = buf.get(off..off + INODE_SIZE).ok_or(Errno::EIO)?;
         let d = DiskInode::read_from_bytes(raw).map_err(|_| Errno::EIO)?;
         if d.checksum.get() != d.compute_checksum(ino) {
@@ -154,7 +154,7 @@ impl<D: Device> Fs<D> {
 
     fn write_inode_raw(&mut self, blk: u64, off: usize, d: &DiskInode) -> Result<()> {
         let mut buf = new_block();
-        self.dev.read_block(blk, &mut buf)?;
+        self.read_blk(blk, &mut buf)?;
         buf.get_mut(off..off + INODE_SIZE)
             .ok_or(Errno::EIO)?
             .copy_from_slice(d.as_bytes());
@@ -215,6 +215,7 @@ impl<D: Device> Fs<D> {
     pub(crate) fn delete_inode(&mut self, ino: u64) -> Result<()> {
         // The embedding belongs to the file: it goes with it.
         self.vec_drop(ino)?;
+        self.orphan_del(ino)?;
         self.truncate_blocks(ino, 0)?;
         let (blk, off) = inode_location(&self.sb, ino)?;
         self.inodes.remove(&ino);
@@ -228,8 +229,90 @@ impl<D: Device> Fs<D> {
     /// (an unlinked but open file lives until its last close).
     pub(crate) fn maybe_delete(&mut self, ino: u64) -> Result<()> {
         let i = self.inode_ref(ino)?;
-        if i.d.nlink.get() == 0 && i.pins == 0 {
+        if i.d.nlink.get() == 0 {
+            if i.pins == 0 {
+                self.delete_inode(ino)?;
+            } else {
+                self.orphan_add(ino)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Put an unlinked but open inode on the orphan list, in the same
+    /// transaction as its last unlink: if the kernel never gets to free it
+    /// (crash), the next mount does.
+    fn orphan_add(&mut self, ino: u64) -> Result<()> {
+        if self.orphans.contains(&ino) {
+            return Ok(());
+        }
+        let head = self.sb.orphan_head.get();
+        self.inode(ino)?.d.next_orphan = U64::new(head);
+        self.store_inode(ino)?;
+        self.sb.orphan_head = U64::new(ino);
+        self.sb_dirty = true;
+        self.orphans.insert(0, ino);
+        Ok(())
+    }
+
+    /// Take `ino` off the orphan list (it is being freed).
+    fn orphan_del(&mut self, ino: u64) -> Result<()> {
+        let Some(at) = self.orphans.iter().position(|&o| o == ino) else {
+            return Ok(());
+        };
+        let next = self.orphans.get(at + 1).copied().unwrap_or(0);
+        match at.checked_sub(1).and_then(|p| self.orphans.get(p)).copied() {
+            None => {
+                self.sb.orphan_head = U64::new(next);
+                self.sb_dirty = true;
+            }
+            Some(prev) => {
+                self.inode(prev)?.d.next_orphan = U64::new(next);
+                self.store_inode(prev)?;
+            }
+        }
+        self.orphans.remove(at);
+        Ok(())
+    }
+
+    /// Read the orphan list at mount. A list that names a free or linked
+    /// inode, or loops, is corruption (fsck.vexfs rebuilds it).
+    pub(crate) fn load_orphans(&mut self) -> Result<()> {
+        let mut ino = self.sb.orphan_head.get();
+        let limit = self.sb.inode_count.get();
+        while ino != 0 {
+            if self.orphans.len() as u64 >= limit || self.orphans.contains(&ino) {
+                return Err(self.corrupt(format_args!("orphan list loops at inode {}", ino)));
+            }
+            let i = match self.inode_ref(ino) {
+                Ok(i) => i,
+                Err(Errno::ESTALE) => {
+                    return Err(self.corrupt(format_args!("orphan list names free inode {}", ino)))
+                }
+                Err(e) => return Err(e),
+            };
+            let (nlink, next) = (i.d.nlink.get(), i.d.next_orphan.get());
+            if nlink != 0 {
+                return Err(self.corrupt(format_args!("orphan inode {} has {} links", ino, nlink)));
+            }
+            self.orphans.push(ino);
+            ino = next;
+        }
+        Ok(())
+    }
+
+    /// Free the inodes that were unlinked while open when the filesystem
+    /// went down (mount, read-write).
+    pub(crate) fn free_orphans(&mut self) -> Result<()> {
+        let n = self.orphans.len();
+        while let Some(&ino) = self.orphans.first() {
             self.delete_inode(ino)?;
+        }
+        if n > 0 {
+            self.dev.log(
+                crate::dev::LogLevel::Info,
+                format_args!("freed {} orphan inode(s) unlinked while open", n),
+            );
         }
         Ok(())
     }
@@ -242,7 +325,7 @@ impl<D: Device> Fs<D> {
     /// Store the attributes the VFS owns (mode bits, owner, size of
     /// non-directories, times). Link count and block count stay the core's.
     pub fn setattr(&mut self, a: &Attr) -> Result<()> {
-        self.check_writable()?;
+        self.begin_op()?;
         let i = self.inode(a.ino)?;
         if (a.mode & S_IFMT) != (i.mode() & S_IFMT) {
             return Err(Errno::EINVAL);

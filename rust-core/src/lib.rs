@@ -17,6 +17,7 @@ pub mod format;
 pub mod fs;
 pub mod fsck;
 pub mod inode;
+pub mod journal;
 pub mod mkfs;
 pub mod namei;
 pub mod vector;

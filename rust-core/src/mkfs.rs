@@ -261,6 +261,9 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     sb.mkfs_time = I64::new(now.sec);
     sb.write_time = I64::new(now.sec);
     sb.seal();
+    // An empty journal: the old contents of the area never match this
+    // filesystem's tag, so nothing there replays.
+    dev.write_block(l.journal.0, &crate::journal::fresh_super(&sb))?;
     let mut buf = new_block();
     buf.get_mut(..SUPERBLOCK_SIZE)
         .ok_or(Errno::EIO)?

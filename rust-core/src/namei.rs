@@ -57,7 +57,7 @@ impl<D: Device> Fs<D> {
         gid: u32,
         rdev: u32,
     ) -> Result<u64> {
-        self.check_writable()?;
+        self.begin_op()?;
         check_name(name)?;
         if !valid_file_type(mode) {
             return Err(Errno::EINVAL);
@@ -95,7 +95,7 @@ impl<D: Device> Fs<D> {
     }
 
     pub fn link(&mut self, dir: u64, name: &[u8], ino: u64) -> Result<()> {
-        self.check_writable()?;
+        self.begin_op()?;
         check_name(name)?;
         let target = self.inode_ref(ino)?;
         if target.is_dir() {
@@ -117,7 +117,7 @@ impl<D: Device> Fs<D> {
     }
 
     pub fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
-        self.check_writable()?;
+        self.begin_op()?;
         let slot = self.dir_find(dir, name)?.ok_or(Errno::ENOENT)?;
         if self.inode_ref(slot.ino)?.is_dir() {
             return Err(Errno::EISDIR);
@@ -129,7 +129,7 @@ impl<D: Device> Fs<D> {
     }
 
     pub fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()> {
-        self.check_writable()?;
+        self.begin_op()?;
         let slot = self.dir_find(dir, name)?.ok_or(Errno::ENOENT)?;
         if !self.inode_ref(slot.ino)?.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -173,7 +173,7 @@ impl<D: Device> Fs<D> {
         {
             return Err(Errno::EINVAL);
         }
-        self.check_writable()?;
+        self.begin_op()?;
         check_name(nname)?;
         if !self.inode_ref(ndir)?.is_dir() {
             return Err(Errno::ENOTDIR);

@@ -143,8 +143,10 @@ fn stale_index_is_rebuilt_after_unclean_change() {
     let mut fs = fresh_vec(16384, 4, L2);
     let inos = files(&mut fs, ROOT, 50, 4);
     fs.sync().unwrap();
-    // A change after the sync, then "power loss": the device as it is now.
+    // A change committed after the sync, then "power loss": the device as it
+    // is now (the journal holds the change, the stored graph predates it).
     fs.vec_set(inos[0], &[100.0, 100.0, 100.0, 100.0]).unwrap();
+    assert!(fs.commit().unwrap());
     let dev = fs.dev.clone();
     drop(fs);
     let mut fs = Fs::mount(dev, false).unwrap();
@@ -244,20 +246,23 @@ fn torn_vec_set_leaves_no_orphan_slot() {
     let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
     let (dev, r) = fs.unmount();
     r.unwrap();
-    // The mount writes the superblock; then vec_set gets `budget` more writes.
-    for budget in 0..5 {
+    // vec_set and its commit get `budget` writes (the commit writes a
+    // descriptor, the copies, the commit block, then the blocks home).
+    for budget in 0..10 {
         let mut fs = Fs::mount(
             Failing {
                 inner: dev.clone(),
-                budget: 1 + budget,
+                budget: u64::MAX,
             },
             false,
         )
         .unwrap();
+        fs.dev.budget = budget;
         let _ = fs.vec_set(f, &[1.0, 2.0, 3.0, 4.0]);
+        let _ = fs.commit();
         let Failing { inner, .. } = fs.dev.clone();
         drop(fs);
-        let mut fs = Fs::mount(inner, false).unwrap();
+        let mut fs = Fs::mount(inner, false).unwrap_or_else(|e| panic!("budget {budget}: {e}"));
         let hits = fs
             .vec_query(&[1.0, 2.0, 3.0, 4.0], ROOT, 5, 0, true)
             .unwrap();

@@ -339,6 +339,58 @@ pub unsafe extern "C" fn vexfs_rust_sync(fs: *mut vexfs_fs) -> i32 {
     ret(with_fs!(fs, |f| f.sync()))
 }
 
+/// `vexfs_rust_commit` flag: flush the device even when there is no
+/// metadata to commit (fsync: the data just written must be durable).
+pub const VEXFS_COMMIT_FLUSH: u32 = 1;
+/// `vexfs_rust_commit` flag: store the vector index too (syncfs, unmount).
+pub const VEXFS_COMMIT_INDEX: u32 = 2;
+
+/// Hand out up to `max` inodes that got new data blocks in the running
+/// transaction; the caller writes their data back, then commits. `*count`
+/// is how many were written to `inos`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `inos` is NULL or has room for `max`
+/// entries; `count` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_ordered_take(
+    fs: *mut vexfs_fs,
+    inos: *mut u64,
+    max: u32,
+    count: *mut u32,
+) -> i32 {
+    if inos.is_null() || count.is_null() || max == 0 {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let taken = f.journal.take_ordered(max as usize);
+        for (i, ino) in taken.iter().enumerate() {
+            // SAFETY: i < taken.len() <= max, and inos has room for max entries.
+            unsafe { inos.add(i).write(*ino) };
+        }
+        // SAFETY: count is writable per the contract.
+        unsafe { count.write(taken.len() as u32) };
+        Ok(())
+    }))
+}
+
+/// Commit the running transaction (`VEXFS_COMMIT_*` flags). -EAGAIN while
+/// inodes given new blocks have not been handed out by
+/// `vexfs_rust_ordered_take`: their data must reach the disk first.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_commit(fs: *mut vexfs_fs, flags: u32) -> i32 {
+    if flags & !(VEXFS_COMMIT_FLUSH | VEXFS_COMMIT_INDEX) != 0 {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| f.commit_ordered(
+        flags & VEXFS_COMMIT_FLUSH != 0,
+        flags & VEXFS_COMMIT_INDEX != 0
+    )))
+}
+
 /// # Safety
 /// `fs` is NULL or a live handle; `out` is NULL or writable.
 #[no_mangle]
@@ -595,7 +647,16 @@ pub unsafe extern "C" fn vexfs_rust_get_block(
         return Errno::EINVAL.to_neg();
     }
     ret(with_fs!(fs, |f| {
-        let m = f.map_blocks(ino, iblock, max_blocks, create != 0)?;
+        let mut m = f.map_blocks(ino, iblock, max_blocks, false)?;
+        if m.len == 0 && create != 0 {
+            // A hole to fill: an operation of its own, whose new blocks
+            // get their data written before the transaction commits.
+            f.begin_op()?;
+            m = f.map_blocks(ino, iblock, max_blocks, true)?;
+            if m.new {
+                f.journal.add_ordered(ino);
+            }
+        }
         let blocks = f.getattr(ino)?.blocks * 8;
         // SAFETY: out is writable per the contract.
         unsafe {

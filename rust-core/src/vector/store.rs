@@ -172,7 +172,7 @@ impl<D: Device> Fs<D> {
         let max_ino = self.sb.inode_count.get();
         for b in 0..self.sb.vec_slot_blocks_inited.get() {
             let blk = self.sb.vector_start.get() + b;
-            self.dev.read_block(blk, &mut buf)?;
+            self.read_blk(blk, &mut buf)?;
             if let Err(why) = verify_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
                 return Err(self.corrupt(format_args!("vector slot block {}: {}", blk, why)));
             }
@@ -283,7 +283,7 @@ impl<D: Device> Fs<D> {
         }
         let (blk, off) = inode_location(&self.sb, ino)?;
         let mut buf = new_block();
-        self.dev.read_block(blk, &mut buf)?;
+        self.read_blk(blk, &mut buf)?;
         let raw = buf.get(off..off + INODE_SIZE).ok_or(Errno::EIO)?;
         let d = DiskInode::read_from_bytes(raw).map_err(|_| Errno::EIO)?;
         if d.checksum.get() != d.compute_checksum(ino) {
@@ -381,7 +381,7 @@ impl<D: Device> Fs<D> {
                 .ok_or(Errno::EIO)?
                 .copy_from_slice(chunk);
             seal_block(&mut buf);
-            self.write_blk(blk, &buf)?;
+            self.write_raw(blk, &buf)?;
         }
         // The head last: it names the generation the payload belongs to.
         buf.fill(0);
@@ -402,7 +402,7 @@ impl<D: Device> Fs<D> {
             .copy_from_slice(hb);
         seal_block(&mut buf);
         self.dev.flush()?;
-        self.write_blk(start, &buf)?;
+        self.write_raw(start, &buf)?;
         if let Some(vs) = self.vec.as_mut() {
             vs.dirty = false;
         }
@@ -440,7 +440,7 @@ impl<D: Device> Fs<D> {
                 .ok_or(Errno::EIO)?
                 .copy_from_slice(h.as_bytes());
         } else {
-            self.dev.read_block(blk, &mut buf)?;
+            self.read_blk(blk, &mut buf)?;
             if let Err(why) = verify_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
                 return Err(self.corrupt(format_args!("vector slot block {}: {}", blk, why)));
             }
@@ -502,7 +502,7 @@ impl<D: Device> Fs<D> {
     /// Attach `v` to regular file `ino`, replacing any vector it had.
     pub fn vec_set(&mut self, ino: u64, v: &[f32]) -> Result<()> {
         self.check_vector(v)?;
-        self.check_writable()?;
+        self.begin_op()?;
         let i = self.inode_ref(ino)?;
         if i.mode() & S_IFMT != S_IFREG {
             return Err(Errno::EINVAL);
@@ -573,7 +573,7 @@ impl<D: Device> Fs<D> {
     /// Remove the vector of `ino`.
     pub fn vec_delete(&mut self, ino: u64) -> Result<()> {
         self.space()?;
-        self.check_writable()?;
+        self.begin_op()?;
         if self.inode_ref(ino)?.d.vec_slot.get() == 0 {
             return Err(Errno::ENODATA);
         }

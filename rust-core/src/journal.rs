@@ -1,0 +1,695 @@
+//! The metadata journal: physical block journaling with ordered data.
+//!
+//! Every metadata block the core changes goes into the running transaction
+//! (an in-memory map from home block to its new contents) instead of to its
+//! home. Commit writes the transaction to the circular log in the journal
+//! area as descriptor blocks (home block numbers and a crc32c of each block),
+//! copies of the blocks, and a commit block whose checksum covers the
+//! descriptors; one device flush makes it durable. Only then are the blocks
+//! written home. Since the commit block's checksum covers everything else, a
+//! torn commit (the flush did not complete) fails its checks and is ignored
+//! at replay, so one flush per commit suffices.
+//!
+//! The journal superblock names the oldest transaction that may not be home
+//! yet (the tail). A checkpoint makes every home write durable (flush) and
+//! moves the tail to the head; it happens when the log would overflow, and
+//! at unmount, so a cleanly unmounted filesystem has nothing to replay.
+//!
+//! A block freed while it has a copy in the log gets a revoke record, so a
+//! replay never writes an old metadata copy over what the block holds after
+//! reuse (file data).
+//!
+//! Ordered data: file data reaches the device outside the journal. In the
+//! userspace data path it is written before the commit; in the kernel the
+//! shim writes back the data of every inode that got new blocks in the
+//! transaction (`ordered_inodes`) before asking for the commit.
+
+use crate::dev::{new_block, BlockBuf, Device, LogLevel};
+use crate::format::{
+    crc32c, seal_block, verify_block, BlockHeader, Superblock, BLOCK_MAGIC_JCOMMIT,
+    BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER, BLOCK_SIZE, HEADER_SIZE,
+};
+use crate::{Errno, Result};
+use alloc::vec::Vec;
+use hashbrown::{HashMap, HashSet};
+use zerocopy::little_endian::{U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// Payload of the journal superblock (first block of the journal area).
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct JournalSuper {
+    /// Log position (0-based, after the journal superblock) of the tail.
+    pub tail_pos: U64,
+    /// Sequence number of the transaction expected at the tail.
+    pub tail_seq: U64,
+    /// `Superblock::fs_tag()`: a log left by an earlier filesystem never replays.
+    pub fs_tag: U32,
+    pub pad: U32,
+}
+
+/// Fixed part of descriptor and commit blocks, after the block header.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct JournalRecord {
+    pub seq: U64,
+    pub fs_tag: U32,
+    /// Descriptor: entries that follow. Commit: crc32c of all the
+    /// transaction's descriptor blocks.
+    pub value: U32,
+}
+
+/// One descriptor entry: a block copy (which follows in the log) or a revoke.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct JournalEntry {
+    pub home: U64,
+    /// crc32c of the block copy (0 for revokes).
+    pub crc: U32,
+    pub flags: U32,
+}
+
+pub const ENTRY_REVOKE: u32 = 1;
+const RECORD_SIZE: usize = core::mem::size_of::<JournalRecord>();
+const ENTRY_SIZE: usize = core::mem::size_of::<JournalEntry>();
+/// Entries in one descriptor block.
+pub const ENTRIES_PER_DESC: usize = (BLOCK_SIZE - HEADER_SIZE - RECORD_SIZE) / ENTRY_SIZE;
+
+/// Smallest journal area: the superblock plus a log that holds any single
+/// operation's transaction (mkfs never makes a smaller one).
+pub const MIN_JOURNAL_BLOCKS: u64 = 64;
+
+/// The in-memory journal of a mounted filesystem.
+pub struct Journal {
+    /// Device block of the journal superblock; the log follows it.
+    start: u64,
+    /// Log positions.
+    len: u64,
+    fs_tag: u32,
+    tail_pos: u64,
+    tail_seq: u64,
+    head_pos: u64,
+    next_seq: u64,
+    /// Positions between tail and head.
+    used: u64,
+    /// The running transaction: home block -> new contents.
+    running: HashMap<u64, BlockBuf>,
+    /// Blocks freed in the running transaction that have copies in the log.
+    revoked: HashSet<u64>,
+    /// Home blocks with a copy in the log since the tail.
+    logged: HashSet<u64>,
+    /// Inodes that got new data blocks in the running transaction.
+    ordered: HashSet<u64>,
+    /// The tail moved: the journal superblock must be written before the log is reused.
+    super_dirty: bool,
+    /// Commits and blocks written since mount (statistics, tests).
+    pub commits: u64,
+    pub blocks_logged: u64,
+    pub checkpoints: u64,
+}
+
+/// What recovery found (and, unless only scanning, replayed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub transactions: u64,
+    pub blocks: u64,
+    pub revoked: u64,
+    /// Where the next transaction goes, and its sequence number.
+    pub end_pos: u64,
+    pub next_seq: u64,
+}
+
+/// Device block of log position `pos`.
+fn log_block(start: u64, len: u64, pos: u64) -> u64 {
+    start + 1 + pos % len
+}
+
+/// Read and validate the journal superblock of the filesystem described by `sb`.
+pub fn read_super<D: Device>(
+    dev: &mut D,
+    sb: &Superblock,
+) -> core::result::Result<JournalSuper, &'static str> {
+    let start = sb.journal_start.get();
+    if sb.journal_blocks.get() < MIN_JOURNAL_BLOCKS {
+        return Err("journal area too small");
+    }
+    let mut buf = new_block();
+    dev.read_block(start, &mut buf)
+        .map_err(|_| "read error on the journal superblock")?;
+    verify_block(&buf, BLOCK_MAGIC_JSUPER, start, Some(0))?;
+    let js = JournalSuper::read_from_prefix(buf.get(HEADER_SIZE..).unwrap_or(&[]))
+        .map_err(|_| "short journal superblock")?
+        .0;
+    if js.fs_tag.get() != sb.fs_tag() {
+        return Err("journal belongs to another filesystem");
+    }
+    if js.tail_pos.get() >= sb.journal_blocks.get() - 1 || js.tail_seq.get() == 0 {
+        return Err("journal tail out of range");
+    }
+    Ok(js)
+}
+
+/// Encode a journal superblock for the journal area starting at `start`.
+pub fn encode_super(start: u64, js: &JournalSuper) -> BlockBuf {
+    let mut buf = new_block();
+    let h = BlockHeader::new(BLOCK_MAGIC_JSUPER, start, 0);
+    put(&mut buf, 0, h.as_bytes());
+    put(&mut buf, HEADER_SIZE, js.as_bytes());
+    seal_block(&mut buf);
+    buf
+}
+
+/// A fresh, empty journal superblock (mkfs, fsck repair).
+pub fn fresh_super(sb: &Superblock) -> BlockBuf {
+    let js = JournalSuper {
+        tail_pos: U64::new(0),
+        tail_seq: U64::new(1),
+        fs_tag: U32::new(sb.fs_tag()),
+        pad: U32::new(0),
+    };
+    encode_super(sb.journal_start.get(), &js)
+}
+
+fn put(buf: &mut [u8; BLOCK_SIZE], off: usize, bytes: &[u8]) {
+    if let Some(dst) = buf.get_mut(off..off + bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+}
+
+/// One transaction found in the log.
+struct Found {
+    pos: u64,
+    seq: u64,
+    positions: u64,
+}
+
+/// Walks the log from the tail, validating whole transactions.
+struct Scanner<'a, D: Device> {
+    dev: &'a mut D,
+    start: u64,
+    len: u64,
+    fs_tag: u32,
+    /// Blocks the filesystem may name as homes: outside the journal, inside the volume.
+    block_count: u64,
+    journal_end: u64,
+}
+
+impl<D: Device> Scanner<'_, D> {
+    fn read_at(&mut self, pos: u64, buf: &mut BlockBuf) -> Option<u64> {
+        let blk = log_block(self.start, self.len, pos);
+        self.dev.read_block(blk, buf).ok()?;
+        Some(blk)
+    }
+
+    /// Validate the transaction `seq` at `pos`; for each valid entry call
+    /// `each(home, copy_pos, flags)`. None when it is missing, torn or damaged.
+    fn transaction(
+        &mut self,
+        pos: u64,
+        seq: u64,
+        each: &mut dyn FnMut(&mut Self, u64, u64, u32) -> Option<()>,
+    ) -> Option<u64> {
+        let mut buf = new_block();
+        let mut data = new_block();
+        let mut n = 0u64;
+        let mut desc_crc: Vec<u32> = Vec::new();
+        // (home, log position of the copy, flags)
+        let mut entries: Vec<(u64, u64, u32)> = Vec::new();
+        loop {
+            if n >= self.len {
+                return None;
+            }
+            let blk = self.read_at(pos + n, &mut buf)?;
+            let magic = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?);
+            if magic == BLOCK_MAGIC_JCOMMIT {
+                let h = verify_block(&buf, BLOCK_MAGIC_JCOMMIT, blk, Some(seq)).ok()?;
+                let rec = JournalRecord::read_from_prefix(buf.get(HEADER_SIZE..)?)
+                    .ok()?
+                    .0;
+                let all: Vec<u8> = desc_crc.iter().flat_map(|c| c.to_le_bytes()).collect();
+                if rec.seq.get() != seq
+                    || rec.fs_tag.get() != self.fs_tag
+                    || u64::from(h.count.get()) != n
+                    || rec.value.get() != crc32c(&[&all])
+                {
+                    return None;
+                }
+                break;
+            }
+            let h = verify_block(&buf, BLOCK_MAGIC_JDESC, blk, Some(seq)).ok()?;
+            let rec = JournalRecord::read_from_prefix(buf.get(HEADER_SIZE..)?)
+                .ok()?
+                .0;
+            let count = rec.value.get() as usize;
+            if rec.seq.get() != seq
+                || rec.fs_tag.get() != self.fs_tag
+                || count > ENTRIES_PER_DESC
+                || h.count.get() as usize != count
+            {
+                return None;
+            }
+            desc_crc.push(crc32c(&[buf.as_slice()]));
+            n += 1;
+            for i in 0..count {
+                let off = HEADER_SIZE + RECORD_SIZE + i * ENTRY_SIZE;
+                let e = JournalEntry::read_from_prefix(buf.get(off..)?).ok()?.0;
+                let home = e.home.get();
+                let (flags, crc) = (e.flags.get(), e.crc.get());
+                if home >= self.block_count
+                    || (home >= self.start && home < self.journal_end)
+                    || flags & !ENTRY_REVOKE != 0
+                {
+                    return None;
+                }
+                if flags & ENTRY_REVOKE != 0 {
+                    entries.push((home, 0, flags));
+                    continue;
+                }
+                if n >= self.len {
+                    return None;
+                }
+                self.read_at(pos + n, &mut data)?;
+                if crc32c(&[data.as_slice()]) != crc {
+                    return None;
+                }
+                entries.push((home, pos + n, flags));
+                n += 1;
+            }
+        }
+        for (home, at, flags) in entries {
+            each(self, home, at, flags)?;
+        }
+        Some(n + 1)
+    }
+
+    /// All complete transactions from the tail, oldest first.
+    fn scan(&mut self, js: &JournalSuper, revokes: &mut HashMap<u64, u64>) -> Vec<Found> {
+        let mut found = Vec::new();
+        let mut pos = js.tail_pos.get();
+        let mut seq = js.tail_seq.get();
+        let mut scanned = 0u64;
+        while scanned < self.len {
+            let this = seq;
+            let mut note = |_: &mut Self, home: u64, _: u64, flags: u32| {
+                if flags & ENTRY_REVOKE != 0 {
+                    let r = revokes.entry(home).or_insert(0);
+                    *r = core::cmp::max(*r, this);
+                }
+                Some(())
+            };
+            let Some(positions) = self.transaction(pos, seq, &mut note) else {
+                break;
+            };
+            if scanned + positions > self.len {
+                break;
+            }
+            found.push(Found {
+                pos,
+                seq,
+                positions,
+            });
+            scanned += positions;
+            pos = (pos + positions) % self.len;
+            seq = seq.wrapping_add(1);
+        }
+        found
+    }
+}
+
+/// Find the complete transactions in the log after the tail and hand each
+/// block copy that is not revoked by a later transaction to `sink`, oldest
+/// first. Nothing is written: the caller applies (mount, fsck -y) or
+/// overlays (fsck -n) what it gets. Bounded: at most one pass over the log
+/// to validate and one to deliver.
+pub fn recover<D: Device>(
+    dev: &mut D,
+    sb: &Superblock,
+    sink: &mut dyn FnMut(&mut D, u64, &BlockBuf) -> Result<()>,
+) -> core::result::Result<Recovery, &'static str> {
+    let js = read_super(dev, sb)?;
+    let start = sb.journal_start.get();
+    let len = sb.journal_blocks.get() - 1;
+    let mut revokes: HashMap<u64, u64> = HashMap::new();
+    let mut sc = Scanner {
+        dev,
+        start,
+        len,
+        fs_tag: sb.fs_tag(),
+        block_count: sb.block_count.get(),
+        journal_end: start + sb.journal_blocks.get(),
+    };
+    let found = sc.scan(&js, &mut revokes);
+    let mut rec = Recovery {
+        transactions: found.len() as u64,
+        end_pos: js.tail_pos.get(),
+        next_seq: js.tail_seq.get(),
+        ..Recovery::default()
+    };
+    let mut failed = false;
+    for f in &found {
+        let mut blocks = 0u64;
+        let mut skipped = 0u64;
+        let mut buf = new_block();
+        let mut apply = |s: &mut Scanner<'_, D>, home: u64, at: u64, flags: u32| {
+            if flags & ENTRY_REVOKE != 0 {
+                return Some(());
+            }
+            if revokes.get(&home).is_some_and(|&r| r > f.seq) {
+                skipped += 1;
+                return Some(());
+            }
+            s.read_at(at, &mut buf)?;
+            if sink(s.dev, home, &buf).is_err() {
+                failed = true;
+                return None;
+            }
+            blocks += 1;
+            Some(())
+        };
+        // Validated above; a read error now ends recovery like a torn tail would not:
+        // report it, since the transactions before it were already applied.
+        if sc.transaction(f.pos, f.seq, &mut apply).is_none() {
+            return Err(if failed {
+                "write error while replaying the journal"
+            } else {
+                "journal changed or became unreadable during replay"
+            });
+        }
+        rec.blocks += blocks;
+        rec.revoked += skipped;
+        rec.end_pos = (f.pos + f.positions) % len;
+        rec.next_seq = f.seq.wrapping_add(1);
+    }
+    Ok(rec)
+}
+
+/// Replay the journal onto the device and make the result durable; the
+/// journal is empty afterwards. Used at mount and by fsck's repair modes.
+pub fn replay<D: Device>(
+    dev: &mut D,
+    sb: &Superblock,
+) -> core::result::Result<Recovery, &'static str> {
+    let rec = recover(dev, sb, &mut |d: &mut D, home, buf| {
+        d.write_block(home, buf)
+    })?;
+    if rec.transactions == 0 {
+        return Ok(rec);
+    }
+    dev.flush().map_err(|_| "flush failed after replay")?;
+    let js = JournalSuper {
+        tail_pos: U64::new(rec.end_pos),
+        tail_seq: U64::new(rec.next_seq),
+        fs_tag: U32::new(sb.fs_tag()),
+        pad: U32::new(0),
+    };
+    dev.write_block(
+        sb.journal_start.get(),
+        &encode_super(sb.journal_start.get(), &js),
+    )
+    .and_then(|_| dev.flush())
+    .map_err(|_| "cannot write the journal superblock")?;
+    Ok(rec)
+}
+
+impl Journal {
+    /// The journal of a filesystem whose log is empty (just replayed or clean).
+    pub fn open<D: Device>(
+        dev: &mut D,
+        sb: &Superblock,
+    ) -> core::result::Result<Self, &'static str> {
+        let js = read_super(dev, sb)?;
+        let len = sb.journal_blocks.get() - 1;
+        Ok(Journal {
+            start: sb.journal_start.get(),
+            len,
+            fs_tag: sb.fs_tag(),
+            tail_pos: js.tail_pos.get(),
+            tail_seq: js.tail_seq.get(),
+            head_pos: js.tail_pos.get(),
+            next_seq: js.tail_seq.get(),
+            used: 0,
+            running: HashMap::new(),
+            revoked: HashSet::new(),
+            logged: HashSet::new(),
+            ordered: HashSet::new(),
+            super_dirty: false,
+            commits: 0,
+            blocks_logged: 0,
+            checkpoints: 0,
+        })
+    }
+
+    /// The running transaction's copy of `blocknr`, if it has one.
+    pub fn get(&self, blocknr: u64) -> Option<&BlockBuf> {
+        self.running.get(&blocknr)
+    }
+
+    /// Put a metadata block into the running transaction.
+    pub fn put(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) {
+        match self.running.get_mut(&blocknr) {
+            Some(b) => b.copy_from_slice(buf),
+            None => {
+                let mut b = new_block();
+                b.copy_from_slice(buf);
+                self.running.insert(blocknr, b);
+            }
+        }
+    }
+
+    /// Blocks `first..first+count` were freed: drop their pending copies,
+    /// and revoke the ones the log holds.
+    pub fn forget(&mut self, first: u64, count: u64) {
+        let end = first.saturating_add(count);
+        let hit = |b: &u64| *b >= first && *b < end;
+        let pending = self.running.len() + self.logged.len();
+        let candidates: Vec<u64> = if (count as usize) <= pending {
+            (first..end)
+                .filter(|b| self.running.contains_key(b) || self.logged.contains(b))
+                .collect()
+        } else {
+            self.running
+                .keys()
+                .chain(self.logged.iter())
+                .copied()
+                .filter(hit)
+                .collect()
+        };
+        for b in candidates {
+            self.running.remove(&b);
+            if self.logged.contains(&b) {
+                self.revoked.insert(b);
+            }
+        }
+    }
+
+    /// Note that inode `ino` got new data blocks in the running transaction.
+    pub fn add_ordered(&mut self, ino: u64) {
+        self.ordered.insert(ino);
+    }
+
+    pub fn has_ordered(&self) -> bool {
+        !self.ordered.is_empty()
+    }
+
+    /// Hand out up to `max` inodes whose data must be written before the
+    /// commit; they leave the set (the caller writes them).
+    pub fn take_ordered(&mut self, max: usize) -> Vec<u64> {
+        let taken: Vec<u64> = self.ordered.iter().copied().take(max).collect();
+        for i in &taken {
+            self.ordered.remove(i);
+        }
+        taken
+    }
+
+    /// Log positions the running transaction would take.
+    pub fn positions_used(&self) -> u64 {
+        self.positions()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty() && self.revoked.is_empty()
+    }
+
+    /// Blocks in the running transaction.
+    pub fn pending(&self) -> usize {
+        self.running.len() + self.revoked.len()
+    }
+
+    /// Log positions.
+    pub fn capacity(&self) -> u64 {
+        self.len
+    }
+
+    /// Log positions the running transaction would take.
+    fn positions(&self) -> u64 {
+        let entries = (self.running.len() + self.revoked.len()) as u64;
+        let descs = core::cmp::max(1, entries.div_ceil(ENTRIES_PER_DESC as u64));
+        descs + self.running.len() as u64 + 1
+    }
+
+    /// Whether the running transaction should be committed before another
+    /// operation adds to it: a quarter of the log keeps any one operation's
+    /// additions well inside what is left.
+    pub fn wants_commit(&self) -> bool {
+        self.positions() > self.len / 4
+    }
+
+    /// Make every home write durable and empty the log.
+    pub fn checkpoint<D: Device>(&mut self, dev: &mut D) -> Result<()> {
+        dev.flush()?;
+        self.tail_pos = self.head_pos;
+        self.tail_seq = self.next_seq;
+        self.used = 0;
+        self.logged.clear();
+        self.super_dirty = true;
+        self.checkpoints += 1;
+        self.write_super(dev)
+    }
+
+    /// Write the journal superblock if the tail moved, durably: the log
+    /// before the new tail is reused right after.
+    fn write_super<D: Device>(&mut self, dev: &mut D) -> Result<()> {
+        if !self.super_dirty {
+            return Ok(());
+        }
+        let js = JournalSuper {
+            tail_pos: U64::new(self.tail_pos),
+            tail_seq: U64::new(self.tail_seq),
+            fs_tag: U32::new(self.fs_tag),
+            pad: U32::new(0),
+        };
+        dev.write_block(self.start, &encode_super(self.start, &js))?;
+        dev.flush()?;
+        self.super_dirty = false;
+        Ok(())
+    }
+
+    /// Commit the running transaction: log it, flush, write it home.
+    pub fn commit<D: Device>(&mut self, dev: &mut D) -> Result<()> {
+        if self.is_empty() {
+            self.ordered.clear();
+            return Ok(());
+        }
+        let need = self.positions();
+        if need > self.len {
+            return self.commit_unlogged(dev);
+        }
+        if need > self.len - self.used {
+            self.checkpoint(dev)?;
+        }
+        let mut homes: Vec<u64> = self.running.keys().copied().collect();
+        homes.sort_unstable();
+        let mut revokes: Vec<u64> = self.revoked.iter().copied().collect();
+        revokes.sort_unstable();
+        let seq = self.next_seq;
+        let mut entries: Vec<(u64, u32, u32)> = Vec::with_capacity(homes.len() + revokes.len());
+        entries.extend(revokes.iter().map(|&h| (h, 0, ENTRY_REVOKE)));
+        for &h in &homes {
+            let crc = self.running.get(&h).map_or(0, |b| crc32c(&[b.as_slice()]));
+            entries.push((h, crc, 0));
+        }
+        let mut pos = self.head_pos;
+        let mut desc_crcs: Vec<u8> = Vec::new();
+        let mut desc = new_block();
+        let chunks: Vec<&[(u64, u32, u32)]> = if entries.is_empty() {
+            Vec::from([entries.as_slice()])
+        } else {
+            entries.chunks(ENTRIES_PER_DESC).collect()
+        };
+        for chunk in chunks {
+            desc.fill(0);
+            let blk = log_block(self.start, self.len, pos);
+            let mut h = BlockHeader::new(BLOCK_MAGIC_JDESC, blk, seq);
+            h.count = U32::new(chunk.len() as u32);
+            put(&mut desc, 0, h.as_bytes());
+            let rec = JournalRecord {
+                seq: U64::new(seq),
+                fs_tag: U32::new(self.fs_tag),
+                value: U32::new(chunk.len() as u32),
+            };
+            put(&mut desc, HEADER_SIZE, rec.as_bytes());
+            for (i, &(home, crc, flags)) in chunk.iter().enumerate() {
+                let e = JournalEntry {
+                    home: U64::new(home),
+                    crc: U32::new(crc),
+                    flags: U32::new(flags),
+                };
+                put(
+                    &mut desc,
+                    HEADER_SIZE + RECORD_SIZE + i * ENTRY_SIZE,
+                    e.as_bytes(),
+                );
+            }
+            seal_block(&mut desc);
+            desc_crcs.extend_from_slice(&crc32c(&[desc.as_slice()]).to_le_bytes());
+            dev.write_block(blk, &desc)?;
+            pos += 1;
+            for &(home, _, flags) in chunk {
+                if flags & ENTRY_REVOKE != 0 {
+                    continue;
+                }
+                let b = self.running.get(&home).ok_or(Errno::EIO)?;
+                dev.write_block(log_block(self.start, self.len, pos), b)?;
+                pos += 1;
+            }
+        }
+        let blk = log_block(self.start, self.len, pos);
+        let mut cb = new_block();
+        let mut h = BlockHeader::new(BLOCK_MAGIC_JCOMMIT, blk, seq);
+        h.count = U32::new((pos - self.head_pos) as u32);
+        put(&mut cb, 0, h.as_bytes());
+        let rec = JournalRecord {
+            seq: U64::new(seq),
+            fs_tag: U32::new(self.fs_tag),
+            value: U32::new(crc32c(&[&desc_crcs])),
+        };
+        put(&mut cb, HEADER_SIZE, rec.as_bytes());
+        seal_block(&mut cb);
+        dev.write_block(blk, &cb)?;
+        pos += 1;
+        dev.flush()?;
+        // Committed: the blocks may go home now.
+        for &h in &homes {
+            if let Some(b) = self.running.get(&h) {
+                dev.write_block(h, b)?;
+            }
+        }
+        self.blocks_logged += homes.len() as u64;
+        self.commits += 1;
+        self.used += pos - self.head_pos;
+        self.head_pos = pos % self.len;
+        self.next_seq = seq.wrapping_add(1);
+        self.logged.extend(homes.iter().copied());
+        self.running.clear();
+        self.revoked.clear();
+        self.ordered.clear();
+        Ok(())
+    }
+
+    /// A transaction larger than the whole log (no operation makes one:
+    /// this is the last resort). Checkpoint, then write it home between
+    /// flushes; not atomic, so say so.
+    fn commit_unlogged<D: Device>(&mut self, dev: &mut D) -> Result<()> {
+        dev.log(
+            LogLevel::Warn,
+            format_args!(
+                "transaction of {} blocks exceeds the journal ({} blocks): written without journaling",
+                self.running.len(),
+                self.len
+            ),
+        );
+        self.checkpoint(dev)?;
+        let mut homes: Vec<u64> = self.running.keys().copied().collect();
+        homes.sort_unstable();
+        for h in homes {
+            if let Some(b) = self.running.get(&h) {
+                dev.write_block(h, b)?;
+            }
+        }
+        dev.flush()?;
+        self.running.clear();
+        self.revoked.clear();
+        self.ordered.clear();
+        Ok(())
+    }
+}
