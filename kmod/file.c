@@ -79,15 +79,24 @@ static void vexfs_write_failed(struct address_space *mapping, loff_t to)
 		vexfs_refresh_inode(inode);
 }
 
+/*
+ * From write_begin to write_end the page holds blocks the running
+ * transaction may have just allocated but is not dirty yet: a commit waits
+ * (txn_sem) until it is, so that its ordered writeback sees it.
+ */
 static int vexfs_write_begin(struct file *file, struct address_space *mapping,
 			     loff_t pos, unsigned int len, struct page **pagep,
 			     void **fsdata)
 {
+	struct vexfs_sb_info *sbi = VEXFS_SB(mapping->host->i_sb);
 	int err;
 
+	down_read(&sbi->txn_sem);
 	err = block_write_begin(mapping, pos, len, pagep, vexfs_get_block);
-	if (err)
+	if (err) {
 		vexfs_write_failed(mapping, pos + len);
+		up_read(&sbi->txn_sem);
+	}
 	return err;
 }
 
@@ -100,6 +109,7 @@ static int vexfs_write_end(struct file *file, struct address_space *mapping,
 	ret = generic_write_end(file, mapping, pos, len, copied, page, fsdata);
 	if (ret < len)
 		vexfs_write_failed(mapping, pos + len);
+	up_read(&VEXFS_SB(mapping->host->i_sb)->txn_sem);
 	return ret;
 }
 
@@ -124,8 +134,9 @@ const struct address_space_operations vexfs_aops = {
 };
 
 /*
- * Data through the page cache, the inode through write_inode, then the
- * core's own metadata and a device cache flush (vexfs_rust_sync).
+ * Data through the page cache, the inode through write_inode into the
+ * running transaction, then commit it (or, with nothing to commit, flush
+ * the device cache so the data is durable).
  */
 int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
@@ -141,7 +152,7 @@ int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	err = sync_inode_metadata(inode, 1);
 	if (err)
 		return err;
-	return vexfs_sync_core(sb);
+	return vexfs_commit(sb, VEXFS_COMMIT_FLUSH);
 }
 
 const struct file_operations vexfs_file_operations = {

@@ -70,18 +70,12 @@ static void vexfs_put_super(struct super_block *sb)
 	kfree(sbi);
 }
 
-int vexfs_sync_core(struct super_block *sb)
-{
-	if (sb_rdonly(sb))
-		return 0;
-	return vexfs_rust_sync(VEXFS_FS(sb));
-}
-
+/* syncfs, sync, umount: data is written by now; commit with the index. */
 static int vexfs_sync_fs(struct super_block *sb, int wait)
 {
 	if (!wait)
 		return 0;
-	return vexfs_sync_core(sb);
+	return vexfs_commit(sb, VEXFS_COMMIT_FLUSH | VEXFS_COMMIT_INDEX);
 }
 
 static int vexfs_statfs(struct dentry *dentry, struct kstatfs *buf)
@@ -186,6 +180,8 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!sbi)
 		return -ENOMEM;
 	mutex_init(&sbi->lock);
+	mutex_init(&sbi->commit_lock);
+	init_rwsem(&sbi->txn_sem);
 	sb->s_fs_info = sbi;
 
 	err = -EINVAL;
@@ -208,6 +204,7 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		vexfs_rust_unmount(sbi->fs);
 		goto out_msg;
 	}
+	vexfs_commit_start(sb);
 	return 0;
 
 out_msg:
@@ -255,11 +252,21 @@ static int vexfs_init_fs_context(struct fs_context *fc)
 	return 0;
 }
 
+/* The commit worker stops before the VFS's final sync and put_super. */
+static void vexfs_kill_sb(struct super_block *sb)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+
+	if (sbi && sbi->sb)
+		vexfs_commit_stop(sb);
+	kill_block_super(sb);
+}
+
 static struct file_system_type vexfs_fs_type = {
 	.owner			= THIS_MODULE,
 	.name			= "vexfs",
 	.init_fs_context	= vexfs_init_fs_context,
-	.kill_sb		= kill_block_super,
+	.kill_sb		= vexfs_kill_sb,
 	.fs_flags		= FS_REQUIRES_DEV,
 };
 MODULE_ALIAS_FS("vexfs");

@@ -11,6 +11,8 @@
 
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/workqueue.h>
 #include <linux/buffer_head.h>
 
 #include "vexfs_core.h"
@@ -22,6 +24,11 @@ struct vexfs_sb_info {
 	unsigned int nofs_flags;	/* memalloc_nofs_save() of the lock holder */
 	u64 dev_blocks;			/* device size in VEXFS_BLOCK_SIZE blocks */
 	bool core_ro;			/* the core forced a read-only mount */
+	struct super_block *sb;		/* back pointer for the commit worker */
+	struct rw_semaphore txn_sem;	/* write_begin..write_end (read) vs. commit */
+	struct mutex commit_lock;	/* one commit at a time */
+	struct delayed_work commit_work; /* periodic and on-demand commits */
+	bool stopping;			/* unmounting: no new commit work */
 };
 
 /* In-core inode. */
@@ -90,7 +97,9 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 /* simd.c */
 void vexfs_simd_init(void);
 
-/* super.c */
-int vexfs_sync_core(struct super_block *sb);
+/* commit.c */
+int vexfs_commit(struct super_block *sb, u32 flags);
+void vexfs_commit_start(struct super_block *sb);
+void vexfs_commit_stop(struct super_block *sb);
 
 #endif /* VEXFS_KMOD_H */

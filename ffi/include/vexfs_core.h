@@ -29,6 +29,17 @@
 #define VEXFS_NAME_MAX 255
 
 /*
+ `vexfs_rust_commit` flag: flush the device even when there is no
+ metadata to commit (fsync: the data just written must be durable).
+ */
+#define VEXFS_COMMIT_FLUSH 1
+
+/*
+ `vexfs_rust_commit` flag: store the vector index too (syncfs, unmount).
+ */
+#define VEXFS_COMMIT_INDEX 2
+
+/*
  Largest dimension a vector space may have.
  */
 #define VEXFS_VEC_MAX_DIM 1012
@@ -181,6 +192,27 @@ int32_t vexfs_rust_remount(struct vexfs_fs *fs, uint32_t flags);
  `fs` is NULL or a live handle.
  */
 int32_t vexfs_rust_sync(struct vexfs_fs *fs);
+
+/*
+ Hand out up to `max` inodes that got new data blocks in the running
+ transaction; the caller writes their data back, then commits. `*count`
+ is how many were written to `inos`.
+
+ # Safety
+ `fs` is NULL or a live handle; `inos` is NULL or has room for `max`
+ entries; `count` is NULL or writable.
+ */
+int32_t vexfs_rust_ordered_take(struct vexfs_fs *fs, uint64_t *inos, uint32_t max, uint32_t *count);
+
+/*
+ Commit the running transaction (`VEXFS_COMMIT_*` flags). -EAGAIN while
+ inodes given new blocks have not been handed out by
+ `vexfs_rust_ordered_take`: their data must reach the disk first.
+
+ # Safety
+ `fs` is NULL or a live handle.
+ */
+int32_t vexfs_rust_commit(struct vexfs_fs *fs, uint32_t flags);
 
 /*
  # Safety

@@ -45,6 +45,13 @@ int vexfs_shim_write_block(struct vexfs_shim_sb *sb, uint64_t blocknr, const uin
 int vexfs_shim_flush(struct vexfs_shim_sb *sb);
 
 /*
+ * The running journal transaction has grown: commit it soon, from another
+ * context (the commit writes file data back first, which the core cannot
+ * ask for while it holds its lock). Must not sleep.
+ */
+void vexfs_shim_commit_soon(struct vexfs_shim_sb *sb);
+
+/*
  * Sleeping lock that serialises the core's metadata work for one mount.
  * Held across block I/O, so it must be a mutex, never a spinlock.
  */

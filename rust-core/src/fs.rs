@@ -39,6 +39,9 @@ pub struct Fs<D: Device> {
     pub(crate) commit_hinted: bool,
     /// The orphan list in memory, in on-disk order (sb.orphan_head first).
     pub(crate) orphans: alloc::vec::Vec<u64>,
+    /// A commit failed: like jbd2 after an abort, nothing more is committed
+    /// (what is home is consistent; the lost transaction stays lost).
+    pub(crate) journal_aborted: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -119,6 +122,7 @@ impl<D: Device> Fs<D> {
             journal,
             commit_hinted: false,
             orphans: alloc::vec::Vec::new(),
+            journal_aborted: false,
         };
         if !read_only {
             fs.sb.mount_time.set(now.sec);
@@ -316,6 +320,9 @@ impl<D: Device> Fs<D> {
     /// Returns whether anything was committed. A failure leaves the mount
     /// refusing changes: what is home is consistent, the rest is lost.
     pub fn commit(&mut self) -> Result<bool> {
+        if self.journal_aborted {
+            return Err(Errno::EIO);
+        }
         if self.read_only {
             return Ok(false);
         }
@@ -329,6 +336,7 @@ impl<D: Device> Fs<D> {
         match self.journal.commit(&mut self.dev) {
             Ok(()) => Ok(true),
             Err(e) => {
+                self.journal_aborted = true;
                 self.write_failed(e, self.sb.journal_start.get());
                 Err(e)
             }
@@ -375,6 +383,17 @@ impl<D: Device> Fs<D> {
         Ok(())
     }
 
+    /// Make a file's changes durable: commit the running transaction (it
+    /// holds every metadata change not yet committed, this file's among
+    /// them); with nothing to commit, only flush the device so that data
+    /// written in place is durable. The vector index is not stored.
+    pub fn fsync(&mut self, _ino: u64) -> Result<()> {
+        if !self.commit()? {
+            self.dev.flush()?;
+        }
+        Ok(())
+    }
+
     /// Mark the filesystem cleanly unmounted, leave the journal empty and
     /// hand the device back.
     pub fn unmount(mut self) -> (D, Result<()>) {
@@ -386,8 +405,8 @@ impl<D: Device> Fs<D> {
                 .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
             res = res.and(self.write_super());
             res = res.and(self.commit().map(|_| ()));
-            if res.is_ok() {
-                res = self.journal.checkpoint(&mut self.dev);
+            if !self.journal_aborted {
+                res = res.and(self.journal.checkpoint(&mut self.dev));
             }
         }
         (self.dev, res)

@@ -20,6 +20,7 @@
 use crate::dev::{new_block, BlockBuf, Device};
 use crate::format::*;
 use crate::fs::{LINK_MAX, MAX_FILE_SIZE};
+use crate::journal;
 use crate::vector::hnsw::Hnsw;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
@@ -304,6 +305,8 @@ pub fn check<D: Device>(dev: &mut D, opts: &Options) -> Report {
         lost_found: None,
         own_blocks: BTreeSet::new(),
         own_inodes: BTreeSet::new(),
+        overlay: BTreeMap::new(),
+        orphan_list: BTreeSet::new(),
     };
     ck.run();
     ck.rep
@@ -330,6 +333,11 @@ struct Checker<'a, D: Device> {
     /// freed orphans): rewritten in pass 5 without being reported.
     own_blocks: BTreeSet<u64>,
     own_inodes: BTreeSet<u64>,
+    /// `-n` on a filesystem whose journal needs recovery: the blocks the
+    /// replay would write, so the check sees what the next mount will.
+    overlay: BTreeMap<u64, BlockBuf>,
+    /// Inodes on the superblock's orphan list (freed by the next mount).
+    orphan_list: BTreeSet<u64>,
 }
 
 impl<D: Device> Checker<'_, D> {
@@ -377,6 +385,10 @@ impl<D: Device> Checker<'_, D> {
         let mut buf = new_block();
         if blk >= self.dev.block_count() {
             return None;
+        }
+        if let Some(b) = self.overlay.get(&blk) {
+            buf.copy_from_slice(b.as_slice());
+            return Some(buf);
         }
         match self.dev.read_block(blk, &mut buf) {
             Ok(()) => Some(buf),
@@ -438,6 +450,11 @@ impl<D: Device> Checker<'_, D> {
         if !self.pass0() {
             return;
         }
+        // After a replay (or with the replay overlaid) the superblock may differ.
+        if self.journal() && !self.pass0() {
+            return;
+        }
+        self.load_orphan_list();
         self.pass1();
         self.pass2();
         self.pass3();
@@ -451,11 +468,11 @@ impl<D: Device> Checker<'_, D> {
 
     fn pass0(&mut self) -> bool {
         let dev_blocks = self.dev.block_count();
-        let mut buf = new_block();
-        if dev_blocks == 0 || self.dev.read_block(0, &mut buf).is_err() {
+        let buf = if dev_blocks == 0 { None } else { self.read(0) };
+        let Some(buf) = buf else {
             self.rep.fatal = Some("cannot read the superblock".into());
             return false;
-        }
+        };
         let Ok((sb, _)) = Superblock::read_from_prefix(buf.as_slice()) else {
             self.rep.fatal = Some("short superblock".into());
             return false;
@@ -1384,16 +1401,8 @@ impl<D: Device> Checker<'_, D> {
                 self.dirs.get(&top).map(Vec::len).unwrap_or(0) == 0,
             );
             if nlink == 0 && empty {
-                let fix = self.decide(true);
-                let done = fix && self.clear_inode(top);
-                self.problem(
-                    "orphan",
-                    format!(
-                        "directory {} was removed but not freed (orphan): freeing it",
-                        top
-                    ),
-                    done,
-                );
+                let done =
+                    self.free_orphan(top, format!("directory {} was removed but not freed", top));
                 if done {
                     continue;
                 }
@@ -1756,6 +1765,149 @@ impl<D: Device> Checker<'_, D> {
         true
     }
 
+    // ---- journal and orphan list ----
+
+    /// Check the journal superblock and bring in what the journal holds, as
+    /// e2fsck does: replayed onto the device when repairing, overlaid on
+    /// reads with `-n`. True when the superblock must be read again.
+    fn journal(&mut self) -> bool {
+        if let Err(why) = journal::read_super(self.dev, &self.sb) {
+            // Nothing in a log whose superblock is unreadable can be replayed.
+            let fix = self.decide(true);
+            let buf = journal::fresh_super(&self.sb);
+            let done = fix && self.write(self.sb.journal_start.get(), &buf);
+            self.problem(
+                "journal_super",
+                format!("journal superblock: {}: writing an empty journal", why),
+                done,
+            );
+            return false;
+        }
+        if self.writable() {
+            return match journal::replay(self.dev, &self.sb) {
+                Ok(r) if r.transactions > 0 => {
+                    self.rep.modified = true;
+                    self.line(format!(
+                        "recovering journal: {} transactions replayed ({} blocks, {} revoked)",
+                        r.transactions, r.blocks, r.revoked
+                    ));
+                    true
+                }
+                Ok(_) => false,
+                Err(why) => {
+                    self.problem("journal", format!("journal replay failed: {}", why), false);
+                    false
+                }
+            };
+        }
+        let mut overlay = BTreeMap::new();
+        let rec = journal::recover(self.dev, &self.sb, &mut |_: &mut D, home, buf| {
+            let mut b = new_block();
+            b.copy_from_slice(buf.as_slice());
+            overlay.insert(home, b);
+            Ok(())
+        });
+        match rec {
+            Ok(r) if r.transactions > 0 => {
+                self.overlay = overlay;
+                self.line(format!(
+                    "journal needs recovery ({} transactions, {} blocks): checking the filesystem as the replay will leave it",
+                    r.transactions, r.blocks
+                ));
+                true
+            }
+            Ok(_) => false,
+            Err(why) => {
+                self.problem("journal", format!("journal unreadable: {}", why), false);
+                false
+            }
+        }
+    }
+
+    /// Walk the superblock's orphan list. A list that names a free or linked
+    /// inode, or loops, is emptied (the passes below free every orphan).
+    fn load_orphan_list(&mut self) {
+        let mut ino = self.sb.orphan_head.get();
+        let limit = self.sb.inode_count.get();
+        let mut bad = None;
+        while ino != 0 {
+            if self.orphan_list.len() as u64 >= limit || self.orphan_list.contains(&ino) {
+                bad = Some(format!("loops at inode {}", ino));
+                break;
+            }
+            let Ok((blk, off)) = inode_location(&self.sb, ino) else {
+                bad = Some(format!("names inode {} out of range", ino));
+                break;
+            };
+            let Some(buf) = self.read(blk) else {
+                bad = Some(format!("inode {} unreadable", ino));
+                break;
+            };
+            let d = off
+                .checked_add(INODE_SIZE)
+                .and_then(|e| buf.get(off..e))
+                .and_then(|raw| DiskInode::read_from_bytes(raw).ok());
+            match d {
+                Some(d)
+                    if d.checksum.get() == d.compute_checksum(ino)
+                        && d.nlink.get() == 0
+                        && d.mode.get() != 0 =>
+                {
+                    self.orphan_list.insert(ino);
+                    ino = d.next_orphan.get();
+                }
+                _ => {
+                    bad = Some(format!(
+                        "names inode {}, which is not an unlinked inode",
+                        ino
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(why) = bad {
+            self.orphan_list.clear();
+            let fix = self.decide(true);
+            if fix {
+                self.sb.orphan_head = U64::new(0);
+                self.sb_dirty = true;
+            }
+            self.problem(
+                "orphan_list",
+                format!("orphan list {}: emptying it", why),
+                fix,
+            );
+        }
+    }
+
+    /// An unlinked-but-open inode nobody freed: on the orphan list that is
+    /// the next mount's work (advisory); off it, a leak. Repair frees it.
+    fn free_orphan(&mut self, ino: u64, what: String) -> bool {
+        let fix = self.decide(true);
+        let done = fix && self.clear_inode(ino);
+        if done && self.sb.orphan_head.get() != 0 {
+            // Every orphan this run finds is freed: the list goes with them.
+            self.sb.orphan_head = U64::new(0);
+            self.sb_dirty = true;
+        }
+        if self.orphan_list.remove(&ino) {
+            let msg = format!("{} is on the orphan list (the next mount frees it)", what);
+            if self.writable() {
+                self.finding(
+                    "orphan",
+                    format!("{}: freeing it", msg),
+                    Severity::Info,
+                    done,
+                );
+            } else {
+                self.finding("orphan", msg, Severity::Info, false);
+            }
+        } else {
+            self.problem("orphan", format!("{} (orphan): freeing it", what), done);
+        }
+        done
+    }
+
     // ---- pass 4: reference counts ----
 
     fn pass4(&mut self) {
@@ -1775,15 +1927,12 @@ impl<D: Device> Checker<'_, D> {
             .collect();
         for (ino, nlink, size, ft) in lost {
             if nlink == 0 {
-                let fix = self.decide(true);
-                let done = fix && self.clear_inode(ino);
-                self.problem(
-                    "orphan",
+                self.free_orphan(
+                    ino,
                     format!(
-                        "inode {} (size {}) was unlinked while open and never freed (orphan): freeing it",
+                        "inode {} (size {}) was unlinked while open and never freed",
                         ino, size
                     ),
-                    done,
                 );
             } else {
                 let fix = self.decide(true);

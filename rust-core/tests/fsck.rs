@@ -442,14 +442,66 @@ fn orphan_unlinked_while_open() {
     fs.vec_set(f, &[1.0, 1.0, 1.0, 1.0]).unwrap();
     fs.iget(f).unwrap();
     fs.unlink(ROOT, b"tmp").unwrap();
-    // Crash while still open: the inode keeps its blocks and vector.
+    // Crash while still open: the inode keeps its blocks and vector, and
+    // is on the orphan list.
+    let (dev, _) = fs.unmount();
+    assert_eq!(sb(&dev).orphan_head.get(), f);
+    p.dev = dev;
+    // On the list it is the next mount's work: advisory for -n.
+    let before = p.dev.data.clone();
+    let r = run(&mut p.dev, Mode::No);
+    assert!(r.has("orphan"), "{}", show(&r));
+    assert_eq!(r.exit_code(), 0, "{}", show(&r));
+    assert!(p.dev.data == before, "-n wrote to the device");
+    // The mount frees it.
+    let mut fs = mounts_and_reads(p.dev.clone(), &p);
+    assert!(fs.getattr(f).is_err());
+    assert_eq!(fs.vec_info().unwrap().count, 20);
+    let (mut dev, r) = fs.unmount();
+    r.unwrap();
+    assert_eq!(sb(&dev).orphan_head.get(), 0);
+    assert_clean(&mut dev);
+    // fsck -y frees it as well, and empties the list.
+    let r = run(&mut p.dev, Mode::Yes);
+    assert!(r.has("orphan"), "{}", show(&r));
+    assert_eq!(r.exit_code(), 1, "{}", show(&r));
+    assert_eq!(sb(&p.dev).orphan_head.get(), 0);
+    assert_clean(&mut p.dev);
+}
+
+#[test]
+fn orphan_off_the_list_is_an_error() {
+    let mut p = populated();
+    let mut fs = Fs::mount(p.dev.clone(), false).unwrap();
+    let f = fs.create(ROOT, b"tmp", REG, 0, 0, 0).unwrap();
+    fs.write(f, 0, &[1u8; 30000]).unwrap();
+    fs.iget(f).unwrap();
+    fs.unlink(ROOT, b"tmp").unwrap();
     let (dev, _) = fs.unmount();
     p.dev = dev;
+    let mut s = sb(&p.dev);
+    s.orphan_head.set(0);
+    put_sb(&mut p.dev, s);
     let r = detect_and_repair(&mut p.dev, "orphan");
     assert!(!r.has("unattached"), "{}", show(&r));
     let mut fs = mounts_and_reads(p.dev.clone(), &p);
     assert!(fs.getattr(f).is_err());
-    assert_eq!(fs.vec_info().unwrap().count, 20);
+}
+
+#[test]
+fn bad_orphan_list_is_emptied() {
+    let mut p = populated();
+    let mut s = sb(&p.dev);
+    s.orphan_head.set(p.big); // a linked file
+    put_sb(&mut p.dev, s);
+    // The mount refuses changes rather than free a linked file.
+    let mut fs = Fs::mount(p.dev.clone(), false).unwrap();
+    assert!(fs.getattr(p.big).is_ok());
+    assert!(fs.create(ROOT, b"x", REG, 0, 0, 0).is_err());
+    drop(fs);
+    detect_and_repair(&mut p.dev, "orphan_list");
+    assert_eq!(sb(&p.dev).orphan_head.get(), 0);
+    mounts_and_reads(p.dev.clone(), &p);
 }
 
 #[test]
@@ -709,4 +761,51 @@ fn stale_inodes_of_an_earlier_filesystem_are_ignored() {
     assert_clean(&mut dev);
     let mut fs = Fs::mount(dev, false).unwrap();
     assert!(fs.list_dir(ROOT).unwrap().is_empty());
+}
+
+#[test]
+fn journal_needing_recovery_is_checked_as_replayed() {
+    let mut p = populated();
+    let mut fs = Fs::mount(p.dev.clone(), false).unwrap();
+    let f = fs.create(ROOT, b"late", REG, 0, 0, 0).unwrap();
+    fs.write(f, 0, b"journaled").unwrap();
+    assert!(fs.commit().unwrap());
+    // Power loss right after the commit: the journal holds the change.
+    let mut dev = fs.dev.clone();
+    drop(fs);
+    let before = dev.data.clone();
+    let r = run(&mut dev, Mode::No);
+    assert_eq!(r.exit_code(), 0, "{}", show(&r));
+    assert!(
+        r.lines.iter().any(|l| l.contains("journal needs recovery")),
+        "{}",
+        show(&r)
+    );
+    assert!(dev.data == before, "-n wrote to the device");
+    // -y replays it, then the filesystem is clean and has the file.
+    let r = run(&mut dev, Mode::Yes);
+    assert!(
+        r.lines.iter().any(|l| l.contains("recovering journal")),
+        "{}",
+        show(&r)
+    );
+    assert_eq!(r.exit_code(), 1, "{}", show(&r));
+    assert_clean(&mut dev);
+    let mut fs = mounts_and_reads(dev, &p);
+    assert_eq!(fs.lookup(ROOT, b"late").unwrap(), f);
+    p.dev = fs.unmount().0;
+    assert_clean(&mut p.dev);
+}
+
+#[test]
+fn damaged_journal_superblock() {
+    let mut p = populated();
+    let js = sb(&p.dev).journal_start.get();
+    block(&mut p.dev, js)[40] ^= 0x5a;
+    assert_eq!(
+        Fs::mount(p.dev.clone(), false).err(),
+        Some(vexfs_core::Errno::EUCLEAN)
+    );
+    detect_and_repair(&mut p.dev, "journal_super");
+    mounts_and_reads(p.dev.clone(), &p);
 }

@@ -510,6 +510,113 @@ static void t_remount_after_corruption(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* journal commits                                                     */
+
+/* Mount a copy of the image as it is now (what a crash would leave) and
+ * look @name up: 1 found, 0 not, -1 the copy did not mount. */
+static int crash_copy_has(const char *name)
+{
+	struct vexfs_shim_sb sb;
+	struct vexfs_mount_info info;
+	struct vexfs_fs *fs;
+	uint8_t *img = malloc(NBLOCKS * BS);
+	uint64_t ino;
+	int found = -1;
+
+	if (!img)
+		return -1;
+	memcpy(img, F.img, NBLOCKS * BS);
+	shim_open_mem(&sb, img, NBLOCKS);
+	if (vexfs_rust_mount(&sb, NBLOCKS, 0, &info, &fs) == 0) {
+		found = vexfs_rust_lookup(fs, ROOT, NM(name), &ino) == 0;
+		if (vexfs_rust_unmount(fs))
+			found = -1;
+	}
+	shim_close(&sb);
+	free(img);
+	return found;
+}
+
+static void t_commit(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a;
+	struct vexfs_map m;
+	uint64_t inos[4];
+	uint32_t n = 99;
+	unsigned long flushes;
+	int i;
+
+	MOUNT();
+	ERR(vexfs_rust_commit(NULL, 0), -EINVAL);
+	ERR(vexfs_rust_commit(bad, 0), -EBADF);
+	ERR(vexfs_rust_ordered_take(NULL, inos, 4, &n), -EINVAL);
+	ERR(vexfs_rust_ordered_take(bad, inos, 4, &n), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_commit(F.fs, 4), -EINVAL);
+	ERR(vexfs_rust_ordered_take(F.fs, NULL, 4, &n), -EINVAL);
+	ERR(vexfs_rust_ordered_take(F.fs, inos, 0, &n), -EINVAL);
+	ERR(vexfs_rust_ordered_take(F.fs, inos, 4, NULL), -EINVAL);
+	/* Nothing pending: no flush unless asked for one (fsync). */
+	OK(vexfs_rust_commit(F.fs, 0));
+	flushes = F.sb.flushes;
+	OK(vexfs_rust_commit(F.fs, 0));
+	UEQ(F.sb.flushes, flushes);
+	OK(vexfs_rust_commit(F.fs, VEXFS_COMMIT_FLUSH));
+	UEQ(F.sb.flushes, flushes + 1);
+
+	/* A create is in no crash image until it commits. */
+	OK(mk(ROOT, "j", S_IFREG | 0644, &a));
+	EQ(crash_copy_has("j"), 0);
+	/* New data blocks: the commit waits until the inode is handed out. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m));
+	UEQ(m.new_blocks, 1);
+	ERR(vexfs_rust_commit(F.fs, 0), -EAGAIN);
+	EQ(crash_copy_has("j"), 0);
+	OK(vexfs_rust_ordered_take(F.fs, inos, 4, &n));
+	UEQ(n, 1);
+	UEQ(inos[0], a.ino);
+	OK(vexfs_rust_ordered_take(F.fs, inos, 4, &n));
+	UEQ(n, 0);
+	flushes = F.sb.flushes;
+	OK(vexfs_rust_commit(F.fs, 0));
+	UEQ(F.sb.flushes, flushes + 1);	/* one flush per commit */
+	EQ(crash_copy_has("j"), 1);
+	/* Mapping an existing block is not an allocation. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m));
+	UEQ(m.new_blocks, 0);
+	OK(vexfs_rust_ordered_take(F.fs, inos, 4, &n));
+	UEQ(n, 0);
+
+	/* A growing transaction asks the shim for a commit, once. */
+	F.sb.commit_hints = 0;
+	for (i = 0; i < 400 && !F.sb.commit_hints; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "d%d", i);
+		OK(mk(ROOT, name, S_IFDIR | 0755, NULL));
+	}
+	UEQ(F.sb.commit_hints, 1);
+	OK(vexfs_rust_commit(F.fs, VEXFS_COMMIT_INDEX));
+	EQ(crash_copy_has("d0"), 1);
+	/* A failed commit refuses further changes. */
+	OK(mk(ROOT, "k", S_IFREG | 0644, NULL));
+	shim_log_quiet = 1;
+	shim_inject(&F.sb, 0, 1, 0);
+	ERR(vexfs_rust_commit(F.fs, 0), -EIO);
+	shim_inject(&F.sb, 0, 0, 0);
+	shim_log_quiet = 0;
+	ERR(mk(ROOT, "l", S_IFREG | 0644, NULL), -EROFS);
+	/* The unmount reports the aborted journal; "k" never reached the disk. */
+	ERR(vexfs_rust_unmount(F.fs), -EIO);
+	F.fs = NULL;
+	MOUNT();
+	ERR(lk(ROOT, "k", NULL), -ENOENT);
+	OK(lk(ROOT, "d0", NULL));
+	UNMOUNT();
+}
+
+/* ------------------------------------------------------------------ */
 /* sync / statfs                                                       */
 
 static void t_sync(void)
@@ -1443,9 +1550,12 @@ static void t_io_errors(void)
 	OK(vexfs_rust_iget(F.fs, a.ino, &g));
 	/* Writes. */
 	shim_inject(&F.sb, 0, 1000, 0);
-	ERR(mk(ROOT, "g", S_IFREG | 0644, NULL), -EIO);
-	/* A failed metadata write may leave the disk half-updated (no journal
-	 * yet): like ext4 after a journal abort, the mount refuses changes. */
+	/* Metadata goes to the running transaction; its commit meets the error.
+	 * Like ext4 after a journal abort, the mount then refuses changes and
+	 * commits nothing more: "g" is lost, the disk stays consistent. */
+	OK(mk(ROOT, "g", S_IFREG | 0644, NULL));
+	ERR(vexfs_rust_commit(F.fs, 0), -EIO);
+	ERR(vexfs_rust_commit(F.fs, 0), -EIO);
 	ERR(vexfs_rust_write_inode(F.fs, &g), -EROFS);
 	ERR(vexfs_rust_get_block(F.fs, a.ino, 0, 1, 1, &m), -EROFS);
 	shim_inject(&F.sb, 0, 0, 0);
@@ -1453,7 +1563,10 @@ static void t_io_errors(void)
 	ERR(mk(ROOT, "h", S_IFREG | 0644, NULL), -EROFS);
 	OK(lk(ROOT, "f", NULL));	/* reads still work */
 	ERR(vexfs_rust_remount(F.fs, 0), 0);	/* already rw: no-op */
-	REMOUNT();
+	ERR(vexfs_rust_unmount(F.fs), -EIO);	/* reports the aborted journal */
+	F.fs = NULL;
+	MOUNT();
+	ERR(lk(ROOT, "g", NULL), -ENOENT);
 	OK(mk(ROOT, "h", S_IFREG | 0644, NULL));
 	UNMOUNT();
 }
@@ -2465,6 +2578,7 @@ static void t_vec_persist(void)
 	 * stale, the mount rebuilds it from the slots. */
 	OK(vset(ino[3], 3, 1.5f, -3, 1));
 	OK(vexfs_rust_vec_delete(F.fs, ino[5]));
+	OK(vexfs_rust_commit(F.fs, 0));	/* journaled, index not stored */
 	snap = malloc(NBLOCKS * BS);
 	CHECK(snap != NULL);
 	memcpy(snap, F.img, NBLOCKS * BS);
@@ -2576,9 +2690,11 @@ static void t_vec_rdonly(void)
 	OK(vexfs_rust_remount(F.fs, 0));
 	OK(vset(f, 5, 5, 5, 5));
 	CHECK(vhas(f, 5, 5, 5, 5));
-	/* Crash (no unmount) after a change: a read-only mount rebuilds the
-	 * stale graph in memory and still writes nothing. */
+	/* Crash (no unmount) after a committed change: a read-only mount
+	 * replays the journal (as ext4 does), rebuilds the stale graph in
+	 * memory, and writes nothing else. */
 	OK(vset(g, 6, 6, 6, 6));
+	OK(vexfs_rust_commit(F.fs, 0));
 	snap = malloc(NBLOCKS * BS);
 	CHECK(snap != NULL);
 	memcpy(snap, F.img, NBLOCKS * BS);
@@ -2595,6 +2711,12 @@ static void t_vec_rdonly(void)
 	UEQ(count, 2);
 	UEQ(h[0].ino, g);
 	UEQ(h[1].ino, f);
+	UNMOUNT();
+	CHECK(F.sb.writes > writes);	/* the replay */
+	writes = F.sb.writes;
+	OK(mount_f(VEXFS_MOUNT_RDONLY));
+	UEQ(vinfo().count, 2);
+	CHECK(vhas(g, 6, 6, 6, 6));
 	UNMOUNT();
 	UEQ(F.sb.writes, writes);
 }
@@ -2785,6 +2907,7 @@ int main(int argc, char **argv)
 	RUN(t_remount);
 	RUN(t_remount_after_corruption);
 	RUN(t_sync);
+	RUN(t_commit);
 	RUN(t_statfs);
 	RUN(t_iget_getattr);
 	RUN(t_iget_out_of_range_is_not_corruption);

@@ -123,7 +123,7 @@ static int check_io(struct vexfs_shim_sb *sb, const char *what, uint64_t blocknr
 	if (!owned(sb))
 		violation(sb, "%s of block %llu without the mount lock", what,
 			  (unsigned long long)blocknr);
-	if (!buf && strcmp(what, "flush") != 0) {
+	if (!buf && strcmp(what, "flush") != 0 && strcmp(what, "commit_soon") != 0) {
 		violation(sb, "%s of block %llu with a NULL buffer", what,
 			  (unsigned long long)blocknr);
 		return -EFAULT;
@@ -197,6 +197,13 @@ int vexfs_shim_flush(struct vexfs_shim_sb *sb)
 	if (!sb->mem && fdatasync(sb->fd) < 0)
 		return -errno;
 	return 0;
+}
+
+void vexfs_shim_commit_soon(struct vexfs_shim_sb *sb)
+{
+	/* Called by the core under its lock; the kernel queues work here. */
+	check_io(sb, "commit_soon", 0, NULL);
+	sb->commit_hints++;
 }
 
 void vexfs_shim_lock(struct vexfs_shim_sb *sb)

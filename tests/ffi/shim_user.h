@@ -36,7 +36,7 @@ struct vexfs_shim_sb {
 	int skip_writes;
 
 	/* Counters. */
-	unsigned long reads, writes, flushes, locks, unlocks;
+	unsigned long reads, writes, flushes, locks, unlocks, commit_hints;
 	unsigned long injected;
 	/* Contract violations seen (block I/O without the lock, ...). */
 	unsigned long violations;

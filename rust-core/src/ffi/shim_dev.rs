@@ -51,6 +51,10 @@ impl Device for ShimDevice {
     fn log(&self, level: LogLevel, msg: core::fmt::Arguments<'_>) {
         log(self.sb, level, msg);
     }
+    fn commit_soon(&self) {
+        // SAFETY: sb is the live shim context this device was made with.
+        unsafe { sys::vexfs_shim_commit_soon(self.sb) };
+    }
 }
 
 /// A log line through the shim, formatted into a bounded buffer.

@@ -32,6 +32,9 @@ unsafe extern "C" {
     pub fn vexfs_shim_flush(sb: *mut vexfs_shim_sb) -> core::ffi::c_int;
 }
 unsafe extern "C" {
+    pub fn vexfs_shim_commit_soon(sb: *mut vexfs_shim_sb);
+}
+unsafe extern "C" {
     pub fn vexfs_shim_lock(sb: *mut vexfs_shim_sb);
 }
 unsafe extern "C" {
