@@ -88,21 +88,37 @@ impl<D: Device> Fs<D> {
                 (0, full)
             };
             let (blk, mut buf) = self.read_bitmap(map, index)?;
+            // Blocks freed in the running transaction stay busy until it commits.
+            let busy = if map == Map::Blocks && self.journal.freed_count() > 0 {
+                let mut m = buf.get(HEADER_SIZE..).ok_or(Errno::EIO)?.to_vec();
+                self.journal.mask_freed(base, &mut m);
+                Some(m)
+            } else {
+                None
+            };
             let bits = buf.get_mut(HEADER_SIZE..).ok_or(Errno::EIO)?;
-            let Some(found) = find_zero(bits, start_bit, limit) else {
+            let search: &[u8] = busy.as_deref().unwrap_or(bits);
+            let Some(found) = find_zero(search, start_bit, limit) else {
                 continue;
             };
             let mut count = 0u32;
             let mut b = found;
-            while count < max && b < limit && !get_bit(bits, b) {
-                set_bit(bits, b, true);
+            while count < max && b < limit && !get_bit(search, b) {
                 count += 1;
                 b += 1;
+            }
+            for b in found..found + u64::from(count) {
+                set_bit(bits, b, true);
             }
             seal_block(&mut buf);
             self.write_blk(blk, &buf)?;
             self.adjust_free(map, -(i64::from(count)));
             return Ok((base + found, count));
+        }
+        if map == Map::Blocks && self.journal.freed_count() >= free {
+            // What is free was freed in the running transaction: usable
+            // after the commit (begin_op commits early when space is low).
+            return Err(Errno::ENOSPC);
         }
         // The free count said otherwise: the bitmap and superblock disagree.
         Err(self.corrupt(format_args!("free count {} but bitmap full", free)))

@@ -17,6 +17,9 @@ pub const MAX_FILE_BLOCKS: u64 = 1 << 32;
 pub const MAX_FILE_SIZE: u64 = MAX_FILE_BLOCKS * BLOCK_SIZE as u64;
 /// Most hard links (and subdirectories + 2) an inode may have.
 pub const LINK_MAX: u32 = 65000;
+/// `begin_op` commits when fewer free blocks than this are usable because
+/// the rest were freed in the running transaction.
+const FREED_COMMIT_BLOCKS: u64 = 256;
 
 pub struct Fs<D: Device> {
     pub dev: D,
@@ -310,7 +313,18 @@ impl<D: Device> Fs<D> {
     /// fit. (No operation is ever split across transactions.)
     pub fn begin_op(&mut self) -> Result<()> {
         self.check_writable()?;
-        if self.journal.positions_used() > self.journal.capacity() / 2 {
+        // Blocks freed in the running transaction are not allocatable until
+        // it commits: ask for a commit when they are a good part of what is
+        // free, and commit now when little else is left.
+        let free = self.sb.free_blocks.get();
+        let freed = self.journal.freed_count();
+        let usable = free.saturating_sub(freed);
+        if freed > 0 && usable < core::cmp::max(freed, free / 2) && !self.commit_hinted {
+            self.commit_hinted = true;
+            self.dev.commit_soon();
+        }
+        let starved = freed > 0 && usable < FREED_COMMIT_BLOCKS;
+        if starved || self.journal.positions_used() > self.journal.capacity() / 2 {
             self.commit()?;
         }
         Ok(())

@@ -3,12 +3,16 @@
 //! Every metadata block the core changes goes into the running transaction
 //! (an in-memory map from home block to its new contents) instead of to its
 //! home. Commit writes the transaction to the circular log in the journal
-//! area as descriptor blocks (home block numbers and a crc32c of each block),
-//! copies of the blocks, and a commit block whose checksum covers the
-//! descriptors; one device flush makes it durable. Only then are the blocks
-//! written home. Since the commit block's checksum covers everything else, a
-//! torn commit (the flush did not complete) fails its checks and is ignored
-//! at replay, so one flush per commit suffices.
+//! area as descriptor blocks (home block numbers and a checksum of each block)
+//! and copies of the blocks; a flush makes them and the file data written
+//! before the commit durable (ordered mode); then the commit block, whose
+//! checksum covers the descriptors, and a second flush. Only then are the
+//! blocks written home. A torn commit fails its checks (a copy's checksum,
+//! the commit block) and is ignored at replay.
+//!
+//! Blocks freed in the running transaction are not handed out again until
+//! it commits: new file data written to them before the commit would land in
+//! a block the committed metadata still gives to its old owner.
 //!
 //! The journal superblock names the oldest transaction that may not be home
 //! yet (the tail). A checkpoint makes every home write durable (flush) and
@@ -64,7 +68,7 @@ pub struct JournalRecord {
 #[repr(C)]
 pub struct JournalEntry {
     pub home: U64,
-    /// crc32c of the block copy (0 for revokes).
+    /// `copy_crc` of the block copy (0 for revokes).
     pub crc: U32,
     pub flags: U32,
 }
@@ -74,6 +78,23 @@ const RECORD_SIZE: usize = core::mem::size_of::<JournalRecord>();
 const ENTRY_SIZE: usize = core::mem::size_of::<JournalEntry>();
 /// Entries in one descriptor block.
 pub const ENTRIES_PER_DESC: usize = (BLOCK_SIZE - HEADER_SIZE - RECORD_SIZE) / ENTRY_SIZE;
+
+/// Checksum of a block copy in the log: CRC-32 (ISO-HDLC, not crc32c) of
+/// the transaction's sequence number, the home block number and the copy.
+/// Not crc32c: a block made of records that each end in their own crc32c
+/// (the superblock, inode table blocks) has the same crc32c as a whole
+/// whatever it holds (the CRC residue), so a stale copy of such a block,
+/// left at that log position by an earlier transaction, would pass for the
+/// one a torn commit never wrote, and replay would write it home.
+static COPY_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+fn copy_crc(seq: u64, home: u64, data: &[u8]) -> u32 {
+    let mut d = COPY_CRC.digest();
+    d.update(&seq.to_le_bytes());
+    d.update(&home.to_le_bytes());
+    d.update(data);
+    d.finalize()
+}
 
 /// Smallest journal area: the superblock plus a log that holds any single
 /// operation's transaction (mkfs never makes a smaller one).
@@ -100,6 +121,10 @@ pub struct Journal {
     logged: HashSet<u64>,
     /// Inodes that got new data blocks in the running transaction.
     ordered: HashSet<u64>,
+    /// Block ranges freed in the running transaction (first, count): not
+    /// allocatable until it commits.
+    freed: Vec<(u64, u64)>,
+    freed_count: u64,
     /// The tail moved: the journal superblock must be written before the log is reused.
     super_dirty: bool,
     /// Commits and blocks written since mount (statistics, tests).
@@ -269,7 +294,7 @@ impl<D: Device> Scanner<'_, D> {
                     return None;
                 }
                 self.read_at(pos + n, &mut data)?;
-                if crc32c(&[data.as_slice()]) != crc {
+                if copy_crc(seq, home, data.as_slice()) != crc {
                     return None;
                 }
                 entries.push((home, pos + n, flags));
@@ -432,6 +457,8 @@ impl Journal {
             revoked: HashSet::new(),
             logged: HashSet::new(),
             ordered: HashSet::new(),
+            freed: Vec::new(),
+            freed_count: 0,
             super_dirty: false,
             commits: 0,
             blocks_logged: 0,
@@ -456,9 +483,32 @@ impl Journal {
         }
     }
 
+    /// Blocks freed in the running transaction (still busy for allocation).
+    pub fn freed_count(&self) -> u64 {
+        self.freed_count
+    }
+
+    /// Mark in `bits` (a bitmap block's bits, bit 0 = block `base`) the
+    /// blocks freed in the running transaction, so an allocation skips them.
+    pub fn mask_freed(&self, base: u64, bits: &mut [u8]) {
+        let end = base + (bits.len() as u64) * 8;
+        for &(first, count) in &self.freed {
+            let lo = core::cmp::max(first, base);
+            let hi = core::cmp::min(first.saturating_add(count), end);
+            for b in lo..hi {
+                let i = b - base;
+                if let Some(x) = bits.get_mut((i / 8) as usize) {
+                    *x |= 1 << (i % 8);
+                }
+            }
+        }
+    }
+
     /// Blocks `first..first+count` were freed: drop their pending copies,
     /// and revoke the ones the log holds.
     pub fn forget(&mut self, first: u64, count: u64) {
+        self.freed.push((first, count));
+        self.freed_count = self.freed_count.saturating_add(count);
         let end = first.saturating_add(count);
         let hit = |b: &u64| *b >= first && *b < end;
         let pending = self.running.len() + self.logged.len();
@@ -585,7 +635,10 @@ impl Journal {
         let mut entries: Vec<(u64, u32, u32)> = Vec::with_capacity(homes.len() + revokes.len());
         entries.extend(revokes.iter().map(|&h| (h, 0, ENTRY_REVOKE)));
         for &h in &homes {
-            let crc = self.running.get(&h).map_or(0, |b| crc32c(&[b.as_slice()]));
+            let crc = self
+                .running
+                .get(&h)
+                .map_or(0, |b| copy_crc(seq, h, b.as_slice()));
             entries.push((h, crc, 0));
         }
         let mut pos = self.head_pos;
@@ -645,6 +698,9 @@ impl Journal {
         };
         put(&mut cb, HEADER_SIZE, rec.as_bytes());
         seal_block(&mut cb);
+        // Data (ordered mode) and the log before the commit block: the
+        // device may reorder what one flush covers.
+        dev.flush()?;
         dev.write_block(blk, &cb)?;
         pos += 1;
         dev.flush()?;
@@ -663,6 +719,8 @@ impl Journal {
         self.running.clear();
         self.revoked.clear();
         self.ordered.clear();
+        self.freed.clear();
+        self.freed_count = 0;
         Ok(())
     }
 
@@ -690,6 +748,8 @@ impl Journal {
         self.running.clear();
         self.revoked.clear();
         self.ordered.clear();
+        self.freed.clear();
+        self.freed_count = 0;
         Ok(())
     }
 }

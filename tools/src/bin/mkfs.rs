@@ -202,10 +202,7 @@ fn summary(l: &Layout, uuid: &[u8; 16], label: &[u8]) {
         "Bitmaps: inodes {} blocks at {}, blocks {} blocks at {}",
         l.inode_bitmap.1, l.inode_bitmap.0, l.block_bitmap.1, l.block_bitmap.0
     );
-    println!(
-        "Journal area: {} blocks at {} (reserved)",
-        l.journal.1, l.journal.0
-    );
+    println!("Journal: {} blocks at {}", l.journal.1, l.journal.0);
     println!("Vector area: {} blocks at {}", l.vectors.1, l.vectors.0);
     println!(
         "Data blocks: {} starting at {}",
