@@ -376,6 +376,9 @@ impl<D: Device> Fs<D> {
             );
         }
         if i.d.nlink.get() == 0 && !self.read_only && !self.errored {
+            // Freeing a file is an operation of its own (the kernel's
+            // unlinks mostly free at evict).
+            self.begin_op()?;
             self.delete_inode(ino)
         } else {
             self.inodes.remove(&ino);

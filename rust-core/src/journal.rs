@@ -131,6 +131,8 @@ pub struct Journal {
     pub commits: u64,
     pub blocks_logged: u64,
     pub checkpoints: u64,
+    /// Transactions too large for the log, written home unjournaled.
+    pub unlogged: u64,
 }
 
 /// What recovery found (and, unless only scanning, replayed).
@@ -463,6 +465,7 @@ impl Journal {
             commits: 0,
             blocks_logged: 0,
             checkpoints: 0,
+            unlogged: 0,
         })
     }
 
@@ -737,6 +740,7 @@ impl Journal {
             ),
         );
         self.checkpoint(dev)?;
+        self.unlogged += 1;
         let mut homes: Vec<u64> = self.running.keys().copied().collect();
         homes.sort_unstable();
         for h in homes {

@@ -340,3 +340,37 @@ fn remount_read_only_and_back() {
     fs.remount(false).unwrap();
     fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
 }
+
+/// Files freed at evict (the kernel's usual path: an unlinked file goes when
+/// its inode leaves the cache) are operations of their own: the running
+/// transaction never outgrows the log, however many are freed in a row.
+#[test]
+fn mass_evict_stays_journaled() {
+    let mut fs = fresh(4096);
+    let n = fs.statfs().ffree - 8;
+    let mut inos = Vec::new();
+    for i in 0..n {
+        let ino = fs
+            .create(ROOT, format!("f{i}").as_bytes(), REG, 0, 0, 0)
+            .unwrap();
+        fs.iget(ino).unwrap();
+        inos.push(ino);
+    }
+    for i in 0..n {
+        fs.unlink(ROOT, format!("f{i}").as_bytes()).unwrap();
+    }
+    let before = fs.journal.commits;
+    for &ino in &inos {
+        fs.evict(ino, true).unwrap();
+    }
+    fs.commit().unwrap();
+    assert!(
+        fs.journal.commits > before + 1,
+        "the evicts committed as they went"
+    );
+    assert_eq!(fs.journal.unlogged, 0, "a transaction outgrew the log");
+    let (dev, r) = fs.unmount();
+    r.unwrap();
+    let fs = Fs::mount(dev, false).unwrap();
+    assert_eq!(fs.statfs().ffree, n + 8);
+}
