@@ -719,12 +719,17 @@ impl Journal {
         self.head_pos = pos % self.len;
         self.next_seq = seq.wrapping_add(1);
         self.logged.extend(homes.iter().copied());
+        self.reset_running();
+        Ok(())
+    }
+
+    /// The running transaction is done with (committed or written home).
+    fn reset_running(&mut self) {
         self.running.clear();
         self.revoked.clear();
         self.ordered.clear();
         self.freed.clear();
         self.freed_count = 0;
-        Ok(())
     }
 
     /// A transaction larger than the whole log (no operation makes one:
@@ -749,11 +754,7 @@ impl Journal {
             }
         }
         dev.flush()?;
-        self.running.clear();
-        self.revoked.clear();
-        self.ordered.clear();
-        self.freed.clear();
-        self.freed_count = 0;
+        self.reset_running();
         Ok(())
     }
 }

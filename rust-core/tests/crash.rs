@@ -1130,6 +1130,11 @@ fn check_state(
     if let Err(e) = inspect(&mut fs, exp, hist, vectors, &mut errs) {
         errs.push(e);
     }
+    unmount_and_fsck(fs, errs)
+}
+
+/// Unmount, then `fsck -n` the result; all problems seen, joined.
+fn unmount_and_fsck<D: Device>(fs: Fs<D>, mut errs: Vec<String>) -> Result<(), String> {
     let (mut dev, r) = fs.unmount();
     if let Err(e) = r {
         errs.push(format!("unmount failed: {e}"));
@@ -1881,16 +1886,7 @@ fn replay_is_idempotent_when_interrupted() {
                     counts
                 ));
             }
-            let (mut dev, r) = fs.unmount();
-            if let Err(e) = r {
-                errs.push(format!("unmount: {e}"));
-            }
-            fsck_clean(&mut dev, &mut errs);
-            if errs.is_empty() {
-                Ok(())
-            } else {
-                Err(errs.join("\n"))
-            }
+            unmount_and_fsck(fs, errs)
         },
         &|_| "crash during the mount of the unreplayed image".into(),
     );
