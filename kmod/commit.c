@@ -73,6 +73,18 @@ int vexfs_commit(struct super_block *sb, u32 flags)
 	return err;	/* a failed commit is logged once, by the core */
 }
 
+/*
+ * Before an operation that changes metadata: commit here, with ordered
+ * data, when the core says the running transaction is due, rather than let
+ * the core commit without the data writeback.  Callers hold no folio lock
+ * and are not in writeback or evict.
+ */
+void vexfs_txn_begin(struct super_block *sb)
+{
+	if (!sb_rdonly(sb) && vexfs_rust_commit_due(VEXFS_FS(sb)) > 0)
+		vexfs_commit(sb, 0);	/* a failure is the operation's to meet */
+}
+
 static void vexfs_commit_worker(struct work_struct *work)
 {
 	struct vexfs_sb_info *sbi = container_of(to_delayed_work(work),

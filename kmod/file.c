@@ -88,9 +88,11 @@ static int vexfs_write_begin(struct file *file, struct address_space *mapping,
 			     loff_t pos, unsigned int len, struct page **pagep,
 			     void **fsdata)
 {
-	struct vexfs_sb_info *sbi = VEXFS_SB(mapping->host->i_sb);
+	struct super_block *sb = mapping->host->i_sb;
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	int err;
 
+	vexfs_txn_begin(sb);
 	down_read(&sbi->txn_sem);
 	err = block_write_begin(mapping, pos, len, pagep, vexfs_get_block);
 	if (err) {

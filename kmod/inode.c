@@ -183,6 +183,7 @@ static int vexfs_setsize(struct inode *inode, loff_t size)
 	if (!S_ISREG(inode->i_mode))
 		return -EINVAL;
 	inode_dio_wait(inode);
+	vexfs_txn_begin(inode->i_sb);
 	err = block_truncate_page(inode->i_mapping, size, vexfs_get_block);
 	if (err)
 		return err;

@@ -95,6 +95,7 @@ static int vexfs_vec_change(struct file *file, const u32 *vec, u32 dim)
 	err = mnt_want_write_file(file);
 	if (err)
 		return err;
+	vexfs_txn_begin(inode->i_sb);
 	inode_lock(inode);
 	if (vec)
 		err = vexfs_rust_vec_set(fs, inode->i_ino, vec, dim);

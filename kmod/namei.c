@@ -55,6 +55,7 @@ static struct inode *vexfs_new(struct inode *dir, struct dentry *dentry,
 	int err;
 
 	vexfs_new_owner(dir, &mode, &uid, &gid);
+	vexfs_txn_begin(dir->i_sb);
 	err = vexfs_rust_create(VEXFS_FS(dir->i_sb), dir->i_ino,
 				dentry->d_name.name, dentry->d_name.len,
 				mode, uid, gid, new_encode_dev(rdev), &attr);
@@ -121,6 +122,7 @@ static int vexfs_link(struct dentry *old_dentry, struct inode *dir,
 	struct inode *inode = d_inode(old_dentry);
 	int err;
 
+	vexfs_txn_begin(dir->i_sb);
 	err = vexfs_rust_link(VEXFS_FS(dir->i_sb), dir->i_ino,
 			      dentry->d_name.name, dentry->d_name.len,
 			      inode->i_ino);
@@ -137,6 +139,7 @@ static int vexfs_unlink(struct inode *dir, struct dentry *dentry)
 {
 	int err;
 
+	vexfs_txn_begin(dir->i_sb);
 	err = vexfs_rust_unlink(VEXFS_FS(dir->i_sb), dir->i_ino,
 				dentry->d_name.name, dentry->d_name.len);
 	if (err)
@@ -150,6 +153,7 @@ static int vexfs_rmdir(struct inode *dir, struct dentry *dentry)
 {
 	int err;
 
+	vexfs_txn_begin(dir->i_sb);
 	err = vexfs_rust_rmdir(VEXFS_FS(dir->i_sb), dir->i_ino,
 			       dentry->d_name.name, dentry->d_name.len);
 	if (err)
@@ -169,6 +173,7 @@ static int vexfs_rename(struct user_namespace *mnt_userns,
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
+	vexfs_txn_begin(old_dir->i_sb);
 	err = vexfs_rust_rename(VEXFS_FS(old_dir->i_sb),
 				old_dir->i_ino, old_dentry->d_name.name,
 				old_dentry->d_name.len,

@@ -99,6 +99,7 @@ void vexfs_simd_init(void);
 
 /* commit.c */
 int vexfs_commit(struct super_block *sb, u32 flags);
+void vexfs_txn_begin(struct super_block *sb);
 void vexfs_commit_start(struct super_block *sb);
 void vexfs_commit_stop(struct super_block *sb);
 

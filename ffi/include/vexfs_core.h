@@ -205,6 +205,16 @@ int32_t vexfs_rust_sync(struct vexfs_fs *fs);
 int32_t vexfs_rust_ordered_take(struct vexfs_fs *fs, uint64_t *inos, uint32_t max, uint32_t *count);
 
 /*
+ 1 when the running transaction should be committed before the next
+ operation that changes metadata (the shim then commits with ordered
+ data), 0 when not, or -errno.
+
+ # Safety
+ `fs` is NULL or a live handle.
+ */
+int32_t vexfs_rust_commit_due(struct vexfs_fs *fs);
+
+/*
  Commit the running transaction (`VEXFS_COMMIT_*` flags). -EAGAIN while
  inodes given new blocks have not been handed out by
  `vexfs_rust_ordered_take`: their data must reach the disk first.

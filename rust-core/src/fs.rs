@@ -18,7 +18,8 @@ pub const MAX_FILE_SIZE: u64 = MAX_FILE_BLOCKS * BLOCK_SIZE as u64;
 /// Most hard links (and subdirectories + 2) an inode may have.
 pub const LINK_MAX: u32 = 65000;
 /// `begin_op` commits when fewer free blocks than this are usable because
-/// the rest were freed in the running transaction.
+/// the rest were freed in the running transaction (`commit_due` asks for a
+/// commit much earlier).
 const FREED_COMMIT_BLOCKS: u64 = 256;
 
 pub struct Fs<D: Device> {
@@ -313,21 +314,30 @@ impl<D: Device> Fs<D> {
     /// fit. (No operation is ever split across transactions.)
     pub fn begin_op(&mut self) -> Result<()> {
         self.check_writable()?;
-        // Blocks freed in the running transaction are not allocatable until
-        // it commits: ask for a commit when they are a good part of what is
-        // free, and commit now when little else is left.
+        // The kernel shim commits (with ordered data) before an operation
+        // when `commit_due` says so; this commit, without the data writeback
+        // only the shim can do, is the backstop for operations that raced
+        // in meanwhile, and the normal path in userspace.
         let free = self.sb.free_blocks.get();
         let freed = self.journal.freed_count();
-        let usable = free.saturating_sub(freed);
-        if freed > 0 && usable < core::cmp::max(freed, free / 2) && !self.commit_hinted {
-            self.commit_hinted = true;
-            self.dev.commit_soon();
-        }
-        let starved = freed > 0 && usable < FREED_COMMIT_BLOCKS;
+        let starved = freed > 0 && free.saturating_sub(freed) < FREED_COMMIT_BLOCKS;
         if starved || self.journal.positions_used() > self.journal.capacity() / 2 {
             self.commit()?;
         }
         Ok(())
+    }
+
+    /// Whether the running transaction should be committed before the next
+    /// operation: it holds a quarter of the log, or blocks it freed (not
+    /// allocatable until it commits) are a large part of the free space.
+    pub fn commit_due(&self) -> bool {
+        let free = self.sb.free_blocks.get();
+        let freed = self.journal.freed_count();
+        let usable = free.saturating_sub(freed);
+        !self.read_only
+            && !self.journal_aborted
+            && (self.journal.wants_commit()
+                || (freed > 0 && usable < core::cmp::max(freed, free / 2)))
     }
 
     /// Commit the running transaction (the superblock first, if it changed).

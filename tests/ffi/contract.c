@@ -552,7 +552,10 @@ static void t_commit(void)
 	ERR(vexfs_rust_commit(bad, 0), -EBADF);
 	ERR(vexfs_rust_ordered_take(NULL, inos, 4, &n), -EINVAL);
 	ERR(vexfs_rust_ordered_take(bad, inos, 4, &n), -EBADF);
+	ERR(vexfs_rust_commit_due(NULL), -EINVAL);
+	ERR(vexfs_rust_commit_due(bad), -EBADF);
 	free(bad);
+	EQ(vexfs_rust_commit_due(F.fs), 0);
 	ERR(vexfs_rust_commit(F.fs, 4), -EINVAL);
 	ERR(vexfs_rust_ordered_take(F.fs, NULL, 4, &n), -EINVAL);
 	ERR(vexfs_rust_ordered_take(F.fs, inos, 0, &n), -EINVAL);
@@ -597,8 +600,22 @@ static void t_commit(void)
 		OK(mk(ROOT, name, S_IFDIR | 0755, NULL));
 	}
 	UEQ(F.sb.commit_hints, 1);
+	EQ(vexfs_rust_commit_due(F.fs), 1);
 	OK(vexfs_rust_commit(F.fs, VEXFS_COMMIT_INDEX));
 	EQ(crash_copy_has("d0"), 1);
+	EQ(vexfs_rust_commit_due(F.fs), 0);
+
+	/* Freeing most of the free space makes a commit due: freed blocks are
+	 * not allocatable until their transaction commits. */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 1, 3000, 1, &m));
+	CHECK(m.len > 2000);
+	OK(vexfs_rust_ordered_take(F.fs, inos, 4, &n));
+	OK(vexfs_rust_commit(F.fs, 0));
+	EQ(vexfs_rust_commit_due(F.fs), 0);
+	OK(vexfs_rust_truncate(F.fs, a.ino, 0));
+	EQ(vexfs_rust_commit_due(F.fs), 1);
+	OK(vexfs_rust_commit(F.fs, 0));
+	EQ(vexfs_rust_commit_due(F.fs), 0);
 	/* A failed commit refuses further changes. */
 	OK(mk(ROOT, "k", S_IFREG | 0644, NULL));
 	shim_log_quiet = 1;

@@ -374,6 +374,20 @@ pub unsafe extern "C" fn vexfs_rust_ordered_take(
     }))
 }
 
+/// 1 when the running transaction should be committed before the next
+/// operation that changes metadata (the shim then commits with ordered
+/// data), 0 when not, or -errno.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_commit_due(fs: *mut vexfs_fs) -> i32 {
+    match with_fs!(fs, |f| Ok(f.commit_due())) {
+        Ok(due) => i32::from(due),
+        Err(e) => e.to_neg(),
+    }
+}
+
 /// Commit the running transaction (`VEXFS_COMMIT_*` flags). -EAGAIN while
 /// inodes given new blocks have not been handed out by
 /// `vexfs_rust_ordered_take`: their data must reach the disk first.
