@@ -315,13 +315,16 @@ impl<D: Device> Fs<D> {
     pub fn begin_op(&mut self) -> Result<()> {
         self.check_writable()?;
         // The kernel shim commits (with ordered data) before an operation
-        // when `commit_due` says so; this commit, without the data writeback
-        // only the shim can do, is the backstop for operations that raced
-        // in meanwhile, and the normal path in userspace.
+        // when `commit_due` says so. This commit is the normal path in
+        // userspace and a backstop in the kernel, where it cannot write the
+        // data of newly allocated blocks first: there it waits until the
+        // log would otherwise overflow (atomicity before ordering).
         let free = self.sb.free_blocks.get();
         let freed = self.journal.freed_count();
         let starved = freed > 0 && free.saturating_sub(freed) < FREED_COMMIT_BLOCKS;
-        if starved || self.journal.positions_used() > self.journal.capacity() / 2 {
+        let (used, cap) = (self.journal.positions_used(), self.journal.capacity());
+        let ordered = self.journal.has_ordered();
+        if (!ordered && (starved || used > cap / 2)) || used > cap / 4 * 3 {
             self.commit()?;
         }
         Ok(())
