@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm demo bench bench-vm clean
+.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash demo bench bench-vm clean
 
 all: tools kmod
 
@@ -44,6 +44,10 @@ test-ffi: tools
 
 test-vm: tools kmod
 	bash tests/vm/run.sh
+
+# Kill qemu mid-workload, boot again: journal replay, fsck, fsync'd files intact.
+test-vm-crash: tools kmod
+	bash tests/vm/run.sh --crash
 
 # Every test: generated-file check, lint, unit/property tests, FFI contract
 # tests, the in-kernel VM suite. Ends with "N passed, N failed".

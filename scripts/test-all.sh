@@ -54,6 +54,8 @@ check build-tools make -s tools
 suite ffi-contract bash tests/ffi/run.sh
 check build-kmod make -s kmod
 suite vm bash tests/vm/run.sh
+# Power cuts: qemu killed mid-workload, then replay, fsck -n and fsync'd files checked.
+suite vm-crash bash tests/vm/run.sh --crash
 # The same guest cases against ext4: proves the cases themselves are right.
 suite vm-ext4-reference env VM_OUT=build/vm-ext4 bash tests/vm/run.sh --fstype ext4
 

@@ -17,7 +17,7 @@ while read -r m; do
 done </etc/modules.list
 # give virtio-blk a moment to register the disks
 i=0
-while [ ! -e /sys/block/vdb ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -e /sys/block/${WAIT_DISK:-vdb} ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 for d in /sys/block/vd*; do echo "disk ${d##*/} serial=$(cat $d/serial 2>/dev/null) sectors=$(cat $d/size)"; done
 dmesg -n 4 2>/dev/null
 # a hung case shows up as "blocked for more than 60 seconds" before its timeout
@@ -26,7 +26,11 @@ echo 60 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 dmesg -c >/tmp/boot.kmsg
 grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|hung_task|KASAN|UBSAN' /tmp/boot.kmsg | sed 's/^/  boot-kmsg: /'
 
-if [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
+if [ "$MODE" = crash ]; then
+	# tests/vm/crash.sh: verify after replay, then a workload until qemu is
+	# killed; only the last boot gets past this line.
+	sh /tests/crash.sh
+elif [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
 	sh /tests/$MODE.sh
 	rc=$?
 	echo "$MODE exit status $rc"

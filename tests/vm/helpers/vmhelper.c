@@ -29,6 +29,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "../../../ffi/include/vexfs_uapi.h"
@@ -495,6 +496,11 @@ static int usage(void)
 		"  scribble DEV SEED N FIRST LAST (corrupt N random 4K blocks in [FIRST,LAST); prints them)\n"
 		"  delmod NAME                   (delete_module(NAME, O_NONBLOCK), like rmmod)\n"
 		"  holdread PATH                 (open, unlink, read back, print content)\n"
+		"  say TEXT                      (print a line; return once the tty has transmitted it: tcdrain)\n"
+		"  genwrite PATH SEED OFF LEN GEN [fsync]  (write generated 32-byte records at OFF..OFF+LEN,\n"
+		"                                 both multiples of 32; fsync: then fsync the file and its directory)\n"
+		"  gencheck PATH SEED            (every record is SEED's for its offset, any GEN, or all zero;\n"
+		"                                 prints OK size=N zero=Z records, or BAD at OFF with the bytes)\n"
 		"vector ioctls (VEXFS_IOC_*; VEC is comma-separated floats, nan/inf allowed):\n"
 		"  vset FILE VEC [OPENFLAGS] | vget FILE [OPENFLAGS] (prints VEC) | vdel FILE [OPENFLAGS]\n"
 		"  vquery PATH K EF VEC [exact]  (one 'ino distance' line per hit, nearest first)\n"
@@ -511,6 +517,94 @@ static int usage(void)
 		"                                 size-big-zero,size-big-nonzero,badarg,plain}, unknown-cmd)\n"
 		"options before CMD: --uid N     (setgroups(0), setresgid(N), setresuid(N) first)\n");
 	return 2;
+}
+
+/* Generated file content for the crash test: 32-byte records, each naming
+ * the file's seed and its own offset, so any block read back can be judged
+ * on its own: it belongs to this file at this offset (any generation of
+ * overwrites), or it is all zero (a hole, or a size extension whose data
+ * never reached the disk), or it is garbage. */
+#define GEN_REC 32
+#define GEN_ID 22 /* "S%08lx@%010llx g": seed and offset */
+static void gen_record(char *r, unsigned long seed, unsigned long long off, unsigned gen)
+{
+	int n = snprintf(r, GEN_REC + 1, "S%08lx@%010llx g%04x", seed & 0xffffffffUL, off, gen & 0xffff);
+	memset(r + n, '.', GEN_REC - 1 - n);
+	r[GEN_REC - 1] = '\n';
+}
+
+static int genwrite(const char *path, unsigned long seed, unsigned long long off,
+		    unsigned long long len, unsigned gen, int dosync)
+{
+	static char buf[65536];
+	if (off % GEN_REC || len % GEN_REC) return usage();
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0) return fail();
+	while (len) {
+		size_t n = len < sizeof buf ? len : sizeof buf;
+		for (size_t i = 0; i < n; i += GEN_REC)
+			gen_record(buf + i, seed, off + i, gen);
+		ssize_t w = pwrite(fd, buf, n, off);
+		if (w < 0) return fail();
+		if ((size_t)w != n) { errno = ENOSPC; return fail(); }
+		off += n;
+		len -= n;
+	}
+	if (dosync) {
+		char dir[4096], *slash;
+		snprintf(dir, sizeof dir, "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash == dir) slash[1] = 0;
+		else if (slash) *slash = 0;
+		else strcpy(dir, ".");
+		if (fsync(fd) < 0) return fail();
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+		if (dfd < 0 || fsync(dfd) < 0) return fail();
+		close(dfd);
+	}
+	if (close(fd) < 0) return fail();
+	printf("OK\n");
+	return 0;
+}
+
+static int gencheck(const char *path, unsigned long seed)
+{
+	static char buf[65536];
+	char want[GEN_REC + 1];
+	unsigned long long off = 0, zero = 0;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) return fail();
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0) return fail();
+		if (n == 0) break;
+		for (ssize_t i = 0; i < n; i += GEN_REC, off += GEN_REC) {
+			size_t m = n - i < GEN_REC ? (size_t)(n - i) : GEN_REC, z = 0, k;
+			char *r = buf + i;
+			while (z < m && !r[z]) z++;
+			if (z == m) { zero++; continue; }
+			gen_record(want, seed, off, 0);
+			/* the id, then 4 hex digits of any generation, then the padding */
+			for (k = 0; k < m; k++) {
+				if (k >= GEN_ID && k < GEN_ID + 4 ? !strchr("0123456789abcdef", r[k]) || !r[k] : r[k] != want[k])
+					break;
+			}
+			if (k < m) {
+				printf("BAD at %llu (record byte %zu): '", off, k);
+				for (k = 0; k < m; k++) putchar(r[k] >= 32 && r[k] < 127 ? r[k] : '?');
+				printf("', expected '%.*s'\n", GEN_REC - 1, want);
+				return 1;
+			}
+		}
+		if (n % GEN_REC) {
+			/* a short read that is not the end cannot be judged per record */
+			off -= GEN_REC - n % GEN_REC;
+			if (lseek(fd, 0, SEEK_CUR) != (off_t)off) { printf("BAD short read at %llu\n", off); return 1; }
+		}
+	}
+	close(fd);
+	printf("OK size=%llu zero=%llu\n", off, zero);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -794,5 +888,15 @@ int main(int argc, char **argv)
 		close(fd);
 		return 0;
 	}
+	if (!strcmp(c, "say") && argc == 3) { /* a line on stdout, returning once a tty transmitted it */
+		printf("%s\n", argv[2]);
+		tcdrain(1);
+		return 0;
+	}
+	if (!strcmp(c, "genwrite") && (argc == 7 || (argc == 8 && !strcmp(argv[7], "fsync"))))
+		return genwrite(argv[2], strtoul(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
+				strtoull(argv[5], NULL, 0), strtoul(argv[6], NULL, 0), argc == 8);
+	if (!strcmp(c, "gencheck") && argc == 4)
+		return gencheck(argv[2], strtoul(argv[3], NULL, 0));
 	return usage();
 }
