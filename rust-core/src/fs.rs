@@ -198,9 +198,12 @@ impl<D: Device> Fs<D> {
             self.sb
                 .state
                 .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
-            self.write_super()?;
-            self.commit()?;
-            self.journal.checkpoint(&mut self.dev)?;
+            if !self.journal_aborted {
+                // After an abort nothing more is written: just stop changes.
+                self.write_super()?;
+                self.commit()?;
+                self.journal.checkpoint(&mut self.dev)?;
+            }
             self.read_only = true;
             return Ok(());
         }
@@ -265,7 +268,7 @@ impl<D: Device> Fs<D> {
 
     /// Write a metadata block: into the running transaction. A transaction
     /// grown past a quarter of the log asks the device (the kernel shim) to
-    /// commit soon; `begin_op` commits it itself past half.
+    /// commit soon.
     pub(crate) fn write_blk(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {
         self.journal.put(blocknr, buf);
         if !self.commit_hinted && self.journal.wants_commit() {
@@ -310,8 +313,8 @@ impl<D: Device> Fs<D> {
 
     /// Start of every operation that changes metadata: refuse it on a
     /// read-only or damaged filesystem, and commit a running transaction that
-    /// has grown past half the log first, so that the operation's own blocks
-    /// fit. (No operation is ever split across transactions.)
+    /// has grown large first, so that the operation's own blocks fit. (No
+    /// operation is ever split across transactions.)
     pub fn begin_op(&mut self) -> Result<()> {
         self.check_writable()?;
         // The kernel shim commits (with ordered data) before an operation

@@ -544,7 +544,7 @@ static void t_commit(void)
 	struct vexfs_map m;
 	uint64_t inos[4];
 	uint32_t n = 99;
-	unsigned long flushes;
+	unsigned long flushes, writes;
 	int i;
 
 	MOUNT();
@@ -628,6 +628,19 @@ static void t_commit(void)
 	ERR(vexfs_rust_unmount(F.fs), -EIO);
 	F.fs = NULL;
 	MOUNT();
+	OK(mk(ROOT, "m", S_IFREG | 0644, NULL));
+	shim_log_quiet = 1;
+	shim_inject(&F.sb, 0, 1, 0);
+	ERR(vexfs_rust_commit(F.fs, 0), -EIO);
+	shim_inject(&F.sb, 0, 0, 0);
+	shim_log_quiet = 0;
+	/* After an abort, going read-only still works and writes nothing. */
+	writes = F.sb.writes;
+	OK(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
+	UNMOUNT();
+	UEQ(F.sb.writes, writes);
+	MOUNT();
+	ERR(lk(ROOT, "m", NULL), -ENOENT);
 	ERR(lk(ROOT, "k", NULL), -ENOENT);
 	OK(lk(ROOT, "d0", NULL));
 	UNMOUNT();
