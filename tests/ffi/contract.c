@@ -537,6 +537,19 @@ static int crash_copy_has(const char *name)
 	return found;
 }
 
+/* A commit whose first write fails: the journal aborts. */
+static int commit_with_failing_write(void)
+{
+	int err;
+
+	shim_log_quiet = 1;
+	shim_inject(&F.sb, 0, 1, 0);
+	err = vexfs_rust_commit(F.fs, 0);
+	shim_inject(&F.sb, 0, 0, 0);
+	shim_log_quiet = 0;
+	return err;
+}
+
 static void t_commit(void)
 {
 	struct vexfs_fs *bad = bad_handle();
@@ -618,22 +631,14 @@ static void t_commit(void)
 	EQ(vexfs_rust_commit_due(F.fs), 0);
 	/* A failed commit refuses further changes. */
 	OK(mk(ROOT, "k", S_IFREG | 0644, NULL));
-	shim_log_quiet = 1;
-	shim_inject(&F.sb, 0, 1, 0);
-	ERR(vexfs_rust_commit(F.fs, 0), -EIO);
-	shim_inject(&F.sb, 0, 0, 0);
-	shim_log_quiet = 0;
+	EQ(commit_with_failing_write(), -EIO);
 	ERR(mk(ROOT, "l", S_IFREG | 0644, NULL), -EROFS);
 	/* The unmount reports the aborted journal; "k" never reached the disk. */
 	ERR(vexfs_rust_unmount(F.fs), -EIO);
 	F.fs = NULL;
 	MOUNT();
 	OK(mk(ROOT, "m", S_IFREG | 0644, NULL));
-	shim_log_quiet = 1;
-	shim_inject(&F.sb, 0, 1, 0);
-	ERR(vexfs_rust_commit(F.fs, 0), -EIO);
-	shim_inject(&F.sb, 0, 0, 0);
-	shim_log_quiet = 0;
+	EQ(commit_with_failing_write(), -EIO);
 	/* After an abort, going read-only still works and writes nothing. */
 	writes = F.sb.writes;
 	OK(vexfs_rust_remount(F.fs, VEXFS_MOUNT_RDONLY));
