@@ -385,8 +385,17 @@ impl<D: Device> Fs<D> {
         if index {
             self.store_vectors()?;
         }
-        let committed = self.commit()?;
-        if flush && !committed {
+        if flush {
+            self.commit_durable()
+        } else {
+            self.commit().map(|_| ())
+        }
+    }
+
+    /// Commit; with nothing to commit, flush the device anyway, so that
+    /// data written in place is durable too.
+    fn commit_durable(&mut self) -> Result<()> {
+        if !self.commit()? {
             self.dev.flush()?;
         }
         Ok(())
@@ -407,10 +416,7 @@ impl<D: Device> Fs<D> {
     /// Store the vector index, commit, and make everything durable.
     pub fn sync(&mut self) -> Result<()> {
         self.store_vectors()?;
-        if !self.commit()? {
-            self.dev.flush()?;
-        }
-        Ok(())
+        self.commit_durable()
     }
 
     /// Make a file's changes durable: commit the running transaction (it
@@ -418,10 +424,7 @@ impl<D: Device> Fs<D> {
     /// them); with nothing to commit, only flush the device so that data
     /// written in place is durable. The vector index is not stored.
     pub fn fsync(&mut self, _ino: u64) -> Result<()> {
-        if !self.commit()? {
-            self.dev.flush()?;
-        }
-        Ok(())
+        self.commit_durable()
     }
 
     /// Mark the filesystem cleanly unmounted, leave the journal empty and

@@ -454,8 +454,8 @@ impl<D: Device> Checker<'_, D> {
         if self.journal() && !self.pass0() {
             return;
         }
-        self.load_orphan_list();
         self.pass1();
+        self.load_orphan_list();
         self.pass2();
         self.pass3();
         self.pass4();
@@ -1824,8 +1824,9 @@ impl<D: Device> Checker<'_, D> {
         }
     }
 
-    /// Walk the superblock's orphan list. A list that names a free or linked
-    /// inode, or loops, is emptied (the passes below free every orphan).
+    /// Walk the superblock's orphan list over the inodes pass 1 found in use.
+    /// A list that names a free or linked inode, or loops, is emptied (the
+    /// passes below free every orphan).
     fn load_orphan_list(&mut self) {
         let mut ino = self.sb.orphan_head.get();
         let limit = self.sb.inode_count.get();
@@ -1835,26 +1836,11 @@ impl<D: Device> Checker<'_, D> {
                 bad = Some(format!("loops at inode {}", ino));
                 break;
             }
-            let Ok((blk, off)) = inode_location(&self.sb, ino) else {
-                bad = Some(format!("names inode {} out of range", ino));
-                break;
-            };
-            let Some(buf) = self.read(blk) else {
-                bad = Some(format!("inode {} unreadable", ino));
-                break;
-            };
-            let d = off
-                .checked_add(INODE_SIZE)
-                .and_then(|e| buf.get(off..e))
-                .and_then(|raw| DiskInode::read_from_bytes(raw).ok());
-            match d {
-                Some(d)
-                    if d.checksum.get() == d.compute_checksum(ino)
-                        && d.nlink.get() == 0
-                        && d.mode.get() != 0 =>
-                {
+            match self.nodes.get(&ino).filter(|n| !n.bad).map(|n| &n.d) {
+                Some(d) if d.nlink.get() == 0 => {
+                    let next = d.next_orphan.get();
                     self.orphan_list.insert(ino);
-                    ino = d.next_orphan.get();
+                    ino = next;
                 }
                 _ => {
                     bad = Some(format!(

@@ -176,8 +176,14 @@ pub fn read_super<D: Device>(
     Ok(js)
 }
 
-/// Encode a journal superblock for the journal area starting at `start`.
-pub fn encode_super(start: u64, js: &JournalSuper) -> BlockBuf {
+/// Encode the journal superblock of the journal area starting at `start`.
+pub fn encode_super(start: u64, tail_pos: u64, tail_seq: u64, fs_tag: u32) -> BlockBuf {
+    let js = JournalSuper {
+        tail_pos: U64::new(tail_pos),
+        tail_seq: U64::new(tail_seq),
+        fs_tag: U32::new(fs_tag),
+        pad: U32::new(0),
+    };
     let mut buf = new_block();
     let h = BlockHeader::new(BLOCK_MAGIC_JSUPER, start, 0);
     put(&mut buf, 0, h.as_bytes());
@@ -188,13 +194,7 @@ pub fn encode_super(start: u64, js: &JournalSuper) -> BlockBuf {
 
 /// A fresh, empty journal superblock (mkfs, fsck repair).
 pub fn fresh_super(sb: &Superblock) -> BlockBuf {
-    let js = JournalSuper {
-        tail_pos: U64::new(0),
-        tail_seq: U64::new(1),
-        fs_tag: U32::new(sb.fs_tag()),
-        pad: U32::new(0),
-    };
-    encode_super(sb.journal_start.get(), &js)
+    encode_super(sb.journal_start.get(), 0, 1, sb.fs_tag())
 }
 
 fn put(buf: &mut [u8; BLOCK_SIZE], off: usize, bytes: &[u8]) {
@@ -393,8 +393,8 @@ pub fn recover<D: Device>(
             blocks += 1;
             Some(())
         };
-        // Validated above; a read error now ends recovery like a torn tail would not:
-        // report it, since the transactions before it were already applied.
+        // Validated by the scan: failing now is a write or read error, not
+        // a torn tail, and the transactions before it are already applied.
         if sc.transaction(f.pos, f.seq, &mut apply).is_none() {
             return Err(if failed {
                 "write error while replaying the journal"
@@ -423,15 +423,10 @@ pub fn replay<D: Device>(
         return Ok(rec);
     }
     dev.flush().map_err(|_| "flush failed after replay")?;
-    let js = JournalSuper {
-        tail_pos: U64::new(rec.end_pos),
-        tail_seq: U64::new(rec.next_seq),
-        fs_tag: U32::new(sb.fs_tag()),
-        pad: U32::new(0),
-    };
+    let start = sb.journal_start.get();
     dev.write_block(
-        sb.journal_start.get(),
-        &encode_super(sb.journal_start.get(), &js),
+        start,
+        &encode_super(start, rec.end_pos, rec.next_seq, sb.fs_tag()),
     )
     .and_then(|_| dev.flush())
     .map_err(|_| "cannot write the journal superblock")?;
@@ -605,13 +600,8 @@ impl Journal {
         if !self.super_dirty {
             return Ok(());
         }
-        let js = JournalSuper {
-            tail_pos: U64::new(self.tail_pos),
-            tail_seq: U64::new(self.tail_seq),
-            fs_tag: U32::new(self.fs_tag),
-            pad: U32::new(0),
-        };
-        dev.write_block(self.start, &encode_super(self.start, &js))?;
+        let buf = encode_super(self.start, self.tail_pos, self.tail_seq, self.fs_tag);
+        dev.write_block(self.start, &buf)?;
         dev.flush()?;
         self.super_dirty = false;
         Ok(())
