@@ -125,6 +125,11 @@ void vexfs_shim_free(void *ptr, size_t size, size_t align)
 	kvfree(ptr);
 }
 
+void vexfs_shim_resched(void)
+{
+	cond_resched();
+}
+
 void vexfs_shim_now(s64 *sec, u32 *nsec)
 {
 	struct timespec64 ts;

@@ -74,6 +74,14 @@ void vexfs_shim_free(void *ptr, size_t size, size_t align);
  */
 int vexfs_shim_simd(int op, const uint32_t *a, const uint32_t *b, size_t n, uint32_t *out);
 
+/*
+ * A scheduling point (cond_resched() in the kernel), called by every loop
+ * of the core whose length grows with the data (graph rebuild, exact
+ * search, walks, scans). May sleep: the core calls it only with the mount
+ * mutex or nothing held, never under a spinlock.
+ */
+void vexfs_shim_resched(void);
+
 /* Wall-clock time (CLOCK_REALTIME). */
 void vexfs_shim_now(int64_t *sec, uint32_t *nsec);
 

@@ -16,7 +16,7 @@
  *   EFAULT      a user pointer cannot be read or written
  *   EMSGSIZE    the vector's dimension is not the filesystem's
  *   EDOM        the vector holds a NaN or an infinity
- *   ERANGE      k is 0 or larger than VEXFS_MAX_K
+ *   ERANGE      k is 0 or larger than VEXFS_MAX_K, ef larger than VEXFS_MAX_EF
  *   E2BIG       batch count larger than VEXFS_MAX_BATCH
  *   ENODATA     the file has no vector (get, delete)
  *   EOPNOTSUPP  the filesystem was made without a vector space (mkfs --dim)
@@ -35,6 +35,7 @@
 #define VEXFS_MAX_DIM		1012	/* one vector fits one 4 KiB slot block */
 #define VEXFS_MAX_K		1024
 #define VEXFS_MAX_BATCH		1024
+#define VEXFS_MAX_EF		8192	/* largest search breadth (query ef) */
 
 /* Distance metrics (mkfs.vexfs --metric). */
 #define VEXFS_METRIC_L2		1	/* squared Euclidean distance */

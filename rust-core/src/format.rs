@@ -239,6 +239,14 @@ pub struct VecSlotHead {
 pub const VEC_SLOT_HEAD: usize = core::mem::size_of::<VecSlotHead>();
 /// Largest dimension: one slot must fit in a slot block.
 pub const VEC_MAX_DIM: u32 = ((BLOCK_SIZE - HEADER_SIZE - VEC_SLOT_HEAD) / 4) as u32;
+/// Largest search breadth (`hnsw_ef_search`, a query's `ef`): a query's
+/// memory and time grow with it (VEXFS_MAX_EF in the uapi header).
+pub const VEC_MAX_EF: u32 = 8192;
+/// Largest construction breadth (`hnsw_ef_construction`).
+pub const VEC_MAX_EF_CONSTRUCTION: u32 = 4096;
+/// HNSW links per node (`hnsw_m`).
+pub const VEC_MIN_M: u32 = 2;
+pub const VEC_MAX_M: u32 = 128;
 
 /// Fixed part of a directory entry; the name follows, the whole record is
 /// padded to 8 bytes. `ino == 0` marks free space.
@@ -399,9 +407,9 @@ impl Superblock {
             || self.vec_capacity.get() > u64::from(u32::MAX)
             || self.vec_count.get() > self.vec_capacity.get()
             || self.vec_slot_blocks_inited.get() > self.vec_slot_blocks.get()
-            || !(2..=128).contains(&self.hnsw_m.get())
-            || self.hnsw_ef_construction.get() == 0
-            || self.hnsw_ef_search.get() == 0
+            || !(VEC_MIN_M..=VEC_MAX_M).contains(&self.hnsw_m.get())
+            || !(1..=VEC_MAX_EF_CONSTRUCTION).contains(&self.hnsw_ef_construction.get())
+            || !(1..=VEC_MAX_EF).contains(&self.hnsw_ef_search.get())
         {
             return Err("bad vector space parameters");
         }

@@ -217,6 +217,9 @@ impl<D: Device> Fs<D> {
         self.vec_drop(ino)?;
         self.orphan_del(ino)?;
         self.truncate_blocks(ino, 0)?;
+        // The number may be reused at once: a commit must not go looking
+        // for this inode's data (the kernel would wait on a new inode).
+        self.journal.drop_ordered(ino);
         let (blk, off) = inode_location(&self.sb, ino)?;
         self.inodes.remove(&ino);
         let mut d = DiskInode::new_zeroed();
@@ -350,6 +353,13 @@ impl<D: Device> Fs<D> {
 
     /// Pin an inode for the kernel's inode cache.
     pub fn iget(&mut self, ino: u64) -> Result<Attr> {
+        let i = self.inode(ino)?;
+        if i.d.nlink.get() == 0 && i.pins == 0 {
+            // Only the kernel can hold an unlinked inode (open, on the
+            // orphan list): reached from a name or a handle, it is stale.
+            let _ = self.corrupt(format_args!("deleted inode {} referenced", ino));
+            return Err(Errno::ESTALE);
+        }
         let i = self.inode(ino)?;
         i.pins = i.pins.saturating_add(1);
         Ok(i.attr())

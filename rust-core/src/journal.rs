@@ -535,6 +535,11 @@ impl Journal {
         self.ordered.insert(ino);
     }
 
+    /// Inode `ino` was freed: its data needs no writeback any more.
+    pub fn drop_ordered(&mut self, ino: u64) {
+        self.ordered.remove(&ino);
+    }
+
     pub fn has_ordered(&self) -> bool {
         !self.ordered.is_empty()
     }

@@ -27,6 +27,10 @@ int shim_last_log_level;
 int shim_log_quiet;
 
 long shim_live_allocs;
+unsigned long shim_alloc_fail_at;
+int shim_alloc_fail_sticky;
+unsigned long shim_alloc_failed;
+unsigned long shim_resched_calls;
 unsigned long shim_total_allocs;
 unsigned long shim_alloc_violations;
 static pthread_mutex_t alloc_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -263,6 +267,15 @@ void *vexfs_shim_alloc(size_t size, size_t align)
 	}
 	if (align < sizeof(void *))
 		align = sizeof(void *);
+	pthread_mutex_lock(&alloc_mu);
+	if (shim_alloc_fail_at && --shim_alloc_fail_at == 0) {
+		shim_alloc_failed++;
+		if (shim_alloc_fail_sticky)
+			shim_alloc_fail_at = 1;
+		pthread_mutex_unlock(&alloc_mu);
+		return NULL;
+	}
+	pthread_mutex_unlock(&alloc_mu);
 	/* Zero-size requests still return a unique pointer, as kmalloc(0) does not; Rust never asks. */
 	if (posix_memalign(&p, align, size ? size : 1) != 0)
 		return NULL;
@@ -284,6 +297,11 @@ void vexfs_shim_free(void *ptr, size_t size, size_t align)
 	shim_live_allocs--;
 	pthread_mutex_unlock(&alloc_mu);
 	free(ptr);
+}
+
+void vexfs_shim_resched(void)
+{
+	__atomic_add_fetch(&shim_resched_calls, 1, __ATOMIC_RELAXED);
 }
 
 /* No vector unit in the test shim: the core computes in software. */

@@ -64,6 +64,15 @@ extern long shim_live_allocs;
 extern unsigned long shim_total_allocs;
 extern unsigned long shim_alloc_violations;
 
+/* Fault injection for the allocator: fail the Nth allocation from now (1 = the
+ * next one), and every later one when shim_alloc_fail_sticky is set; 0 = off. */
+extern unsigned long shim_alloc_fail_at;
+extern int shim_alloc_fail_sticky;
+extern unsigned long shim_alloc_failed;
+
+/* Scheduling points the core offered (vexfs_shim_resched). */
+extern unsigned long shim_resched_calls;
+
 /* tests/ffi/lib: route Rust panics to vexfs_shim_panic. */
 void vexfs_test_host_init(void);
 

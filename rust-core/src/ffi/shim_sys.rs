@@ -56,6 +56,9 @@ unsafe extern "C" {
     ) -> core::ffi::c_int;
 }
 unsafe extern "C" {
+    pub fn vexfs_shim_resched();
+}
+unsafe extern "C" {
     pub fn vexfs_shim_now(sec: *mut i64, nsec: *mut u32);
 }
 unsafe extern "C" {

@@ -59,11 +59,11 @@ use super::distance::{distance, is_finite_vector, Metric};
 pub const DEFAULT_EF_SEARCH: u32 = 64;
 
 /// Smallest and largest accepted `M`.
-pub const MIN_M: u32 = 2;
+pub const MIN_M: u32 = crate::format::VEC_MIN_M;
 /// Largest accepted `M` (so `M0 = 2*M <= 256`).
-pub const MAX_M: u32 = 128;
+pub const MAX_M: u32 = crate::format::VEC_MAX_M;
 /// Largest accepted `ef_construction` (larger values are clamped).
-pub const MAX_EF_CONSTRUCTION: u32 = 4096;
+pub const MAX_EF_CONSTRUCTION: u32 = crate::format::VEC_MAX_EF_CONSTRUCTION;
 /// Highest level a node may have (levels are clamped there).
 pub const MAX_LEVEL: u32 = 24;
 

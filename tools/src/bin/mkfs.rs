@@ -168,8 +168,15 @@ fn vector_options(args: &Args) -> Result<Option<VectorOptions>, String> {
     if dim == 0 || dim > VEC_MAX_DIM {
         return Err(format!("--dim {} out of range (1..{})", dim, VEC_MAX_DIM));
     }
-    if !(2..=128).contains(&args.hnsw_m) || args.ef_construction == 0 || args.ef_search == 0 {
-        return Err("--hnsw-m must be 2..128, --ef-construction and --ef-search at least 1".into());
+    use vexfs_core::format::{VEC_MAX_EF, VEC_MAX_EF_CONSTRUCTION, VEC_MAX_M, VEC_MIN_M};
+    if !(VEC_MIN_M..=VEC_MAX_M).contains(&args.hnsw_m)
+        || !(1..=VEC_MAX_EF_CONSTRUCTION).contains(&args.ef_construction)
+        || !(1..=VEC_MAX_EF).contains(&args.ef_search)
+    {
+        return Err(format!(
+            "--hnsw-m must be {VEC_MIN_M}..{VEC_MAX_M}, --ef-construction 1..{VEC_MAX_EF_CONSTRUCTION}, --ef-search 1..{VEC_MAX_EF}"
+        )
+        .into());
     }
     let mut v = VectorOptions::new(dim, metric);
     v.m = args.hnsw_m;
