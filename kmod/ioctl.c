@@ -180,26 +180,68 @@ static long vexfs_ioc_del(struct file *file)
 	return vexfs_vec_change(file, NULL, 0);
 }
 
+/* Longest parent chain walked for one hit (deeper is treated as unreachable). */
+#define VEXFS_HIT_MAX_DEPTH	4096
+
 /*
- * May the caller read inode @ino?  Hits for inodes that are gone (or no
- * longer linked anywhere) are dropped like unreadable ones.
+ * May the caller search directory @ino (MAY_EXEC, as a path walk checks)?
+ * @next gets its parent.
  */
-static bool vexfs_hit_visible(struct file *file, u64 ino)
+static bool vexfs_dir_searchable(struct file *file, u64 ino, u64 *next)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
-	struct inode *inode;
+	struct inode *dir;
 	bool ok;
 
-	inode = ilookup(sb, ino);
-	if (!inode) {
-		inode = vexfs_iget(sb, ino);
-		if (IS_ERR(inode))
-			return false;
-	}
-	ok = inode->i_nlink &&
-	     !inode_permission(file_mnt_user_ns(file), inode, MAY_READ);
-	iput(inode);
+	dir = vexfs_iget(sb, ino);
+	if (IS_ERR(dir))
+		return false;
+	ok = S_ISDIR(dir->i_mode) &&
+	     !inode_permission(file_mnt_user_ns(file), dir, MAY_EXEC) &&
+	     !vexfs_rust_parent(VEXFS_FS(sb), ino, next);
+	iput(dir);
 	return ok;
+}
+
+/*
+ * May the caller learn of inode @ino, a hit below directory @within?  It
+ * must be readable and reachable: every directory from its parent up to
+ * @within searchable, as for a path lookup.  The core keeps a parent hint
+ * in each inode; a file whose hint is unknown (its hinted link was
+ * removed while it had others) is shown only to CAP_DAC_READ_SEARCH.
+ * Hits for inodes that are gone (or no longer linked) are dropped.
+ */
+static bool vexfs_hit_visible(struct file *file, u64 within, u64 ino)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	u64 root = d_inode(sb->s_root)->i_ino;
+	struct inode *inode;
+	u64 dir = 0;
+	unsigned int depth;
+	bool ok;
+
+	inode = vexfs_iget(sb, ino);
+	if (IS_ERR(inode))
+		return false;
+	ok = inode->i_nlink &&
+	     !inode_permission(file_mnt_user_ns(file), inode, MAY_READ) &&
+	     !vexfs_rust_parent(VEXFS_FS(sb), ino, &dir);
+	iput(inode);
+	if (!ok)
+		return false;
+	if (!dir)
+		return capable(CAP_DAC_READ_SEARCH);
+	for (depth = 0; depth < VEXFS_HIT_MAX_DEPTH; depth++) {
+		u64 next = 0;
+
+		if (!vexfs_dir_searchable(file, dir, &next))
+			return false;
+		if (dir == within || dir == root)
+			return true;
+		dir = next;
+		cond_resched();
+	}
+	return false;
 }
 
 static long vexfs_ioc_query(struct file *file, void __user *uarg)
@@ -221,7 +263,7 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 		return err;
 	if (arg.flags & ~VEXFS_QUERY_EXACT)
 		return -EINVAL;
-	if (arg.k == 0 || arg.k > VEXFS_MAX_K)
+	if (arg.k == 0 || arg.k > VEXFS_MAX_K || arg.ef > VEXFS_MAX_EF)
 		return -ERANGE;
 	err = vexfs_vec_space(sb, &info);
 	if (err)
@@ -243,12 +285,13 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 	}
 
 	/*
-	 * The core knows no credentials: ask it for more than k, drop what
-	 * the caller may not read, and ask again for more while fewer than k
-	 * survive and the core had more to give.
+	 * The core knows no credentials: ask it for k (searching with the
+	 * caller's ef), drop what the caller may not see, and ask again for
+	 * more (a wider search) while fewer than k survive and the core had
+	 * more to give.
 	 */
 	limit = min_t(u64, VEXFS_QUERY_MAX_N, max_t(u64, info.count, 1));
-	n = min_t(u32, max_t(u32, 2 * arg.k, 32), VEXFS_QUERY_MAX_N);
+	n = arg.k;
 	for (;;) {
 		kvfree(hits);
 		hits = kvmalloc_array(n, sizeof(*hits), GFP_KERNEL);
@@ -267,7 +310,7 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 		}
 		kept = 0;
 		for (i = 0; i < got && kept < arg.k; i++) {
-			if (!vexfs_hit_visible(file, hits[i].ino))
+			if (!vexfs_hit_visible(file, within, hits[i].ino))
 				continue;
 			out[kept].ino = hits[i].ino;
 			out[kept].distance = hits[i].distance;

@@ -50,6 +50,11 @@
 #define VEXFS_VEC_MAX_QUERY 65536
 
 /*
+ Largest query breadth (`ef`); 0 means the filesystem's default.
+ */
+#define VEXFS_VEC_MAX_EF 8192
+
+/*
  vexfs_rust_vec_query flag: exact (brute-force) search.
  */
 #define VEXFS_VEC_EXACT 1
@@ -261,6 +266,16 @@ int32_t vexfs_rust_write_inode(struct vexfs_fs *fs, const struct vexfs_attr *att
  `fs` is NULL or a live handle.
  */
 int32_t vexfs_rust_evict(struct vexfs_fs *fs, uint64_t ino, uint32_t delete_inode);
+
+/*
+ The parent hint of `ino` into `*parent`: a directory's parent; for other
+ files a directory that holds a link to it, or 0 when that is not known.
+ The shim walks these to check search permission on query hits.
+
+ # Safety
+ `fs` is NULL or a live handle; `parent` is NULL or writable.
+ */
+int32_t vexfs_rust_parent(struct vexfs_fs *fs, uint64_t ino, uint64_t *parent);
 
 /*
  # Safety

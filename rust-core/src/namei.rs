@@ -77,12 +77,12 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EEXIST);
         }
         let ino = self.new_inode(dir, mode, uid, gid, rdev)?;
+        let i = self.inode(ino)?;
+        i.d.parent = U64::new(dir);
         if is_dir {
-            let i = self.inode(ino)?;
             i.d.nlink = U32::new(2);
-            i.d.parent = U64::new(dir);
-            self.store_inode(ino)?;
         }
+        self.store_inode(ino)?;
         if let Err(e) = self.dir_add(dir, name, ino, dt_from_mode(mode)) {
             let _ = self.delete_inode(ino);
             return Err(e);
@@ -112,8 +112,38 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EEXIST);
         }
         self.dir_add(dir, name, ino, ft)?;
+        let i = self.inode(ino)?;
+        if i.d.parent.get() == 0 {
+            i.d.parent = U64::new(dir);
+        }
         self.add_links(ino, 1)?;
         self.touch_dir(dir)
+    }
+
+    /// A non-directory lost its link in `dir`: a parent hint naming `dir`
+    /// may be wrong now, so it becomes unknown (0). Query hits are shown
+    /// only through directories the caller may search, found from the hint.
+    fn unhint(&mut self, ino: u64, dir: u64) -> Result<()> {
+        let i = self.inode(ino)?;
+        if !i.is_dir() && i.d.parent.get() == dir {
+            i.d.parent = U64::new(0);
+        }
+        Ok(())
+    }
+
+    /// A non-directory moved from `odir` to `ndir`.
+    fn rehint(&mut self, ino: u64, odir: u64, ndir: u64) -> Result<()> {
+        let i = self.inode(ino)?;
+        if !i.is_dir() && i.d.parent.get() == odir {
+            i.d.parent = U64::new(ndir);
+        }
+        Ok(())
+    }
+
+    /// The parent hint of `ino`: the parent of a directory; for other files
+    /// a directory holding a link to it, or 0 when that is not known.
+    pub fn parent_of(&mut self, ino: u64) -> Result<u64> {
+        Ok(self.inode_ref(ino)?.d.parent.get())
     }
 
     pub fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
@@ -123,6 +153,7 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EISDIR);
         }
         self.dir_remove(dir, slot)?;
+        self.unhint(slot.ino, dir)?;
         self.add_links(slot.ino, -1)?;
         self.touch_dir(dir)?;
         self.maybe_delete(slot.ino)
@@ -219,6 +250,7 @@ impl<D: Device> Fs<D> {
                 self.store_inode(d.ino)?;
                 self.add_links(ndir, -1)?;
             } else {
+                self.unhint(d.ino, ndir)?;
                 self.add_links(d.ino, -1)?;
             }
             // The old entry may have moved if both names share a block: look again.
@@ -255,6 +287,7 @@ impl<D: Device> Fs<D> {
             self.add_links(odir, -1)?;
             self.add_links(ndir, 1)?;
         }
+        self.rehint(ino, odir, ndir)?;
         self.add_links(ino, 0)?;
         self.touch_dir(odir)?;
         if ndir != odir {
@@ -298,6 +331,8 @@ impl<D: Device> Fs<D> {
                 }
             }
         }
+        self.rehint(a.ino, odir, ndir)?;
+        self.rehint(b.ino, ndir, odir)?;
         self.add_links(a.ino, 0)?;
         self.add_links(b.ino, 0)?;
         self.touch_dir(odir)?;

@@ -1008,6 +1008,70 @@ static void t_create_enospc(void)
 /* ------------------------------------------------------------------ */
 /* link / unlink / rmdir                                               */
 
+/* Parent hints: what the shim walks to check search permission on query hits. */
+static uint64_t par(uint64_t ino)
+{
+	uint64_t p = 0xdeadbeef;
+
+	if (vexfs_rust_parent(F.fs, ino, &p) != 0)
+		return 0xdeadbeef;
+	return p;
+}
+
+static void t_parent(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, b, d, e, s;
+	uint64_t p;
+
+	MOUNT();
+	ERR(vexfs_rust_parent(NULL, ROOT, &p), -EINVAL);
+	ERR(vexfs_rust_parent(bad, ROOT, &p), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_parent(F.fs, ROOT, NULL), -EINVAL);
+	ERR(vexfs_rust_parent(F.fs, 0, &p), -ESTALE);
+	ERR(vexfs_rust_parent(F.fs, 77, &p), -ESTALE);
+	ERR(vexfs_rust_parent(F.fs, UINT64_MAX, &p), -ESTALE);
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	OK(mk(ROOT, "e", S_IFDIR | 0755, &e));
+	OK(mk(d.ino, "a", S_IFREG | 0644, &a));
+	OK(mk(d.ino, "b", S_IFREG | 0644, &b));
+	OK(mk(e.ino, "s", S_IFLNK | 0777, &s));
+	/* every kind of file starts with its directory */
+	UEQ(par(d.ino), ROOT);
+	UEQ(par(a.ino), d.ino);
+	UEQ(par(s.ino), e.ino);
+	/* a second link keeps the hint; unlinking the hinted one clears it */
+	OK(vexfs_rust_link(F.fs, e.ino, NM("a2"), a.ino));
+	UEQ(par(a.ino), d.ino);
+	OK(vexfs_rust_unlink(F.fs, d.ino, NM("a")));
+	UEQ(par(a.ino), 0);
+	/* a link made while unknown sets it again */
+	OK(vexfs_rust_link(F.fs, ROOT, NM("a3"), a.ino));
+	UEQ(par(a.ino), ROOT);
+	/* unlinking another name leaves it */
+	OK(vexfs_rust_unlink(F.fs, e.ino, NM("a2")));
+	UEQ(par(a.ino), ROOT);
+	/* rename moves it, exchange swaps */
+	OK(vexfs_rust_rename(F.fs, d.ino, NM("b"), e.ino, NM("b"), 0));
+	UEQ(par(b.ino), e.ino);
+	OK(vexfs_rust_rename(F.fs, e.ino, NM("b"), ROOT, NM("a3"), VEXFS_RENAME_EXCHANGE));
+	UEQ(par(b.ino), ROOT);
+	UEQ(par(a.ino), e.ino);
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("d"), e.ino, NM("d"), 0));
+	UEQ(par(d.ino), e.ino);
+	/* a replaced target whose hinted link is gone: unknown */
+	OK(vexfs_rust_link(F.fs, d.ino, NM("bl"), b.ino));
+	OK(vexfs_rust_rename(F.fs, e.ino, NM("s"), ROOT, NM("a3"), 0));
+	UEQ(par(b.ino), 0);
+	UEQ(par(s.ino), ROOT);
+	REMOUNT();
+	UEQ(par(b.ino), 0);
+	UEQ(par(s.ino), ROOT);
+	UEQ(par(a.ino), e.ino);
+	UNMOUNT();
+}
+
 static void t_link(void)
 {
 	struct vexfs_fs *bad = bad_handle();
@@ -2135,6 +2199,12 @@ static void t_vec_bad_args(void)
 	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY + 1, 0, 0, h, &count),
 	    -ERANGE);
 	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, UINT32_MAX, 0, 0, h, &count), -ERANGE);
+	/* ef: 0 is the default, at most VEXFS_VEC_MAX_EF (the core never trusts the shim) */
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, VEXFS_VEC_MAX_EF + 1, 0, h, &count),
+	    -ERANGE);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, UINT32_MAX, 0, h, &count), -ERANGE);
+	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, UINT32_MAX, VEXFS_VEC_EXACT, h, &count),
+	    -ERANGE);
 	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, 2, h, &count), -EINVAL);
 	ERR(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 0, VEXFS_VEC_EXACT | 2, h, &count),
 	    -EINVAL);
@@ -2152,6 +2222,11 @@ static void t_vec_bad_args(void)
 	OK(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY, 0, 0, big, &count));
 	UEQ(count, 1);
 	UEQ(big[0].ino, a.ino);
+	OK(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY, VEXFS_VEC_MAX_EF, 0,
+				big, &count));
+	UEQ(count, 1);
+	OK(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, 1, 1, 0, big, &count));
+	UEQ(count, 1);
 	UEQ(big[0].distance, fbits(0.0f));
 	OK(vexfs_rust_vec_query(F.fs, v, VDIM, ROOT, VEXFS_VEC_MAX_QUERY, 0, VEXFS_VEC_EXACT,
 				big, &count));
@@ -2953,6 +3028,7 @@ int main(int argc, char **argv)
 	RUN(t_create);
 	RUN(t_create_enospc);
 	RUN(t_link);
+	RUN(t_parent);
 	RUN(t_unlink);
 	RUN(t_rmdir);
 	RUN(t_rename);

@@ -7,6 +7,7 @@ pub const VEXFS_IOC_MAGIC: u32 = 245;
 pub const VEXFS_MAX_DIM: u32 = 1012;
 pub const VEXFS_MAX_K: u32 = 1024;
 pub const VEXFS_MAX_BATCH: u32 = 1024;
+pub const VEXFS_MAX_EF: u32 = 8192;
 pub const VEXFS_METRIC_L2: u32 = 1;
 pub const VEXFS_METRIC_COSINE: u32 = 2;
 pub const VEXFS_METRIC_IP: u32 = 3;

@@ -489,6 +489,23 @@ pub unsafe extern "C" fn vexfs_rust_evict(fs: *mut vexfs_fs, ino: u64, delete_in
     ret(with_fs!(fs, |f| f.evict(ino, delete_inode != 0)))
 }
 
+/// The parent hint of `ino` into `*parent`: a directory's parent; for other
+/// files a directory that holds a link to it, or 0 when that is not known.
+/// The shim walks these to check search permission on query hits.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `parent` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_parent(fs: *mut vexfs_fs, ino: u64, parent: *mut u64) -> i32 {
+    if parent.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| f.parent_of(ino).map(|p| {
+        // SAFETY: parent is writable per the contract.
+        unsafe { parent.write(p) }
+    })))
+}
+
 /// # Safety
 /// `fs` is NULL or a live handle; `name` points to `len` bytes; `ino` is NULL or writable.
 #[no_mangle]
@@ -723,6 +740,9 @@ pub const VEXFS_VEC_MAX_DIM: u32 = 1012;
 pub const VEXFS_VEC_MAX_QUERY: u32 = 65536;
 const _: () = assert!(VEXFS_VEC_MAX_DIM == crate::format::VEC_MAX_DIM);
 const _: () = assert!(VEXFS_VEC_MAX_QUERY == crate::vector::store::MAX_QUERY);
+/// Largest query breadth (`ef`); 0 means the filesystem's default.
+pub const VEXFS_VEC_MAX_EF: u32 = 8192;
+const _: () = assert!(VEXFS_VEC_MAX_EF == crate::format::VEC_MAX_EF);
 /// vexfs_rust_vec_query flag: exact (brute-force) search.
 pub const VEXFS_VEC_EXACT: u32 = 1;
 
@@ -845,7 +865,7 @@ pub unsafe extern "C" fn vexfs_rust_vec_query(
     if hits.is_null() || count.is_null() || flags & !VEXFS_VEC_EXACT != 0 {
         return Errno::EINVAL.to_neg();
     }
-    if n == 0 || n > VEXFS_VEC_MAX_QUERY {
+    if n == 0 || n > VEXFS_VEC_MAX_QUERY || ef > VEXFS_VEC_MAX_EF {
         return Errno::ERANGE.to_neg();
     }
     // SAFETY: per the contract.

@@ -645,7 +645,7 @@ impl<D: Device> Fs<D> {
         exact: bool,
     ) -> Result<Vec<(u64, f32)>> {
         self.check_vector(q)?;
-        if n == 0 || n > MAX_QUERY {
+        if n == 0 || n > MAX_QUERY || ef > VEC_MAX_EF {
             return Err(Errno::ERANGE);
         }
         if !self.inode_ref(within)?.is_dir() {
