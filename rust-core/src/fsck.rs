@@ -307,6 +307,7 @@ pub fn check<D: Device>(dev: &mut D, opts: &Options) -> Report {
         own_inodes: BTreeSet::new(),
         overlay: BTreeMap::new(),
         orphan_list: BTreeSet::new(),
+        orphan_chain: Vec::new(),
     };
     ck.run();
     ck.rep
@@ -338,6 +339,8 @@ struct Checker<'a, D: Device> {
     overlay: BTreeMap<u64, BlockBuf>,
     /// Inodes on the superblock's orphan list (freed by the next mount).
     orphan_list: BTreeSet<u64>,
+    /// The same, in list order (the head first).
+    orphan_chain: Vec<u64>,
 }
 
 impl<D: Device> Checker<'_, D> {
@@ -459,6 +462,7 @@ impl<D: Device> Checker<'_, D> {
         self.pass2();
         self.pass3();
         self.pass4();
+        self.settle_orphan_list();
         self.pass5();
         self.pass6();
         self.finish();
@@ -1840,6 +1844,7 @@ impl<D: Device> Checker<'_, D> {
                 Some(d) if d.nlink.get() == 0 => {
                     let next = d.next_orphan.get();
                     self.orphan_list.insert(ino);
+                    self.orphan_chain.push(ino);
                     ino = next;
                 }
                 _ => {
@@ -1853,6 +1858,7 @@ impl<D: Device> Checker<'_, D> {
         }
         if let Some(why) = bad {
             self.orphan_list.clear();
+            self.orphan_chain.clear();
             let fix = self.decide(true);
             if fix {
                 self.sb.orphan_head = U64::new(0);
@@ -1870,12 +1876,8 @@ impl<D: Device> Checker<'_, D> {
     /// the next mount's work (advisory); off it, a leak. Repair frees it.
     fn free_orphan(&mut self, ino: u64, what: String) -> bool {
         let fix = self.decide(true);
+        // The list itself is rebuilt after pass 4 (settle_orphan_list).
         let done = fix && self.clear_inode(ino);
-        if done && self.sb.orphan_head.get() != 0 {
-            // Every orphan this run finds is freed: the list goes with them.
-            self.sb.orphan_head = U64::new(0);
-            self.sb_dirty = true;
-        }
         if self.orphan_list.remove(&ino) {
             let msg = format!("{} is on the orphan list (the next mount frees it)", what);
             if self.writable() {
@@ -1892,6 +1894,59 @@ impl<D: Device> Checker<'_, D> {
             self.problem("orphan", format!("{} (orphan): freeing it", what), done);
         }
         done
+    }
+
+    /// After the repairs of passes 3 and 4 the orphan list may hold only
+    /// inodes that are still unlinked (nlink 0, in no directory): one that a
+    /// directory names (its link count restored) or that was freed comes off
+    /// it, so that a single repair run leaves a list the mount accepts.
+    fn settle_orphan_list(&mut self) {
+        if !self.writable() || self.orphan_chain.is_empty() {
+            return;
+        }
+        let chain = core::mem::take(&mut self.orphan_chain);
+        let keep: Vec<u64> = chain
+            .iter()
+            .copied()
+            .filter(|i| {
+                self.nodes
+                    .get(i)
+                    .is_some_and(|n| !n.reached && !n.bad && n.d.nlink.get() == 0)
+            })
+            .collect();
+        for &ino in &chain {
+            if keep.contains(&ino) {
+                continue;
+            }
+            let Some(n) = self.nodes.get_mut(&ino) else {
+                continue; // freed
+            };
+            let (nlink, next) = (n.d.nlink.get(), n.d.next_orphan.get());
+            n.d.next_orphan = U64::new(0);
+            self.line(format!(
+                "inode {} is linked (nlink {}): taking it off the orphan list",
+                ino, nlink
+            ));
+            if next != 0 {
+                self.write_node(ino);
+            }
+        }
+        for (k, &ino) in keep.iter().enumerate() {
+            let next = keep.get(k + 1).copied().unwrap_or(0);
+            if let Some(n) = self.nodes.get_mut(&ino) {
+                if n.d.next_orphan.get() != next {
+                    n.d.next_orphan = U64::new(next);
+                    self.write_node(ino);
+                }
+            }
+        }
+        let head = keep.first().copied().unwrap_or(0);
+        if self.sb.orphan_head.get() != head {
+            self.sb.orphan_head = U64::new(head);
+            self.sb_dirty = true;
+        }
+        self.orphan_list = keep.iter().copied().collect();
+        self.orphan_chain = keep;
     }
 
     // ---- pass 4: reference counts ----

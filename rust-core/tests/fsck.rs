@@ -809,3 +809,47 @@ fn damaged_journal_superblock() {
     detect_and_repair(&mut p.dev, "journal_super");
     mounts_and_reads(p.dev.clone(), &p);
 }
+
+/// An inode on the orphan list with nlink 0 that a directory still names:
+/// one -y restores its link count and takes it off the list, so the next
+/// -n is clean (it used to leave it on the list: -n exit 4, a second -y).
+#[test]
+fn linked_orphan_converges_in_one_pass() {
+    let mut p = populated();
+    // b has two links (docs/sub/b.txt, b-again); put it on the list with
+    // nlink 0 (an unlink the crash cut short after the orphan add).
+    edit_inode(&mut p.dev, p.b, |d| {
+        d.nlink.set(0);
+        d.next_orphan.set(0);
+    });
+    let mut s = sb(&p.dev);
+    s.orphan_head.set(p.b);
+    put_sb(&mut p.dev, s);
+    let r = detect_and_repair(&mut p.dev, "link_count");
+    assert_eq!(sb(&p.dev).orphan_head.get(), 0, "{}", show(&r));
+    let mut fs = mounts_and_reads(p.dev.clone(), &p);
+    assert_eq!(fs.getattr(p.b).unwrap().nlink, 2);
+    // Same with a second, real orphan behind it on the list: that one is
+    // freed, the linked one stays, and the list ends up empty.
+    let mut p = populated();
+    let mut fs = Fs::mount(p.dev.clone(), false).unwrap();
+    let f = fs.create(ROOT, b"tmp", REG, 0, 0, 0).unwrap();
+    fs.write(f, 0, &[1u8; 9000]).unwrap();
+    fs.iget(f).unwrap();
+    fs.unlink(ROOT, b"tmp").unwrap();
+    let (dev, _) = fs.unmount();
+    p.dev = dev;
+    assert_eq!(sb(&p.dev).orphan_head.get(), f);
+    edit_inode(&mut p.dev, p.a, |d| {
+        d.nlink.set(0);
+        d.next_orphan.set(f);
+    });
+    let mut s = sb(&p.dev);
+    s.orphan_head.set(p.a);
+    put_sb(&mut p.dev, s);
+    detect_and_repair(&mut p.dev, "link_count");
+    assert_eq!(sb(&p.dev).orphan_head.get(), 0);
+    let mut fs = mounts_and_reads(p.dev.clone(), &p);
+    assert!(fs.getattr(f).is_err());
+    assert_eq!(fs.getattr(p.a).unwrap().nlink, 1);
+}
