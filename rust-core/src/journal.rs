@@ -30,8 +30,10 @@
 
 use crate::dev::{new_block, BlockBuf, Device, LogLevel};
 use crate::format::{
-    crc32c, seal_block, verify_block, BlockHeader, Superblock, BLOCK_MAGIC_JCOMMIT,
-    BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER, BLOCK_SIZE, HEADER_SIZE,
+    crc32c, seal_block, verify_block, BlockHeader, DiskInode, Superblock, BLOCK_MAGIC_BBITMAP,
+    BLOCK_MAGIC_DIR, BLOCK_MAGIC_EXTENT, BLOCK_MAGIC_IBITMAP, BLOCK_MAGIC_JCOMMIT,
+    BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER, BLOCK_MAGIC_VSLOT, BLOCK_SIZE, HEADER_SIZE,
+    INODES_PER_BLOCK, INODE_SIZE,
 };
 use crate::{Errno, Result};
 use alloc::vec::Vec;
@@ -88,7 +90,7 @@ pub const ENTRIES_PER_DESC: usize = (BLOCK_SIZE - HEADER_SIZE - RECORD_SIZE) / E
 /// one a torn commit never wrote, and replay would write it home.
 static COPY_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
-fn copy_crc(seq: u64, home: u64, data: &[u8]) -> u32 {
+pub fn copy_crc(seq: u64, home: u64, data: &[u8]) -> u32 {
     let mut d = COPY_CRC.digest();
     d.update(&seq.to_le_bytes());
     d.update(&home.to_le_bytes());
@@ -216,12 +218,70 @@ struct Scanner<'a, D: Device> {
     start: u64,
     len: u64,
     fs_tag: u32,
-    /// Blocks the filesystem may name as homes: outside the journal, inside the volume.
-    block_count: u64,
-    journal_end: u64,
+    /// The filesystem's layout: where each kind of journaled block may go.
+    sb: &'a Superblock,
+}
+
+/// Whether `copy` may be written to `home` by a replay: every journaled
+/// block lies in the area of its kind and says so itself (the superblock
+/// keeps this filesystem's layout, checksummed blocks name their home), so
+/// a transaction that passes its checksums but names a wrong home (a bug,
+/// a crafted image) never overwrites the superblock, the journal or
+/// anything past the device.
+pub fn home_ok(sb: &Superblock, home: u64, copy: &BlockBuf) -> bool {
+    let area = |start: u64, len: u64| home >= start && home - start < len;
+    let hdr = |magic: u32| verify_block(copy, magic, home, None).is_ok();
+    if home == 0 {
+        return Superblock::decode(copy, sb.block_count.get()).is_ok_and(|n| {
+            n.fs_tag() == sb.fs_tag()
+                && n.block_count.get() == sb.block_count.get()
+                && n.journal_start.get() == sb.journal_start.get()
+                && n.journal_blocks.get() == sb.journal_blocks.get()
+                && n.data_start.get() == sb.data_start.get()
+        });
+    }
+    if area(sb.inode_bitmap_start.get(), sb.inode_bitmap_blocks.get()) {
+        return hdr(BLOCK_MAGIC_IBITMAP);
+    }
+    if area(sb.block_bitmap_start.get(), sb.block_bitmap_blocks.get()) {
+        return hdr(BLOCK_MAGIC_BBITMAP);
+    }
+    if area(sb.inode_table_start.get(), sb.inode_table_blocks.get()) {
+        // Inodes carry their own checksums (slots never written by this
+        // filesystem may hold anything): at least the one written must be
+        // sealed for its place.
+        let first = (home - sb.inode_table_start.get()) * INODES_PER_BLOCK + 1;
+        return copy
+            .chunks_exact(INODE_SIZE)
+            .zip(first..)
+            .any(|(raw, ino)| {
+                DiskInode::read_from_bytes(raw)
+                    .is_ok_and(|d| d.checksum.get() == d.compute_checksum(ino))
+            });
+    }
+    if area(sb.vector_start.get(), sb.vec_slot_blocks.get()) {
+        return hdr(BLOCK_MAGIC_VSLOT);
+    }
+    if home >= sb.data_start.get() && home < sb.block_count.get() {
+        return hdr(BLOCK_MAGIC_DIR) || hdr(BLOCK_MAGIC_EXTENT);
+    }
+    // The journal itself, the stored vector index (written in place).
+    false
 }
 
 impl<D: Device> Scanner<'_, D> {
+    /// A sealed transaction names a home it may not write: corrupt. It and
+    /// everything after it are left unreplayed, like a torn tail, but said.
+    fn refuse(&self, seq: u64, home: u64) {
+        self.dev.log(
+            LogLevel::Err,
+            format_args!(
+                "journal transaction {} names block {} as a home it may not write: not replayed",
+                seq, home
+            ),
+        );
+    }
+
     fn read_at(&mut self, pos: u64, buf: &mut BlockBuf) -> Option<u64> {
         let blk = log_block(self.start, self.len, pos);
         self.dev.read_block(blk, buf).ok()?;
@@ -282,10 +342,12 @@ impl<D: Device> Scanner<'_, D> {
                 let e = JournalEntry::read_from_prefix(buf.get(off..)?).ok()?.0;
                 let home = e.home.get();
                 let (flags, crc) = (e.flags.get(), e.crc.get());
-                if home >= self.block_count
-                    || (home >= self.start && home < self.journal_end)
+                let journal_end = self.start + self.len + 1;
+                if home >= self.sb.block_count.get()
+                    || (home >= self.start && home < journal_end)
                     || flags & !ENTRY_REVOKE != 0
                 {
+                    self.refuse(seq, home);
                     return None;
                 }
                 if flags & ENTRY_REVOKE != 0 {
@@ -297,6 +359,10 @@ impl<D: Device> Scanner<'_, D> {
                 }
                 self.read_at(pos + n, &mut data)?;
                 if copy_crc(seq, home, data.as_slice()) != crc {
+                    return None;
+                }
+                if !home_ok(self.sb, home, &data) {
+                    self.refuse(seq, home);
                     return None;
                 }
                 entries.push((home, pos + n, flags));
@@ -362,8 +428,7 @@ pub fn recover<D: Device>(
         start,
         len,
         fs_tag: sb.fs_tag(),
-        block_count: sb.block_count.get(),
-        journal_end: start + sb.journal_blocks.get(),
+        sb,
     };
     let found = sc.scan(&js, &mut revokes);
     let mut rec = Recovery {

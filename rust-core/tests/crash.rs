@@ -22,9 +22,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 use vexfs_core::dev::{host_now, LogLevel, MemDevice, Timespec};
 use vexfs_core::format::{
-    Superblock, BLOCK_MAGIC_BBITMAP, BLOCK_MAGIC_DIR, BLOCK_MAGIC_EXTENT, BLOCK_MAGIC_IBITMAP,
-    BLOCK_MAGIC_JCOMMIT, BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER, BLOCK_MAGIC_VINDEX,
-    BLOCK_MAGIC_VSLOT, BLOCK_SIZE, HEADER_SIZE,
+    crc32c, seal_block, Superblock, BLOCK_MAGIC_BBITMAP, BLOCK_MAGIC_DIR, BLOCK_MAGIC_EXTENT,
+    BLOCK_MAGIC_IBITMAP, BLOCK_MAGIC_JCOMMIT, BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER,
+    BLOCK_MAGIC_VINDEX, BLOCK_MAGIC_VSLOT, BLOCK_SIZE, HEADER_SIZE,
 };
 use vexfs_core::fsck::{check, Mode, Options};
 use vexfs_core::journal::{self, JournalEntry, JournalRecord, ENTRY_REVOKE};
@@ -1928,4 +1928,130 @@ fn recording_device_and_overlay_agree() {
         over: HashMap::new(),
     };
     assert!(materialize(&ov).data == base.data);
+}
+
+/// Rewrite entry `idx` (among the block copies) of transaction `tx` to name
+/// `home`, and reseal everything that covers it: the copy's CRC, the
+/// descriptor and the commit block. The log then passes every checksum.
+fn reseal_home(image: &MemDevice, tx: &TxLoc, seq: u64, idx: usize, home: u64) -> MemDevice {
+    let mut dev = image.clone();
+    let at = |b: u64| b as usize * BS..(b as usize + 1) * BS;
+    let entry_size = std::mem::size_of::<JournalEntry>();
+    let rec_size = std::mem::size_of::<JournalRecord>();
+    let mut seen = 0;
+    let mut desc_crcs = Vec::new();
+    for &d in &tx.descs {
+        let mut blk: [u8; BS] = dev.data[at(d)].try_into().unwrap();
+        let count = JournalRecord::read_from_prefix(&blk[HEADER_SIZE..])
+            .unwrap()
+            .0
+            .value
+            .get() as usize;
+        for i in 0..count {
+            let off = HEADER_SIZE + rec_size + i * entry_size;
+            let e = JournalEntry::read_from_prefix(&blk[off..]).unwrap().0;
+            if e.flags.get() & ENTRY_REVOKE != 0 {
+                continue;
+            }
+            if seen == idx {
+                let copy = &dev.data[at(tx.copies[idx].1)];
+                let crc = journal::copy_crc(seq, home, copy);
+                blk[off..off + 8].copy_from_slice(&home.to_le_bytes());
+                blk[off + 8..off + 12].copy_from_slice(&crc.to_le_bytes());
+            }
+            seen += 1;
+        }
+        seal_block(&mut blk);
+        desc_crcs.extend_from_slice(&crc32c(&[&blk]).to_le_bytes());
+        dev.data[at(d)].copy_from_slice(&blk);
+    }
+    let mut cb: [u8; BS] = dev.data[at(tx.commit)].try_into().unwrap();
+    let value = HEADER_SIZE + 12;
+    cb[value..value + 4].copy_from_slice(&crc32c(&[&desc_crcs]).to_le_bytes());
+    seal_block(&mut cb);
+    dev.data[at(tx.commit)].copy_from_slice(&cb);
+    dev
+}
+
+#[test]
+fn sealed_transaction_with_a_forbidden_home_is_not_replayed() {
+    let base = format_image(true);
+    let mut w = Work::new(&base, true);
+    let a = w.create("/a");
+    w.write(a, 0, 2 * BS);
+    w.vec_set(a);
+    w.fsync(a);
+    let b = w.create("/b");
+    w.write(b, 0, BS);
+    w.fsync(b);
+    let events = &w.fs.dev.events;
+    let cut = events.iter().rposition(|e| matches!(e, Ev::Flush)).unwrap();
+    let image = unreplayed_image(&base, &w, cut);
+    let n = transactions(&image);
+    let txs = log_transactions(&image, n);
+    let last = txs.last().unwrap();
+    let sb = sb_of(&image);
+    let seq = journal::read_super(&mut image.clone(), &sb)
+        .unwrap()
+        .tail_seq
+        .get()
+        + n
+        - 1;
+    let geo = Geo::of(&base);
+    let itable = last
+        .copies
+        .iter()
+        .position(|&(h, _)| h >= geo.itable.0 && h < geo.itable.0 + geo.itable.1)
+        .expect("the last transaction writes an inode table block");
+    let dir = last
+        .copies
+        .iter()
+        .position(|&(h, _)| h >= sb.data_start.get())
+        .expect("the last transaction writes a directory block");
+    // The resealing itself is right: the same home again replays everything.
+    let same = reseal_home(&image, last, seq, itable, last.copies[itable].0);
+    assert_eq!(transactions(&same), n);
+    let index_area = sb.vector_start.get() + sb.vec_slot_blocks.get();
+    let cases = [
+        ("an inode table block over the superblock", itable, 0),
+        (
+            "an inode table block over the journal superblock",
+            itable,
+            sb.journal_start.get(),
+        ),
+        (
+            "an inode table block into the log",
+            itable,
+            sb.journal_start.get() + 3,
+        ),
+        (
+            "an inode table block past the device",
+            itable,
+            sb.block_count.get(),
+        ),
+        (
+            "an inode table block into the data area",
+            itable,
+            sb.data_start.get() + 5,
+        ),
+        (
+            "an inode table block over the block bitmap",
+            itable,
+            sb.block_bitmap_start.get(),
+        ),
+        ("a directory block into the inode table", dir, geo.itable.0),
+        ("a directory block into the vector index", dir, index_area),
+        (
+            "a directory block to another data block",
+            dir,
+            last.copies[dir].0 + 1,
+        ),
+    ];
+    for (what, idx, home) in cases {
+        let dev = reseal_home(&image, last, seq, idx, home);
+        assert_eq!(transactions(&dev), n - 1, "{what}: refused by the scan");
+        let (t, errs) = mount_tree(dev);
+        assert!(errs.is_empty(), "{what}: {}", errs.join("\n"));
+        assert_eq!(t, model_tree(&w.m, w.m.syncs.len() - 2), "{what}");
+    }
 }
