@@ -73,6 +73,7 @@ impl<D: Device> Fs<D> {
         let nblocks = total.div_ceil(BITS_PER_BITMAP_BLOCK);
         let first_index = goal / BITS_PER_BITMAP_BLOCK;
         for step in 0..=nblocks {
+            crate::dev::resched();
             let index = (first_index + step) % nblocks;
             let base = index * BITS_PER_BITMAP_BLOCK;
             let full = core::cmp::min(BITS_PER_BITMAP_BLOCK, total - base);

@@ -12,6 +12,26 @@ pub fn new_block() -> BlockBuf {
     alloc::boxed::Box::new([0u8; BLOCK_SIZE])
 }
 
+/// A scheduling point for loops whose length grows with the data (the
+/// kernel's cond_resched(): may sleep, so never call it under a spinlock).
+/// Cheap: call it once per block, node or a few hundred vectors.
+#[inline]
+pub fn resched() {
+    #[cfg(feature = "ffi")]
+    // SAFETY: plain FFI call without arguments.
+    unsafe {
+        crate::ffi::shim_sys::vexfs_shim_resched()
+    };
+}
+
+/// `resched` every `every` iterations of a tight loop (`i` counts them).
+#[inline]
+pub fn resched_every(i: usize, every: usize) {
+    if every != 0 && i % every == every - 1 {
+        resched();
+    }
+}
+
 /// Seconds and nanoseconds since the epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Timespec {

@@ -130,6 +130,7 @@ impl<D: Device> Fs<D> {
     pub(crate) fn dir_find(&mut self, dir: u64, name: &[u8]) -> Result<Option<Slot>> {
         let n = self.dir_blocks(dir)?;
         for iblock in 0..n {
+            crate::dev::resched();
             let (_, buf) = self.read_dir_block(dir, iblock)?;
             let mut off = HEADER_SIZE;
             while let Some(h) = head_at(buf.as_slice(), off) {
@@ -156,6 +157,7 @@ impl<D: Device> Fs<D> {
         let need = dirent_size(name.len());
         let n = self.dir_blocks(dir)?;
         for iblock in 0..n {
+            crate::dev::resched();
             let (pblock, mut buf) = self.read_dir_block(dir, iblock)?;
             let mut off = HEADER_SIZE;
             while let Some(h) = head_at(buf.as_slice(), off) {
@@ -271,6 +273,7 @@ impl<D: Device> Fs<D> {
         let bs = BLOCK_SIZE as u64;
         let mut iblock = pos / bs;
         while iblock < n {
+            crate::dev::resched();
             let (_, buf) = self.read_dir_block(dir, iblock)?;
             let mut off = HEADER_SIZE;
             let min = if iblock == pos / bs {

@@ -373,7 +373,8 @@ impl<D: Device> Fs<D> {
         }
         inode.extents = kept;
         self.store_extents(ino)?;
-        for (start, len) in to_free {
+        for (i, (start, len)) in to_free.into_iter().enumerate() {
+            crate::dev::resched_every(i, 64);
             self.free_bits(Map::Blocks, start, len)?;
         }
         Ok(())

@@ -284,6 +284,7 @@ impl<D: Device> Fs<D> {
         let mut ino = self.sb.orphan_head.get();
         let limit = self.sb.inode_count.get();
         while ino != 0 {
+            crate::dev::resched();
             if self.orphans.len() as u64 >= limit || self.orphans.contains(&ino) {
                 return Err(self.corrupt(format_args!("orphan list loops at inode {}", ino)));
             }
@@ -309,6 +310,7 @@ impl<D: Device> Fs<D> {
     pub(crate) fn free_orphans(&mut self) -> Result<()> {
         let n = self.orphans.len();
         while let Some(&ino) = self.orphans.first() {
+            crate::dev::resched();
             self.delete_inode(ino)?;
         }
         if n > 0 {

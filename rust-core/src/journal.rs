@@ -303,6 +303,7 @@ impl<D: Device> Scanner<'_, D> {
         // (home, log position of the copy, flags)
         let mut entries: Vec<(u64, u64, u32)> = Vec::new();
         loop {
+            crate::dev::resched();
             if n >= self.len {
                 return None;
             }
@@ -713,6 +714,7 @@ impl Journal {
             entries.chunks(ENTRIES_PER_DESC).collect()
         };
         for chunk in chunks {
+            crate::dev::resched();
             desc.fill(0);
             let blk = log_block(self.start, self.len, pos);
             let mut h = BlockHeader::new(BLOCK_MAGIC_JDESC, blk, seq);
@@ -768,7 +770,8 @@ impl Journal {
         pos += 1;
         dev.flush()?;
         // Committed: the blocks may go home now.
-        for &h in &homes {
+        for (i, &h) in homes.iter().enumerate() {
+            crate::dev::resched_every(i, 64);
             if let Some(b) = self.running.get(&h) {
                 dev.write_block(h, b)?;
             }

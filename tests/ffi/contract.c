@@ -2636,6 +2636,35 @@ static void t_vec_query_subtree_large(void)
 	UNMOUNT();
 }
 
+/* Loops that grow with the data offer the kernel a scheduling point. */
+static void t_vec_resched(void)
+{
+	enum { NF = 600 };
+	struct vexfs_vec_hit h[4];
+	unsigned long before;
+	uint32_t count;
+	char name[16];
+
+	MOUNT();
+	before = shim_resched_calls;
+	for (int i = 0; i < NF; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		OK(mkvec(ROOT, name, (float)i, 1, (float)(i % 7), 2, NULL));
+	}
+	CHECK(shim_resched_calls > before);
+	/* an exact search over every vector */
+	before = shim_resched_calls;
+	OK(vq(ROOT, 4, 0, VEXFS_VEC_EXACT, h, &count, 1, 1, 1, 1));
+	UEQ(count, 4);
+	CHECK(shim_resched_calls >= before + NF / 256);
+	/* mount reads every slot block and loads (or rebuilds) the graph */
+	UNMOUNT();
+	before = shim_resched_calls;
+	MOUNT();
+	CHECK(shim_resched_calls > before);
+	UNMOUNT();
+}
+
 static void t_vec_persist(void)
 {
 	enum { NF = 20 };
@@ -3053,6 +3082,7 @@ int main(int argc, char **argv)
 	RUN_ON(golden_vec, t_vec_query);
 	RUN_ON(golden_vec, t_vec_query_exact);
 	RUN_ON(golden_vec, t_vec_query_subtree);
+	RUN_ON(golden_vec, t_vec_resched);
 	RUN_ON(golden_vec, t_vec_query_subtree_large);
 	RUN_ON(golden_vec, t_vec_persist);
 	RUN_ON(golden_vec, t_vec_file_deletion);

@@ -567,7 +567,10 @@ impl Hnsw {
                 }
             }
         }
+        let mut steps = 0usize;
         while let Some(Reverse(c)) = cands.pop() {
+            steps += 1;
+            crate::dev::resched_every(steps, 256);
             if res.len() >= ef {
                 if let Some(worst) = res.peek() {
                     if c.d > worst.d {
@@ -740,6 +743,7 @@ impl Hnsw {
         let mut out = Vec::new();
         if level == 0 {
             for (p, row) in self.links0.chunks_exact(self.m0).enumerate() {
+                crate::dev::resched_every(p, 4096);
                 if row.contains(&id) && p as u32 != id {
                     out.push(p as u32);
                 }
@@ -861,7 +865,8 @@ impl Hnsw {
                 cur_level = level;
                 vis.begin(slots);
                 if level == 0 {
-                    for &t in &self.links0 {
+                    for (i, &t) in self.links0.iter().enumerate() {
+                        crate::dev::resched_every(i, 65536);
                         if t != NONE {
                             vis.insert(t);
                         }
@@ -1082,7 +1087,8 @@ impl Hnsw {
         let mut last: Option<u32> = None;
         let mut top_seen = 0u32;
         let mut row_buf: Vec<u32> = Vec::with_capacity(g.m0);
-        for _ in 0..count {
+        for i in 0..count {
+            crate::dev::resched_every(i as usize, 256);
             let id = rd.u32()?;
             let top = rd.u32()?;
             if id >= capacity || id == NONE {
@@ -1205,7 +1211,8 @@ pub fn exact_search<V: Vectors>(
         return Vec::new();
     }
     let mut heap: BinaryHeap<Cand> = BinaryHeap::with_capacity(k + 1);
-    for id in ids {
+    for (i, id) in ids.enumerate() {
+        crate::dev::resched_every(i, 256);
         let Some(v) = vecs.get(id) else { continue };
         let d = dist(metric, q, v);
         if heap.len() >= k {

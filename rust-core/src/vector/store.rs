@@ -171,6 +171,7 @@ impl<D: Device> Fs<D> {
         let mut orphans: Vec<u32> = Vec::new();
         let max_ino = self.sb.inode_count.get();
         for b in 0..self.sb.vec_slot_blocks_inited.get() {
+            crate::dev::resched();
             let blk = self.sb.vector_start.get() + b;
             self.read_blk(blk, &mut buf)?;
             if let Err(why) = verify_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
@@ -248,6 +249,7 @@ impl<D: Device> Fs<D> {
                 let mut g = Hnsw::new(params, metric, capacity);
                 let ids: Vec<u32> = slots.used().collect();
                 for id in ids {
+                    crate::dev::resched();
                     if g.insert(id, &slots).is_err() {
                         return Err(
                             self.corrupt(format_args!("vector slot {} cannot be indexed", id))
@@ -313,6 +315,7 @@ impl<D: Device> Fs<D> {
         bytes.try_reserve(len).ok()?;
         let mut b = start + 1;
         while bytes.len() < len {
+            crate::dev::resched();
             self.dev.read_block(b, &mut buf).ok()?;
             if verify_block(&buf, BLOCK_MAGIC_VINDEX, b, Some(0)).is_err() {
                 self.dev.log(
@@ -370,6 +373,7 @@ impl<D: Device> Fs<D> {
         }
         let mut buf = new_block();
         for (i, chunk) in bytes.chunks(PAYLOAD).enumerate() {
+            crate::dev::resched();
             let blk = start + 1 + i as u64;
             buf.fill(0);
             let mut h = BlockHeader::new(BLOCK_MAGIC_VINDEX, blk, 0);
@@ -621,6 +625,7 @@ impl<D: Device> Fs<D> {
         let mut stack = alloc::vec![dir];
         let limit = self.sb.inode_count.get();
         while let Some(d) = stack.pop() {
+            crate::dev::resched();
             for e in self.list_dir(d)? {
                 if e.file_type == DT_DIR {
                     if (seen.len() as u64) < limit && seen.insert(e.ino) {
