@@ -497,6 +497,15 @@ impl<D: Device> Checker<'_, D> {
             ));
             return false;
         }
+        // Vector parameters out of range: refused by the mount, and not
+        // something fsck can guess (mkfs.vexfs chose them).
+        if let Some(why) = vec_param_problem(&sb) {
+            self.rep.fatal = Some(format!(
+                "superblock is corrupt: {}; the vector space parameters are unusable and cannot be repaired",
+                why
+            ));
+            return false;
+        }
         // The free counts are recomputed: do not let them fail the layout check.
         let mut probe = sb.clone();
         probe.free_blocks = U64::new(0);
@@ -527,6 +536,56 @@ impl<D: Device> Checker<'_, D> {
         }
         if self.sb.state.get() & STATE_ERRORS != 0 {
             self.line("filesystem has errors recorded: checking".into());
+        }
+        if self.sb.vec_dim.get() == 0 {
+            // No vector space: mkfs leaves every vector parameter zero.
+            let s = &self.sb;
+            let stray = [
+                ("vec_metric", s.vec_metric.get()),
+                ("hnsw_m", s.hnsw_m.get()),
+                ("hnsw_ef_construction", s.hnsw_ef_construction.get()),
+                ("hnsw_ef_search", s.hnsw_ef_search.get()),
+                ("vec_slot_size", s.vec_slot_size.get()),
+                ("vec_slots_per_block", s.vec_slots_per_block.get()),
+            ]
+            .into_iter()
+            .find(|&(_, v)| v != 0);
+            let stray = stray.or_else(|| {
+                [
+                    ("vec_slot_blocks", s.vec_slot_blocks.get()),
+                    ("vec_slot_blocks_inited", s.vec_slot_blocks_inited.get()),
+                ]
+                .into_iter()
+                .find(|&(_, v)| v != 0)
+                .map(|(n, v)| (n, u32::try_from(v).unwrap_or(u32::MAX)))
+            });
+            if let Some((name, v)) = stray {
+                let fix = self.decide(true);
+                if fix {
+                    let s = &mut self.sb;
+                    for f in [
+                        &mut s.vec_metric,
+                        &mut s.hnsw_m,
+                        &mut s.hnsw_ef_construction,
+                        &mut s.hnsw_ef_search,
+                        &mut s.vec_slot_size,
+                        &mut s.vec_slots_per_block,
+                    ] {
+                        *f = U32::new(0);
+                    }
+                    s.vec_slot_blocks = U64::new(0);
+                    s.vec_slot_blocks_inited = U64::new(0);
+                    self.sb_dirty = true;
+                }
+                self.problem(
+                    "sb_vec_params",
+                    format!(
+                        "superblock has no vector space but {} is {}: clearing the vector parameters",
+                        name, v
+                    ),
+                    fix,
+                );
+            }
         }
         if self.sb.root_ino.get() != ROOT_INO {
             self.rep.fatal = Some(format!(
@@ -2302,9 +2361,9 @@ impl<D: Device> Checker<'_, D> {
                 continue;
             };
             let mut reseal = false;
-            match check_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
-                BlockCheck::Ok(_) => {}
-                BlockCheck::BadSum(_) => {
+            let header = match check_block(&buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
+                BlockCheck::Ok(h) => Some(h),
+                BlockCheck::BadSum(h) => {
                     let fix = self.decide(true);
                     reseal = fix;
                     self.problem(
@@ -2312,6 +2371,7 @@ impl<D: Device> Checker<'_, D> {
                         format!("vector slot block {} checksum mismatch: resealing it", blk),
                         fix,
                     );
+                    Some(h)
                 }
                 BlockCheck::Bad(why) => {
                     let fix = self.decide(false);
@@ -2331,20 +2391,61 @@ impl<D: Device> Checker<'_, D> {
                         ),
                         done,
                     );
-                    continue;
+                    None
                 }
-            }
+            };
+            let Some(header) = header else { continue };
             let mut changed = false;
+            // The writer leaves count, level and pad zero (write_slot).
+            let (hc, hl, hp) = (header.count.get(), header.level.get(), header.pad.get());
+            if (hc, hl, hp) != (0, 0, 0) {
+                let fix = self.decide(true);
+                if fix {
+                    let h = BlockHeader::new(BLOCK_MAGIC_VSLOT, blk, 0);
+                    if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
+                        dst.copy_from_slice(h.as_bytes());
+                    }
+                    changed = true;
+                }
+                self.problem(
+                    "vec_slot_header",
+                    format!(
+                        "vector slot block {} header has count {}, level {}, pad {} (all must be 0): clearing them",
+                        blk, hc, hl, hp
+                    ),
+                    fix,
+                );
+            }
             for j in 0..per {
                 let slot = b * per + j;
                 if slot >= cap {
                     break;
                 }
                 let off = HEADER_SIZE + j as usize * size;
-                let Some(raw) = buf.get(off..off + size) else {
+                let Some(raw) = buf.get(off..off + size).map(<[u8]>::to_vec) else {
                     break;
                 };
+                let raw = raw.as_slice();
                 let ino = le_u64(raw, 0);
+                let flags = le_u32(raw, 12);
+                if flags != 0 {
+                    // No flags are defined: the writer stores 0.
+                    let fix = self.decide(true);
+                    if fix {
+                        if let Some(dst) = buf.get_mut(off + 12..off + 16) {
+                            dst.fill(0);
+                        }
+                        changed = true;
+                    }
+                    self.problem(
+                        "vec_slot_flags",
+                        format!(
+                            "vector slot {} has flags {:#x} (none are defined): clearing them",
+                            slot, flags
+                        ),
+                        fix,
+                    );
+                }
                 if ino == 0 {
                     continue;
                 }
@@ -2533,6 +2634,30 @@ impl<D: Device> Checker<'_, D> {
             }
         }
     }
+}
+
+/// Which vector parameter of a superblock with a vector space is outside
+/// what mkfs.vexfs writes and the mount accepts (format::VEC_*).
+fn vec_param_problem(sb: &Superblock) -> Option<String> {
+    if sb.vec_dim.get() == 0 {
+        return None;
+    }
+    let checks = [
+        ("hnsw_m", sb.hnsw_m.get(), VEC_MIN_M, VEC_MAX_M),
+        (
+            "hnsw_ef_construction",
+            sb.hnsw_ef_construction.get(),
+            1,
+            VEC_MAX_EF_CONSTRUCTION,
+        ),
+        ("hnsw_ef_search", sb.hnsw_ef_search.get(), 1, VEC_MAX_EF),
+        ("vec_dim", sb.vec_dim.get(), 1, VEC_MAX_DIM),
+        ("vec_metric", sb.vec_metric.get(), 1, 3),
+    ];
+    checks
+        .into_iter()
+        .find(|&(_, v, lo, hi)| !(lo..=hi).contains(&v))
+        .map(|(name, v, lo, hi)| format!("{} is {}, must be {}..={}", name, v, lo, hi))
 }
 
 fn put_entry(buf: &mut [u8], at: usize, rec_len: usize, ino: u64, ft: u8, name: &[u8]) -> bool {

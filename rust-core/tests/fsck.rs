@@ -853,3 +853,105 @@ fn linked_orphan_converges_in_one_pass() {
     assert!(fs.getattr(f).is_err());
     assert_eq!(fs.getattr(p.a).unwrap().nlink, 1);
 }
+
+/// Slot `flags` must be 0 (write_slot stores 0): -n reports, -y clears the
+/// flags and keeps the vector.
+#[test]
+fn vector_slot_flags() {
+    let mut p = populated();
+    let s = sb(&p.dev);
+    let v = p.vecs[3];
+    let slot = get_inode(&p.dev, v).vec_slot.get() - 1;
+    let per = u64::from(s.vec_slots_per_block.get());
+    let size = s.vec_slot_size.get() as usize;
+    let blk = s.vector_start.get() + slot / per;
+    let off = HEADER_SIZE + (slot % per) as usize * size;
+    block(&mut p.dev, blk)[off + 12..off + 16].copy_from_slice(&0x8000_0001u32.to_le_bytes());
+    reseal(&mut p.dev, blk);
+    let r = detect_and_repair(&mut p.dev, "vec_slot_flags");
+    assert_eq!(r.findings.len(), 1, "{}", show(&r));
+    let mut fs = mounts_and_reads(p.dev.clone(), &p);
+    assert_eq!(fs.vec_get(v).unwrap(), vec![3.0, 1.0, 2.0, -3.0]);
+    assert_eq!(fs.vec_info().unwrap().count, 20);
+}
+
+/// Slot-block header fields the writer leaves zero (count, level, pad).
+#[test]
+fn vector_slot_block_header_fields() {
+    for (at, val) in [(24usize, 7u8), (28, 1), (30, 0x40)] {
+        let mut p = populated();
+        let blk = sb(&p.dev).vector_start.get();
+        block(&mut p.dev, blk)[at] = val;
+        reseal(&mut p.dev, blk);
+        let r = detect_and_repair(&mut p.dev, "vec_slot_header");
+        assert_eq!(r.findings.len(), 1, "{}", show(&r));
+        let fs = mounts_and_reads(p.dev.clone(), &p);
+        assert_eq!(fs.vec_info().unwrap().count, 20);
+    }
+}
+
+/// HNSW parameters out of range in a resealed superblock: the mount refuses
+/// the superblock, so fsck says which field is wrong and stops (exit 8) in
+/// every mode; nothing is written and nothing calls it clean.
+#[test]
+fn superblock_vector_parameters_out_of_range() {
+    type Set = fn(&mut Superblock);
+    let cases: [(Set, &str); 7] = [
+        (
+            |s| s.hnsw_ef_search.set(0xffff_ffff),
+            "hnsw_ef_search is 4294967295",
+        ),
+        (|s| s.hnsw_ef_search.set(0), "hnsw_ef_search is 0"),
+        (|s| s.hnsw_ef_search.set(VEC_MAX_EF + 1), "hnsw_ef_search"),
+        (
+            |s| s.hnsw_ef_construction.set(0),
+            "hnsw_ef_construction is 0",
+        ),
+        (
+            |s| s.hnsw_ef_construction.set(VEC_MAX_EF_CONSTRUCTION + 1),
+            "hnsw_ef_construction",
+        ),
+        (|s| s.hnsw_m.set(VEC_MIN_M - 1), "hnsw_m is 1"),
+        (|s| s.hnsw_m.set(VEC_MAX_M + 1), "hnsw_m is 129"),
+    ];
+    let p = populated();
+    for (set, want) in cases {
+        let mut dev = p.dev.clone();
+        let mut s = sb(&dev);
+        set(&mut s);
+        put_sb(&mut dev, s);
+        assert!(Fs::mount(dev.clone(), true).is_err());
+        let before = dev.data.clone();
+        for mode in [Mode::No, Mode::Check, Mode::Preen, Mode::Yes] {
+            let r = run(&mut dev, mode);
+            assert_eq!(r.exit_code(), 8, "{:?} {}: {}", mode, want, show(&r));
+            let why = r.fatal.clone().unwrap();
+            assert!(why.contains(want), "{}", why);
+            assert!(why.contains("must be"), "{}", why);
+        }
+        assert!(dev.data == before, "{}: fsck wrote", want);
+    }
+    // The bounds themselves are accepted.
+    let mut dev = p.dev.clone();
+    let mut s = sb(&dev);
+    s.hnsw_ef_search.set(VEC_MAX_EF);
+    s.hnsw_ef_construction.set(1);
+    s.hnsw_m.set(VEC_MAX_M);
+    put_sb(&mut dev, s);
+    assert_clean(&mut dev);
+}
+
+/// Without a vector space every vector parameter is zero: stray values are
+/// cleared by -y (safe: nothing uses them).
+#[test]
+fn vector_parameters_without_vector_space() {
+    let fs = fresh(4096);
+    let (mut dev, _) = fs.unmount();
+    let mut s = sb(&dev);
+    s.hnsw_ef_search.set(0xffff_ffff);
+    put_sb(&mut dev, s);
+    let r = detect_and_repair(&mut dev, "sb_vec_params");
+    assert!(r.findings.len() == 1, "{}", show(&r));
+    assert_eq!(sb(&dev).hnsw_ef_search.get(), 0);
+    Fs::mount(dev, false).unwrap();
+}

@@ -127,3 +127,28 @@ fn usage_errors_exit_16() {
     assert_eq!(fsck(&["-q", "x.img"]).0, 16);
     assert_eq!(fsck(&["a.img", "b.img"]).0, 16);
 }
+
+/// A superblock crafted with hnsw_ef_search = 0xffffffff (checksum resealed)
+/// is unusable: -n and -y both exit 8 naming the field, and write nothing.
+#[test]
+fn crafted_ef_search_is_not_clean() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(&d, "a.img");
+    let mut data = std::fs::read(&img).unwrap();
+    let mut sb = Superblock::read_from_prefix(&data[..]).unwrap().0;
+    sb.hnsw_ef_search.set(0xffff_ffff);
+    sb.seal();
+    data[..std::mem::size_of::<Superblock>()].copy_from_slice(sb.as_bytes());
+    std::fs::write(&img, &data).unwrap();
+    for mode in ["-n", "-y", "-p"] {
+        let (code, out) = fsck(&[mode, &img]);
+        assert_eq!(code, 8, "{}: {}", mode, out);
+        assert!(
+            out.contains("hnsw_ef_search is 4294967295, must be 1..=8192"),
+            "{}: {}",
+            mode,
+            out
+        );
+    }
+    assert!(std::fs::read(&img).unwrap() == data, "fsck wrote");
+}
