@@ -81,8 +81,8 @@ fn report_recall(metric: Metric, g: &Hnsw, vecs: &SliceVectors<'_>, qs: &[&[f32]
     let ef = DEFAULT_EF_SEARCH as usize;
     let mut hit = 0usize;
     for q in qs {
-        let truth = exact_search(metric, q, K, 0..N as u32, vecs, &mut |_| true);
-        let got = g.search(q, K, ef, vecs, &mut |_| true);
+        let truth = exact_search(metric, q, K, 0..N as u32, vecs, &mut |_| true).unwrap();
+        let got = g.search(q, K, ef, vecs, &mut |_| true).unwrap();
         hit += got
             .iter()
             .filter(|(id, _)| truth.iter().any(|(t, _)| t == id))
@@ -143,6 +143,7 @@ fn vector(c: &mut Criterion) {
                 i = (i + 1) % qs.len();
                 let q = qs.get(i).copied().unwrap_or(&[]);
                 idx.search(q, K, DEFAULT_EF_SEARCH as usize, &vecs, &mut |_| true)
+                    .unwrap()
             })
         });
         let mut i = 0usize;
@@ -150,7 +151,7 @@ fn vector(c: &mut Criterion) {
             bch.iter(|| {
                 i = (i + 1) % qs.len();
                 let q = qs.get(i).copied().unwrap_or(&[]);
-                exact_search(metric, q, K, 0..N as u32, &vecs, &mut |_| true)
+                exact_search(metric, q, K, 0..N as u32, &vecs, &mut |_| true).unwrap()
             })
         });
     }

@@ -35,7 +35,7 @@ impl<D: Device> Fs<D> {
     fn read_bitmap(&mut self, map: Map, index: u64) -> Result<(u64, crate::dev::BlockBuf)> {
         let (start, _, magic) = self.map_geometry(map);
         let blk = start + index;
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.read_blk(blk, &mut buf)?;
         if let Err(why) = verify_block(&buf, magic, blk, Some(0)) {
             return Err(self.corrupt(format_args!("bitmap block {}: {}", blk, why)));
@@ -136,7 +136,7 @@ impl<D: Device> Fs<D> {
             )));
         }
         if map == Map::Blocks {
-            self.journal.forget(first, count);
+            self.journal.forget(first, count)?;
         }
         let mut n = first;
         while n < end {

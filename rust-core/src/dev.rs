@@ -3,13 +3,23 @@
 
 use crate::format::BLOCK_SIZE;
 use crate::Result;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 /// One filesystem block, heap-allocated so it never lands on a 16 KiB kernel stack.
 pub type BlockBuf = alloc::boxed::Box<[u8; BLOCK_SIZE]>;
 
-/// A zeroed block buffer.
-pub fn new_block() -> BlockBuf {
-    alloc::boxed::Box::new([0u8; BLOCK_SIZE])
+/// A zeroed block buffer (ENOMEM under memory pressure).
+pub fn new_block() -> Result<BlockBuf> {
+    crate::mem::zeroed_block()
+}
+
+/// The scheduling point of the environment: the kernel shim's (set by the
+/// FFI mount), nothing in userspace. A hook rather than a direct call, so
+/// host binaries that never mount through the shim do not link it.
+static RESCHED: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+pub fn set_resched_hook(f: fn()) {
+    RESCHED.store(f as *mut (), Ordering::Relaxed);
 }
 
 /// A scheduling point for loops whose length grows with the data (the
@@ -17,11 +27,12 @@ pub fn new_block() -> BlockBuf {
 /// Cheap: call it once per block, node or a few hundred vectors.
 #[inline]
 pub fn resched() {
-    #[cfg(feature = "ffi")]
-    // SAFETY: plain FFI call without arguments.
-    unsafe {
-        crate::ffi::shim_sys::vexfs_shim_resched()
-    };
+    let p = RESCHED.load(Ordering::Relaxed);
+    if !p.is_null() {
+        // SAFETY: only set_resched_hook stores here, always a `fn()`.
+        let f: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(p) };
+        f();
+    }
 }
 
 /// `resched` every `every` iterations of a tight loop (`i` counts them).

@@ -82,7 +82,7 @@ impl<D: Device> Fs<D> {
                 dir, iblock
             )));
         }
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.read_blk(m.pblock, &mut buf)?;
         if let Err(why) = verify_block(&buf, BLOCK_MAGIC_DIR, m.pblock, Some(dir)) {
             return Err(self.corrupt(format_args!(
@@ -192,7 +192,7 @@ impl<D: Device> Fs<D> {
         }
         // No room: grow the directory by one block.
         let m = self.map_blocks(dir, n, 1, true)?;
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         let h = BlockHeader::new(BLOCK_MAGIC_DIR, m.pblock, dir);
         buf.get_mut(..HEADER_SIZE)
             .ok_or(Errno::EIO)?
@@ -307,7 +307,7 @@ impl<D: Device> Fs<D> {
         let mut out = Vec::new();
         let mut pos = 0;
         while let Some((e, next)) = self.readdir(dir, pos)? {
-            out.push(e);
+            crate::mem::push(&mut out, e)?;
             pos = next;
         }
         Ok(out)

@@ -72,11 +72,14 @@ impl<D: Device> Fs<D> {
                 return Err(self.corrupt(format_args!("inode {}: extent out of bounds", ino)));
             }
             if depth == 0 {
-                extents.push(Extent {
-                    logical: e.logical.get(),
-                    start: e.start.get(),
-                    len: e.len.get(),
-                });
+                crate::mem::push(
+                    &mut extents,
+                    Extent {
+                        logical: e.logical.get(),
+                        start: e.start.get(),
+                        len: e.len.get(),
+                    },
+                )?;
             } else {
                 self.load_extent_block(ino, e.start.get(), depth - 1, &mut extents, &mut tree)?;
             }
@@ -115,7 +118,7 @@ impl<D: Device> Fs<D> {
         if tree.len() > 4 + 4 * EXTENTS_PER_BLOCK {
             return Err(self.corrupt(format_args!("inode {}: extent tree too large", ino)));
         }
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.read_blk(blk, &mut buf)?;
         let h = match verify_block(&buf, BLOCK_MAGIC_EXTENT, blk, Some(ino)) {
             Ok(h) => h,
@@ -132,12 +135,12 @@ impl<D: Device> Fs<D> {
                 ino, blk
             )));
         }
-        tree.push(blk);
+        crate::mem::push(tree, blk)?;
         let body = buf
             .get(HEADER_SIZE..HEADER_SIZE + count * EXTENT_SIZE)
             .ok_or(Errno::EIO)?;
         let entries = <[DiskExtent]>::ref_from_bytes(body).map_err(|_| Errno::EIO)?;
-        let entries: Vec<DiskExtent> = entries.to_vec();
+        let entries: Vec<DiskExtent> = crate::mem::vec_from_slice(entries)?;
         for e in &entries {
             if !e.in_bounds(&self.sb, level == 0) {
                 return Err(self.corrupt(format_args!(
@@ -146,11 +149,14 @@ impl<D: Device> Fs<D> {
                 )));
             }
             if level == 0 {
-                out.push(Extent {
-                    logical: e.logical.get(),
-                    start: e.start.get(),
-                    len: e.len.get(),
-                });
+                crate::mem::push(
+                    out,
+                    Extent {
+                        logical: e.logical.get(),
+                        start: e.start.get(),
+                        len: e.len.get(),
+                    },
+                )?;
             } else {
                 self.load_extent_block(ino, e.start.get(), level - 1, out, tree)?;
             }
@@ -162,8 +168,8 @@ impl<D: Device> Fs<D> {
     /// else as a tree, reusing the tree blocks it had.
     pub(crate) fn store_extents(&mut self, ino: u64) -> Result<()> {
         let inode = self.inodes.get(&ino).ok_or(Errno::EIO)?;
-        let extents: Vec<DiskExtent> = inode.extents.iter().map(to_disk).collect();
-        let mut old_tree = inode.tree.clone();
+        let extents: Vec<DiskExtent> = crate::mem::collect(inode.extents.iter().map(to_disk))?;
+        let mut old_tree = crate::mem::vec_from_slice(&inode.tree)?;
         let n = extents.len();
         let epb = EXTENTS_PER_BLOCK;
         let (depth, leaves, index_blocks) = if n <= INLINE_EXTENTS {
@@ -181,12 +187,15 @@ impl<D: Device> Fs<D> {
         let mut blocks: Vec<u64> = Vec::new();
         while blocks.len() < need {
             if let Some(b) = old_tree.pop() {
-                blocks.push(b);
+                crate::mem::push(&mut blocks, b)?;
                 continue;
             }
             let goal = blocks.last().copied().unwrap_or(self.sb.data_start.get());
-            match self.alloc_bits(Map::Blocks, goal, 1) {
-                Ok((b, _)) => blocks.push(b),
+            match self
+                .alloc_bits(Map::Blocks, goal, 1)
+                .and_then(|(b, _)| crate::mem::push(&mut blocks, b).map(|_| b))
+            {
+                Ok(_) => {}
                 Err(e) => {
                     // Give back what this call took beyond the old tree.
                     let had = self.inodes.get(&ino).map(|i| i.tree.len()).unwrap_or(0);
@@ -201,18 +210,21 @@ impl<D: Device> Fs<D> {
             self.free_bits(Map::Blocks, b, 1)?;
         }
         let mut roots: Vec<DiskExtent> = Vec::new();
-        let leaf_blocks = blocks.get(..leaves).ok_or(Errno::EIO)?.to_vec();
-        let index_list = blocks.get(leaves..).ok_or(Errno::EIO)?.to_vec();
+        let leaf_blocks = crate::mem::vec_from_slice(blocks.get(..leaves).ok_or(Errno::EIO)?)?;
+        let index_list = crate::mem::vec_from_slice(blocks.get(leaves..).ok_or(Errno::EIO)?)?;
         let mut leaf_refs = Vec::new();
         for (chunk, &blk) in extents.chunks(epb).zip(leaf_blocks.iter()) {
             self.write_extent_block(ino, blk, 0, chunk)?;
             let first = chunk.first().map(|e| e.logical.get()).unwrap_or(0);
-            leaf_refs.push(DiskExtent {
-                logical: U64::new(first),
-                start: U64::new(blk),
-                len: U32::new(0),
-                pad: U32::new(0),
-            });
+            crate::mem::push(
+                &mut leaf_refs,
+                DiskExtent {
+                    logical: U64::new(first),
+                    start: U64::new(blk),
+                    len: U32::new(0),
+                    pad: U32::new(0),
+                },
+            )?;
         }
         match depth {
             0 => roots = extents,
@@ -221,12 +233,15 @@ impl<D: Device> Fs<D> {
                 for (chunk, &blk) in leaf_refs.chunks(epb).zip(index_list.iter()) {
                     self.write_extent_block(ino, blk, 1, chunk)?;
                     let first = chunk.first().map(|e| e.logical.get()).unwrap_or(0);
-                    roots.push(DiskExtent {
-                        logical: U64::new(first),
-                        start: U64::new(blk),
-                        len: U32::new(0),
-                        pad: U32::new(0),
-                    });
+                    crate::mem::push(
+                        &mut roots,
+                        DiskExtent {
+                            logical: U64::new(first),
+                            start: U64::new(blk),
+                            len: U32::new(0),
+                            pad: U32::new(0),
+                        },
+                    )?;
                 }
             }
         }
@@ -250,7 +265,7 @@ impl<D: Device> Fs<D> {
         level: u16,
         entries: &[DiskExtent],
     ) -> Result<()> {
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         let mut h = BlockHeader::new(BLOCK_MAGIC_EXTENT, blk, ino);
         h.count = U32::new(entries.len() as u32);
         h.level = U16::new(level);
@@ -318,14 +333,15 @@ impl<D: Device> Fs<D> {
             _ => false,
         };
         if !merged {
-            inode.extents.insert(
-                idx,
-                Extent {
-                    logical: iblock,
-                    start,
-                    len: got,
-                },
-            );
+            let e = Extent {
+                logical: iblock,
+                start,
+                len: got,
+            };
+            if let Err(err) = crate::mem::insert(&mut inode.extents, idx, e) {
+                let _ = self.free_bits(Map::Blocks, start, u64::from(got));
+                return Err(err);
+            }
         }
         if let Err(e) = self.store_extents(ino) {
             // Undo: forget the new blocks and give them back.
@@ -355,17 +371,23 @@ impl<D: Device> Fs<D> {
         let mut kept = Vec::new();
         for e in inode.extents.iter() {
             if e.end() <= from {
-                kept.push(*e);
+                crate::mem::push(&mut kept, *e)?;
             } else if e.logical >= from {
-                to_free.push((e.start, u64::from(e.len)));
+                crate::mem::push(&mut to_free, (e.start, u64::from(e.len)))?;
             } else {
                 let keep = (from - e.logical) as u32;
-                kept.push(Extent {
-                    logical: e.logical,
-                    start: e.start,
-                    len: keep,
-                });
-                to_free.push((e.start + u64::from(keep), u64::from(e.len - keep)));
+                crate::mem::push(
+                    &mut kept,
+                    Extent {
+                        logical: e.logical,
+                        start: e.start,
+                        len: keep,
+                    },
+                )?;
+                crate::mem::push(
+                    &mut to_free,
+                    (e.start + u64::from(keep), u64::from(e.len - keep)),
+                )?;
             }
         }
         if to_free.is_empty() && (from > 0 || inode.tree.is_empty()) {

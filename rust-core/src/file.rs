@@ -17,6 +17,10 @@ impl<D: Device> Fs<D> {
     /// As `truncate`, for the kernel: the page cache owns file data there and
     /// has already zeroed the tail, so the core must not write data blocks.
     pub fn truncate_meta(&mut self, ino: u64, size: u64) -> Result<()> {
+        self.op(|fs| fs.truncate_meta_op(ino, size))
+    }
+
+    fn truncate_meta_op(&mut self, ino: u64, size: u64) -> Result<()> {
         self.truncate_inner(ino, size, false)
     }
 
@@ -49,7 +53,7 @@ impl<D: Device> Fs<D> {
         if m.len == 0 {
             return Ok(());
         }
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.read_blk(m.pblock, &mut buf)?;
         let from = (size % BLOCK_SIZE as u64) as usize;
         if let Some(t) = buf.get_mut(from..) {
@@ -66,7 +70,7 @@ impl<D: Device> Fs<D> {
         }
         let n = (size - off).min(out.len() as u64) as usize;
         let mut done = 0usize;
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         while done < n {
             let pos = off + done as u64;
             let boff = (pos % BLOCK_SIZE as u64) as usize;
@@ -86,6 +90,10 @@ impl<D: Device> Fs<D> {
 
     /// Write `data` at `off`, allocating blocks and growing the file.
     pub fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
+        self.op(|fs| fs.write_op(ino, off, data))
+    }
+
+    fn write_op(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
         self.begin_op()?;
         let end = off.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         if end > MAX_FILE_SIZE {
@@ -95,7 +103,7 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EISDIR);
         }
         let mut done = 0usize;
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         while done < data.len() {
             let pos = off + done as u64;
             let boff = (pos % BLOCK_SIZE as u64) as usize;

@@ -43,6 +43,15 @@ pub const BLOCK_MAGIC_JCOMMIT: u32 = 0x5643_534a; // "JSCV"
 
 static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
+/// crc32c of the little-endian bytes of `vals`, without a buffer.
+pub fn crc32c_u32s(vals: &[u32]) -> u32 {
+    let mut d = CRC32C.digest();
+    for v in vals {
+        d.update(&v.to_le_bytes());
+    }
+    d.finalize()
+}
+
 pub fn crc32c(parts: &[&[u8]]) -> u32 {
     let mut d = CRC32C.digest();
     for p in parts {

@@ -46,6 +46,20 @@ pub struct Fs<D: Device> {
     /// A commit failed: like jbd2 after an abort, nothing more is committed
     /// (what is home is consistent; the lost transaction stays lost).
     pub(crate) journal_aborted: bool,
+    /// Inside `op`: nesting depth, the savepoint, the inodes the operation
+    /// may have changed in the cache (None: too many to note, reload all),
+    /// and whether it changed the vectors in memory (no rollback then).
+    op_depth: u32,
+    sp: Option<Savepoint>,
+    touched: Option<alloc::vec::Vec<u64>>,
+    pub(crate) vec_touched: bool,
+}
+
+/// What `fail_op` restores besides the journal's running transaction.
+struct Savepoint {
+    sb: Superblock,
+    sb_dirty: bool,
+    orphans: alloc::vec::Vec<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,7 +77,7 @@ pub struct StatFs {
 impl<D: Device> Fs<D> {
     /// Read and validate the superblock, mark the filesystem in use.
     pub fn mount(mut dev: D, read_only: bool) -> Result<Self> {
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         dev.read_block(0, &mut buf)?;
         let sb = match Superblock::decode(&buf, dev.block_count()) {
             Ok(sb) => sb,
@@ -127,6 +141,10 @@ impl<D: Device> Fs<D> {
             commit_hinted: false,
             orphans: alloc::vec::Vec::new(),
             journal_aborted: false,
+            op_depth: 0,
+            sp: None,
+            touched: None,
+            vec_touched: false,
         };
         if !read_only {
             fs.sb.mount_time.set(now.sec);
@@ -171,7 +189,7 @@ impl<D: Device> Fs<D> {
                 rec.transactions, rec.blocks, rec.revoked
             ),
         );
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         dev.read_block(0, &mut buf)?;
         match Superblock::decode(&buf, dev.block_count()) {
             Ok(sb) => Ok(sb),
@@ -220,7 +238,7 @@ impl<D: Device> Fs<D> {
     /// `Fs` is large, so it must not be moved around there.
     #[inline(never)]
     pub fn mount_boxed(dev: D, read_only: bool) -> Result<alloc::boxed::Box<Self>> {
-        Self::mount(dev, read_only).map(alloc::boxed::Box::new)
+        Self::mount(dev, read_only).and_then(crate::mem::boxed)
     }
 
     pub fn read_only(&self) -> bool {
@@ -270,7 +288,7 @@ impl<D: Device> Fs<D> {
     /// grown past a quarter of the log asks the device (the kernel shim) to
     /// commit soon.
     pub(crate) fn write_blk(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {
-        self.journal.put(blocknr, buf);
+        self.journal.put(blocknr, buf)?;
         if !self.commit_hinted && self.journal.wants_commit() {
             self.commit_hinted = true;
             self.dev.commit_soon();
@@ -330,7 +348,111 @@ impl<D: Device> Fs<D> {
         if (!ordered && (starved || used > cap / 2)) || used > cap / 4 * 3 {
             self.commit()?;
         }
+        if self.op_depth > 0 && self.sp.is_none() {
+            self.sp = Some(Savepoint {
+                sb: self.sb.clone(),
+                sb_dirty: self.sb_dirty,
+                orphans: crate::mem::vec_from_slice(&self.orphans)?,
+            });
+            self.touched = Some(alloc::vec::Vec::new());
+            self.vec_touched = false;
+            self.journal.savepoint();
+        }
         Ok(())
+    }
+
+    /// Run one operation that changes metadata: it completes, or leaves no
+    /// trace. An operation that fails after it changed the running
+    /// transaction is rolled back to the savepoint `begin_op` took (the
+    /// transaction's blocks, the superblock, the orphan list, the inodes it
+    /// touched reloaded); when that cannot be done (it changed the vectors
+    /// in memory, or its changes could not be recorded) the journal is
+    /// aborted, as jbd2 does: the filesystem refuses further changes and
+    /// the disk keeps the last committed state.
+    pub fn op<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.op_depth > 0 {
+            return f(self);
+        }
+        self.op_depth = 1;
+        let r = f(self);
+        self.op_depth = 0;
+        match &r {
+            Ok(_) => self.end_op(),
+            Err(e) => self.fail_op(*e),
+        }
+        r
+    }
+
+    fn end_op(&mut self) {
+        self.journal.release();
+        self.sp = None;
+        self.touched = None;
+        self.vec_touched = false;
+    }
+
+    /// Note that the operation in progress may change cached inode `ino`.
+    pub(crate) fn touch_inode(&mut self, ino: u64) {
+        if self.sp.is_none() {
+            return;
+        }
+        if let Some(t) = self.touched.as_mut() {
+            if !t.contains(&ino) && crate::mem::push(t, ino).is_err() {
+                self.touched = None;
+            }
+        }
+    }
+
+    fn fail_op(&mut self, e: Errno) {
+        let Some(sp) = self.sp.take() else {
+            self.end_op();
+            return;
+        };
+        let touched = self.touched.take();
+        if self.vec_touched || !self.journal.roll_back() {
+            self.end_op();
+            self.abort_op(e);
+            return;
+        }
+        let errors = self.sb.state.get() & STATE_ERRORS;
+        self.sb = sp.sb;
+        self.sb_dirty = sp.sb_dirty;
+        self.orphans = sp.orphans;
+        self.ns_generation = self.ns_generation.wrapping_add(1);
+        self.subtree_cache = None;
+        let reloaded = match touched {
+            Some(list) => list.iter().try_for_each(|&ino| self.reload_inode(ino)),
+            None => crate::mem::collect(self.inodes.keys().copied())
+                .and_then(|all| all.iter().try_for_each(|&ino| self.reload_inode(ino))),
+        };
+        self.end_op();
+        if let Err(r) = reloaded {
+            self.abort_op(r);
+            return;
+        }
+        if errors != 0 {
+            // Corruption found by the operation stays recorded.
+            self.sb.state.set(self.sb.state.get() | errors);
+            self.sb_dirty = true;
+            if !self.read_only {
+                let _ = self.write_super();
+            }
+        }
+    }
+
+    /// An operation failed half-way and cannot be undone: abort the
+    /// journal (nothing more is committed; the disk keeps the last commit).
+    fn abort_op(&mut self, e: Errno) {
+        if !self.journal_aborted {
+            self.dev.log(
+                LogLevel::Err,
+                format_args!(
+                    "operation failed half-way ({}): journal aborted, further changes refused (EROFS)",
+                    e
+                ),
+            );
+        }
+        self.journal_aborted = true;
+        self.errored = true;
     }
 
     /// Whether the running transaction should be committed before the next
@@ -365,6 +487,7 @@ impl<D: Device> Fs<D> {
         self.commit_hinted = false;
         match self.journal.commit(&mut self.dev) {
             Ok(()) => Ok(true),
+            Err(e) if !self.journal.io_started => Err(e),
             Err(e) => {
                 self.journal_aborted = true;
                 self.write_failed(e, self.sb.journal_start.get());
@@ -402,7 +525,7 @@ impl<D: Device> Fs<D> {
     }
 
     pub(crate) fn write_super(&mut self) -> Result<()> {
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.sb.write_time.set(self.dev.now().sec);
         self.sb.seal();
         let bytes = self.sb.as_bytes();

@@ -17,7 +17,10 @@
 //! Repairs write whole blocks with correct checksums. In [`Mode::Check`] and
 //! [`Mode::No`] nothing is ever written.
 
-use crate::dev::{new_block, BlockBuf, Device};
+// Host tools: an allocation failure aborts the tool, not a kernel.
+#![allow(clippy::disallowed_methods)]
+
+use crate::dev::{BlockBuf, Device};
 use crate::format::*;
 use crate::fs::{LINK_MAX, MAX_FILE_SIZE};
 use crate::journal;
@@ -308,6 +311,8 @@ pub fn check<D: Device>(dev: &mut D, opts: &Options) -> Report {
         overlay: BTreeMap::new(),
         orphan_list: BTreeSet::new(),
         orphan_chain: Vec::new(),
+        freed: BTreeSet::new(),
+        freed_slots: 0,
     };
     ck.run();
     ck.rep
@@ -341,6 +346,11 @@ struct Checker<'a, D: Device> {
     orphan_list: BTreeSet<u64>,
     /// The same, in list order (the head first).
     orphan_chain: Vec<u64>,
+    /// Inodes this run freed (orphans, a replaced root): their vector
+    /// slots are freed in pass 6 as part of the same repair.
+    freed: BTreeSet<u64>,
+    /// Slots pass 6 freed for them (the superblock's count included them).
+    freed_slots: u64,
 }
 
 impl<D: Device> Checker<'_, D> {
@@ -385,7 +395,7 @@ impl<D: Device> Checker<'_, D> {
     }
 
     fn read(&mut self, blk: u64) -> Option<BlockBuf> {
-        let mut buf = new_block();
+        let mut buf = fsck_block();
         if blk >= self.dev.block_count() {
             return None;
         }
@@ -739,6 +749,7 @@ impl<D: Device> Checker<'_, D> {
                     }
                 }
                 self.own_inodes.insert(ino - 1);
+                self.freed.insert(ino);
                 self.sb.free_inodes = U64::new(self.sb.free_inodes.get().saturating_add(1));
                 self.sb_dirty = true;
             }
@@ -1566,7 +1577,7 @@ impl<D: Device> Checker<'_, D> {
 
     /// Write an empty directory block at `blk` owned by `dir`.
     fn write_empty_dir_block(&mut self, dir: u64, blk: u64) -> bool {
-        let mut buf = new_block();
+        let mut buf = fsck_block();
         let h = BlockHeader::new(BLOCK_MAGIC_DIR, blk, dir);
         if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
             dst.copy_from_slice(h.as_bytes());
@@ -1801,7 +1812,7 @@ impl<D: Device> Checker<'_, D> {
         });
         n.d.size = U64::new((nblocks + 1) * BLOCK_SIZE as u64);
         n.d.blocks = U64::new(n.d.blocks.get().saturating_add(1));
-        let mut buf = new_block();
+        let mut buf = fsck_block();
         let h = BlockHeader::new(BLOCK_MAGIC_DIR, blk, dir);
         if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
             dst.copy_from_slice(h.as_bytes());
@@ -1837,8 +1848,9 @@ impl<D: Device> Checker<'_, D> {
         if let Err(why) = journal::read_super(self.dev, &self.sb) {
             // Nothing in a log whose superblock is unreadable can be replayed.
             let fix = self.decide(true);
-            let buf = journal::fresh_super(&self.sb);
-            let done = fix && self.write(self.sb.journal_start.get(), &buf);
+            let done = fix
+                && journal::fresh_super(&self.sb)
+                    .is_ok_and(|buf| self.write(self.sb.journal_start.get(), &buf));
             self.problem(
                 "journal_super",
                 format!("journal superblock: {}: writing an empty journal", why),
@@ -1865,7 +1877,7 @@ impl<D: Device> Checker<'_, D> {
         }
         let mut overlay = BTreeMap::new();
         let rec = journal::recover(self.dev, &self.sb, &mut |_: &mut D, home, buf| {
-            let mut b = new_block();
+            let mut b = fsck_block();
             b.copy_from_slice(buf.as_slice());
             overlay.insert(home, b);
             Ok(())
@@ -2251,7 +2263,7 @@ impl<D: Device> Checker<'_, D> {
         if fix {
             for i in rewrite.iter().copied() {
                 let blk = start + i;
-                let mut buf = new_block();
+                let mut buf = fsck_block();
                 let h = BlockHeader::new(magic, blk, 0);
                 if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
                     dst.copy_from_slice(h.as_bytes());
@@ -2331,7 +2343,13 @@ impl<D: Device> Checker<'_, D> {
         }
         let count = owners.len() as u64;
         self.rep.stats.vectors = count;
-        if self.sb.vec_count.get() != count {
+        if self.sb.vec_count.get() == count.saturating_add(self.freed_slots) {
+            // Only the vectors of inodes this run freed.
+            if self.sb.vec_count.get() != count {
+                self.sb.vec_count = U64::new(count);
+                self.sb_dirty = true;
+            }
+        } else if self.sb.vec_count.get() != count {
             let fix = self.decide(true);
             self.sb_dirty |= fix;
             self.problem(
@@ -2376,7 +2394,7 @@ impl<D: Device> Checker<'_, D> {
                 BlockCheck::Bad(why) => {
                     let fix = self.decide(false);
                     let done = fix && {
-                        let mut z = new_block();
+                        let mut z = fsck_block();
                         let h = BlockHeader::new(BLOCK_MAGIC_VSLOT, blk, 0);
                         if let Some(dst) = z.get_mut(..HEADER_SIZE) {
                             dst.copy_from_slice(h.as_bytes());
@@ -2463,6 +2481,19 @@ impl<D: Device> Checker<'_, D> {
                     owners.insert(slot, ino);
                     continue;
                 }
+                if self.writable() && !self.nodes.contains_key(&ino) && self.freed.contains(&ino) {
+                    // The vector of an inode this run freed goes with it.
+                    if let Some(dst) = buf.get_mut(off..off + size) {
+                        dst.fill(0);
+                    }
+                    changed = true;
+                    self.freed_slots += 1;
+                    self.line(format!(
+                        "vector slot {} of freed inode {}: freeing it",
+                        slot, ino
+                    ));
+                    continue;
+                }
                 let why = if !owner_ok {
                     match self.nodes.get(&ino) {
                         None => format!("names inode {} which is not in use", ino),
@@ -2500,7 +2531,7 @@ impl<D: Device> Checker<'_, D> {
     fn invalidate_graph(&mut self, head: u64, why: String) {
         let fix = self.decide(true);
         let done = fix && {
-            let z = new_block();
+            let z = fsck_block();
             self.write(head, &z)
         };
         self.finding(
@@ -2676,4 +2707,9 @@ fn put_entry(buf: &mut [u8], at: usize, rec_len: usize, ino: u64, ft: u8, name: 
     };
     dst.copy_from_slice(name);
     true
+}
+
+/// A zeroed block for the checker (a host tool: allocation failure aborts it).
+fn fsck_block() -> crate::dev::BlockBuf {
+    alloc::boxed::Box::new([0u8; BLOCK_SIZE])
 }

@@ -87,15 +87,39 @@ impl Inode {
 impl<D: Device> Fs<D> {
     /// The cached inode, loading it from disk if needed.
     pub(crate) fn inode(&mut self, ino: u64) -> Result<&mut Inode> {
+        self.touch_inode(ino);
+        self.cached_inode(ino)
+    }
+
+    pub(crate) fn inode_ref(&mut self, ino: u64) -> Result<&Inode> {
+        self.cached_inode(ino).map(|i| &*i)
+    }
+
+    fn cached_inode(&mut self, ino: u64) -> Result<&mut Inode> {
         if !self.inodes.contains_key(&ino) {
+            crate::mem::map_reserve(&mut self.inodes, 1)?;
             let inode = self.load_inode(ino)?;
-            self.inodes.insert(ino, inode);
+            crate::mem::map_insert(&mut self.inodes, ino, inode)?;
         }
         self.inodes.get_mut(&ino).ok_or(Errno::EIO)
     }
 
-    pub(crate) fn inode_ref(&mut self, ino: u64) -> Result<&Inode> {
-        self.inode(ino).map(|i| &*i)
+    /// Reload cached inode `ino` from the (rolled back) blocks, keeping
+    /// the kernel's pins; an unpinned one is just dropped.
+    pub(crate) fn reload_inode(&mut self, ino: u64) -> Result<()> {
+        let Some(pins) = self.inodes.get(&ino).map(|i| i.pins) else {
+            return Ok(());
+        };
+        if pins == 0 {
+            self.inodes.remove(&ino);
+            return Ok(());
+        }
+        let mut fresh = self.load_inode(ino)?;
+        fresh.pins = pins;
+        if let Some(i) = self.inodes.get_mut(&ino) {
+            *i = fresh;
+        }
+        Ok(())
     }
 
     fn load_inode(&mut self, ino: u64) -> Result<Inode> {
@@ -109,7 +133,7 @@ impl<D: Device> Fs<D> {
             return Err(Errno::ESTALE);
         }
         let (blk, off) = inode_location(&self.sb, ino)?;
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.read_blk(blk, &mut buf)?;
         let raw = buf.get(off..off + INODE_SIZE).ok_or(Errno::EIO)?;
         let d = DiskInode::read_from_bytes(raw).map_err(|_| Errno::EIO)?;
@@ -153,7 +177,7 @@ impl<D: Device> Fs<D> {
     }
 
     fn write_inode_raw(&mut self, blk: u64, off: usize, d: &DiskInode) -> Result<()> {
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.read_blk(blk, &mut buf)?;
         buf.get_mut(off..off + INODE_SIZE)
             .ok_or(Errno::EIO)?
@@ -193,7 +217,12 @@ impl<D: Device> Fs<D> {
         d.extent_depth = U16::new(0);
         d.parent = U64::new(0);
         d.fs_tag = U32::new(self.sb.fs_tag());
-        self.inodes.insert(
+        if let Err(e) = crate::mem::map_reserve(&mut self.inodes, 1) {
+            let _ = self.free_bits(Map::Inodes, bit, 1);
+            return Err(e);
+        }
+        crate::mem::map_insert(
+            &mut self.inodes,
             ino,
             Inode {
                 ino,
@@ -202,7 +231,7 @@ impl<D: Device> Fs<D> {
                 tree: Vec::new(),
                 pins: 0,
             },
-        );
+        )?;
         if let Err(e) = self.store_inode(ino) {
             self.inodes.remove(&ino);
             let _ = self.free_bits(Map::Inodes, bit, 1);
@@ -254,7 +283,7 @@ impl<D: Device> Fs<D> {
         self.store_inode(ino)?;
         self.sb.orphan_head = U64::new(ino);
         self.sb_dirty = true;
-        self.orphans.insert(0, ino);
+        crate::mem::insert(&mut self.orphans, 0, ino)?;
         Ok(())
     }
 
@@ -299,7 +328,7 @@ impl<D: Device> Fs<D> {
             if nlink != 0 {
                 return Err(self.corrupt(format_args!("orphan inode {} has {} links", ino, nlink)));
             }
-            self.orphans.push(ino);
+            crate::mem::push(&mut self.orphans, ino)?;
             ino = next;
         }
         Ok(())
@@ -330,6 +359,10 @@ impl<D: Device> Fs<D> {
     /// Store the attributes the VFS owns (mode bits, owner, size of
     /// non-directories, times). Link count and block count stay the core's.
     pub fn setattr(&mut self, a: &Attr) -> Result<()> {
+        self.op(|fs| fs.setattr_op(a))
+    }
+
+    fn setattr_op(&mut self, a: &Attr) -> Result<()> {
         self.begin_op()?;
         let i = self.inode(a.ino)?;
         if (a.mode & S_IFMT) != (i.mode() & S_IFMT) {
@@ -369,6 +402,10 @@ impl<D: Device> Fs<D> {
 
     /// Drop the kernel's reference; delete the inode if it has no links left.
     pub fn evict(&mut self, ino: u64, delete: bool) -> Result<()> {
+        self.op(|fs| fs.evict_op(ino, delete))
+    }
+
+    fn evict_op(&mut self, ino: u64, delete: bool) -> Result<()> {
         let Some(i) = self.inodes.get_mut(&ino) else {
             return Ok(());
         };

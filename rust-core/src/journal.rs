@@ -30,10 +30,10 @@
 
 use crate::dev::{new_block, BlockBuf, Device, LogLevel};
 use crate::format::{
-    crc32c, seal_block, verify_block, BlockHeader, DiskInode, Superblock, BLOCK_MAGIC_BBITMAP,
-    BLOCK_MAGIC_DIR, BLOCK_MAGIC_EXTENT, BLOCK_MAGIC_IBITMAP, BLOCK_MAGIC_JCOMMIT,
-    BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER, BLOCK_MAGIC_VSLOT, BLOCK_SIZE, HEADER_SIZE,
-    INODES_PER_BLOCK, INODE_SIZE,
+    crc32c, crc32c_u32s, seal_block, verify_block, BlockHeader, DiskInode, Superblock,
+    BLOCK_MAGIC_BBITMAP, BLOCK_MAGIC_DIR, BLOCK_MAGIC_EXTENT, BLOCK_MAGIC_IBITMAP,
+    BLOCK_MAGIC_JCOMMIT, BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER, BLOCK_MAGIC_VSLOT, BLOCK_SIZE,
+    HEADER_SIZE, INODES_PER_BLOCK, INODE_SIZE,
 };
 use crate::{Errno, Result};
 use alloc::vec::Vec;
@@ -102,6 +102,20 @@ pub fn copy_crc(seq: u64, home: u64, data: &[u8]) -> u32 {
 /// operation's transaction (mkfs never makes a smaller one).
 pub const MIN_JOURNAL_BLOCKS: u64 = 64;
 
+/// What an operation changed in the running transaction, to undo it when
+/// the operation fails half-way (`Fs::op`).
+struct Undo {
+    /// Block -> its copy in the running transaction before the operation
+    /// first touched it (None: it had none).
+    blocks: HashMap<u64, Option<BlockBuf>>,
+    freed_len: usize,
+    freed_count: u64,
+    revoked_added: Vec<u64>,
+    ordered_added: Vec<u64>,
+    /// Something could not be recorded (or was committed): no rollback.
+    broken: bool,
+}
+
 /// The in-memory journal of a mounted filesystem.
 pub struct Journal {
     /// Device block of the journal superblock; the log follows it.
@@ -135,6 +149,11 @@ pub struct Journal {
     pub checkpoints: u64,
     /// Transactions too large for the log, written home unjournaled.
     pub unlogged: u64,
+    /// The last commit got as far as writing (an error then is fatal to
+    /// the journal; before it, the transaction is still running).
+    pub io_started: bool,
+    /// The savepoint of the operation in progress.
+    undo: Option<Undo>,
 }
 
 /// What recovery found (and, unless only scanning, replayed).
@@ -162,7 +181,7 @@ pub fn read_super<D: Device>(
     if sb.journal_blocks.get() < MIN_JOURNAL_BLOCKS {
         return Err("journal area too small");
     }
-    let mut buf = new_block();
+    let mut buf = new_block().map_err(|_| "out of memory reading the journal")?;
     dev.read_block(start, &mut buf)
         .map_err(|_| "read error on the journal superblock")?;
     verify_block(&buf, BLOCK_MAGIC_JSUPER, start, Some(0))?;
@@ -179,23 +198,23 @@ pub fn read_super<D: Device>(
 }
 
 /// Encode the journal superblock of the journal area starting at `start`.
-pub fn encode_super(start: u64, tail_pos: u64, tail_seq: u64, fs_tag: u32) -> BlockBuf {
+pub fn encode_super(start: u64, tail_pos: u64, tail_seq: u64, fs_tag: u32) -> Result<BlockBuf> {
     let js = JournalSuper {
         tail_pos: U64::new(tail_pos),
         tail_seq: U64::new(tail_seq),
         fs_tag: U32::new(fs_tag),
         pad: U32::new(0),
     };
-    let mut buf = new_block();
+    let mut buf = new_block()?;
     let h = BlockHeader::new(BLOCK_MAGIC_JSUPER, start, 0);
     put(&mut buf, 0, h.as_bytes());
     put(&mut buf, HEADER_SIZE, js.as_bytes());
     seal_block(&mut buf);
-    buf
+    Ok(buf)
 }
 
 /// A fresh, empty journal superblock (mkfs, fsck repair).
-pub fn fresh_super(sb: &Superblock) -> BlockBuf {
+pub fn fresh_super(sb: &Superblock) -> Result<BlockBuf> {
     encode_super(sb.journal_start.get(), 0, 1, sb.fs_tag())
 }
 
@@ -220,6 +239,30 @@ struct Scanner<'a, D: Device> {
     fs_tag: u32,
     /// The filesystem's layout: where each kind of journaled block may go.
     sb: &'a Superblock,
+    /// Buffers allocated once, before the scan: with room for the largest
+    /// transaction the log can hold, the scan itself never allocates (an
+    /// allocation failure must not look like the end of the log).
+    buf: BlockBuf,
+    data: BlockBuf,
+    desc_crc: Vec<u32>,
+    /// (home, log position of the copy, flags)
+    entries: Vec<(u64, u64, u32)>,
+    /// A buffer could not grow: the scan stopped for want of memory, not
+    /// at the end of the log.
+    oom: bool,
+}
+
+/// Read log position `pos` into `buf`; its device block, or None.
+fn read_log<D: Device>(
+    dev: &mut D,
+    start: u64,
+    len: u64,
+    pos: u64,
+    buf: &mut BlockBuf,
+) -> Option<u64> {
+    let blk = log_block(start, len, pos);
+    dev.read_block(blk, buf).ok()?;
+    Some(blk)
 }
 
 /// Whether `copy` may be written to `home` by a replay: every journaled
@@ -270,6 +313,14 @@ pub fn home_ok(sb: &Superblock, home: u64, copy: &BlockBuf) -> bool {
 }
 
 impl<D: Device> Scanner<'_, D> {
+    fn oom_check(&mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Option<()> {
+        if f(self).is_err() {
+            self.oom = true;
+            return None;
+        }
+        Some(())
+    }
+
     /// A sealed transaction names a home it may not write: corrupt. It and
     /// everything after it are left unreplayed, like a torn tail, but said.
     fn refuse(&self, seq: u64, home: u64) {
@@ -282,12 +333,6 @@ impl<D: Device> Scanner<'_, D> {
         );
     }
 
-    fn read_at(&mut self, pos: u64, buf: &mut BlockBuf) -> Option<u64> {
-        let blk = log_block(self.start, self.len, pos);
-        self.dev.read_block(blk, buf).ok()?;
-        Some(blk)
-    }
-
     /// Validate the transaction `seq` at `pos`; for each valid entry call
     /// `each(home, copy_pos, flags)`. None when it is missing, torn or damaged.
     fn transaction(
@@ -296,35 +341,32 @@ impl<D: Device> Scanner<'_, D> {
         seq: u64,
         each: &mut dyn FnMut(&mut Self, u64, u64, u32) -> Option<()>,
     ) -> Option<u64> {
-        let mut buf = new_block();
-        let mut data = new_block();
         let mut n = 0u64;
-        let mut desc_crc: Vec<u32> = Vec::new();
-        // (home, log position of the copy, flags)
-        let mut entries: Vec<(u64, u64, u32)> = Vec::new();
+        self.desc_crc.clear();
+        self.entries.clear();
         loop {
             crate::dev::resched();
             if n >= self.len {
                 return None;
             }
-            let blk = self.read_at(pos + n, &mut buf)?;
+            let blk = read_log(self.dev, self.start, self.len, pos + n, &mut self.buf)?;
+            let buf = &self.buf;
             let magic = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?);
             if magic == BLOCK_MAGIC_JCOMMIT {
-                let h = verify_block(&buf, BLOCK_MAGIC_JCOMMIT, blk, Some(seq)).ok()?;
+                let h = verify_block(buf, BLOCK_MAGIC_JCOMMIT, blk, Some(seq)).ok()?;
                 let rec = JournalRecord::read_from_prefix(buf.get(HEADER_SIZE..)?)
                     .ok()?
                     .0;
-                let all: Vec<u8> = desc_crc.iter().flat_map(|c| c.to_le_bytes()).collect();
                 if rec.seq.get() != seq
                     || rec.fs_tag.get() != self.fs_tag
                     || u64::from(h.count.get()) != n
-                    || rec.value.get() != crc32c(&[&all])
+                    || rec.value.get() != crc32c_u32s(&self.desc_crc)
                 {
                     return None;
                 }
                 break;
             }
-            let h = verify_block(&buf, BLOCK_MAGIC_JDESC, blk, Some(seq)).ok()?;
+            let h = verify_block(buf, BLOCK_MAGIC_JDESC, blk, Some(seq)).ok()?;
             let rec = JournalRecord::read_from_prefix(buf.get(HEADER_SIZE..)?)
                 .ok()?
                 .0;
@@ -336,11 +378,12 @@ impl<D: Device> Scanner<'_, D> {
             {
                 return None;
             }
-            desc_crc.push(crc32c(&[buf.as_slice()]));
+            let c = crc32c(&[buf.as_slice()]);
+            self.oom_check(|s| crate::mem::push(&mut s.desc_crc, c))?;
             n += 1;
             for i in 0..count {
                 let off = HEADER_SIZE + RECORD_SIZE + i * ENTRY_SIZE;
-                let e = JournalEntry::read_from_prefix(buf.get(off..)?).ok()?.0;
+                let e = JournalEntry::read_from_prefix(self.buf.get(off..)?).ok()?.0;
                 let home = e.home.get();
                 let (flags, crc) = (e.flags.get(), e.crc.get());
                 let journal_end = self.start + self.len + 1;
@@ -352,42 +395,50 @@ impl<D: Device> Scanner<'_, D> {
                     return None;
                 }
                 if flags & ENTRY_REVOKE != 0 {
-                    entries.push((home, 0, flags));
+                    self.oom_check(|s| crate::mem::push(&mut s.entries, (home, 0, flags)))?;
                     continue;
                 }
                 if n >= self.len {
                     return None;
                 }
-                self.read_at(pos + n, &mut data)?;
-                if copy_crc(seq, home, data.as_slice()) != crc {
+                read_log(self.dev, self.start, self.len, pos + n, &mut self.data)?;
+                if copy_crc(seq, home, self.data.as_slice()) != crc {
                     return None;
                 }
-                if !home_ok(self.sb, home, &data) {
+                if !home_ok(self.sb, home, &self.data) {
                     self.refuse(seq, home);
                     return None;
                 }
-                entries.push((home, pos + n, flags));
+                self.oom_check(|s| crate::mem::push(&mut s.entries, (home, pos + n, flags)))?;
                 n += 1;
             }
         }
-        for (home, at, flags) in entries {
-            each(self, home, at, flags)?;
+        let entries = core::mem::take(&mut self.entries);
+        let mut r = Some(n + 1);
+        for &(home, at, flags) in &entries {
+            if each(self, home, at, flags).is_none() {
+                r = None;
+                break;
+            }
         }
-        Some(n + 1)
+        self.entries = entries;
+        r
     }
 
     /// All complete transactions from the tail, oldest first.
-    fn scan(&mut self, js: &JournalSuper, revokes: &mut HashMap<u64, u64>) -> Vec<Found> {
-        let mut found = Vec::new();
+    fn scan(&mut self, js: &JournalSuper, revokes: &mut HashMap<u64, u64>, found: &mut Vec<Found>) {
         let mut pos = js.tail_pos.get();
         let mut seq = js.tail_seq.get();
         let mut scanned = 0u64;
         while scanned < self.len {
             let this = seq;
-            let mut note = |_: &mut Self, home: u64, _: u64, flags: u32| {
+            let mut note = |s: &mut Self, home: u64, _: u64, flags: u32| {
                 if flags & ENTRY_REVOKE != 0 {
-                    let r = revokes.entry(home).or_insert(0);
-                    *r = core::cmp::max(*r, this);
+                    let r = revokes.get(&home).copied().unwrap_or(0);
+                    if crate::mem::map_insert(revokes, home, core::cmp::max(r, this)).is_err() {
+                        s.oom = true;
+                        return None;
+                    }
                 }
                 Some(())
             };
@@ -397,16 +448,23 @@ impl<D: Device> Scanner<'_, D> {
             if scanned + positions > self.len {
                 break;
             }
-            found.push(Found {
-                pos,
-                seq,
-                positions,
-            });
+            if crate::mem::push(
+                found,
+                Found {
+                    pos,
+                    seq,
+                    positions,
+                },
+            )
+            .is_err()
+            {
+                self.oom = true;
+                break;
+            }
             scanned += positions;
             pos = (pos + positions) % self.len;
             seq = seq.wrapping_add(1);
         }
-        found
     }
 }
 
@@ -423,15 +481,26 @@ pub fn recover<D: Device>(
     let js = read_super(dev, sb)?;
     let start = sb.journal_start.get();
     let len = sb.journal_blocks.get() - 1;
+    const OOM: &str = "out of memory reading the journal";
     let mut revokes: HashMap<u64, u64> = HashMap::new();
+    let cap = usize::try_from(len).map_err(|_| OOM)?;
+    let mut found = crate::mem::vec_with_capacity(cap.min(4096)).map_err(|_| OOM)?;
     let mut sc = Scanner {
         dev,
         start,
         len,
         fs_tag: sb.fs_tag(),
         sb,
+        buf: new_block().map_err(|_| OOM)?,
+        data: new_block().map_err(|_| OOM)?,
+        desc_crc: crate::mem::vec_with_capacity(cap.min(4096)).map_err(|_| OOM)?,
+        entries: crate::mem::vec_with_capacity(cap.min(65536)).map_err(|_| OOM)?,
+        oom: false,
     };
-    let found = sc.scan(&js, &mut revokes);
+    sc.scan(&js, &mut revokes, &mut found);
+    if sc.oom {
+        return Err(OOM);
+    }
     let mut rec = Recovery {
         transactions: found.len() as u64,
         end_pos: js.tail_pos.get(),
@@ -442,7 +511,6 @@ pub fn recover<D: Device>(
     for f in &found {
         let mut blocks = 0u64;
         let mut skipped = 0u64;
-        let mut buf = new_block();
         let mut apply = |s: &mut Scanner<'_, D>, home: u64, at: u64, flags: u32| {
             if flags & ENTRY_REVOKE != 0 {
                 return Some(());
@@ -451,8 +519,8 @@ pub fn recover<D: Device>(
                 skipped += 1;
                 return Some(());
             }
-            s.read_at(at, &mut buf)?;
-            if sink(s.dev, home, &buf).is_err() {
+            read_log(s.dev, s.start, s.len, at, &mut s.data)?;
+            if sink(s.dev, home, &s.data).is_err() {
                 failed = true;
                 return None;
             }
@@ -490,12 +558,10 @@ pub fn replay<D: Device>(
     }
     dev.flush().map_err(|_| "flush failed after replay")?;
     let start = sb.journal_start.get();
-    dev.write_block(
-        start,
-        &encode_super(start, rec.end_pos, rec.next_seq, sb.fs_tag()),
-    )
-    .and_then(|_| dev.flush())
-    .map_err(|_| "cannot write the journal superblock")?;
+    encode_super(start, rec.end_pos, rec.next_seq, sb.fs_tag())
+        .and_then(|b| dev.write_block(start, &b))
+        .and_then(|_| dev.flush())
+        .map_err(|_| "cannot write the journal superblock")?;
     Ok(rec)
 }
 
@@ -527,6 +593,8 @@ impl Journal {
             blocks_logged: 0,
             checkpoints: 0,
             unlogged: 0,
+            io_started: false,
+            undo: None,
         })
     }
 
@@ -535,16 +603,110 @@ impl Journal {
         self.running.get(&blocknr)
     }
 
+    /// Start recording what the running transaction gets, so that it can
+    /// be put back as it is now.
+    pub fn savepoint(&mut self) {
+        self.undo = Some(Undo {
+            blocks: HashMap::new(),
+            freed_len: self.freed.len(),
+            freed_count: self.freed_count,
+            revoked_added: Vec::new(),
+            ordered_added: Vec::new(),
+            broken: false,
+        });
+    }
+
+    /// The operation completed: keep what it did.
+    pub fn release(&mut self) {
+        self.undo = None;
+    }
+
+    /// Whether the changes since the savepoint can be undone.
+    pub fn can_roll_back(&self) -> bool {
+        self.undo.as_ref().is_some_and(|u| !u.broken)
+    }
+
+    /// Whether anything changed since the savepoint.
+    pub fn changed_since_savepoint(&self) -> bool {
+        self.undo.as_ref().is_some_and(|u| {
+            u.broken
+                || !u.blocks.is_empty()
+                || u.freed_len != self.freed.len()
+                || !u.revoked_added.is_empty()
+                || !u.ordered_added.is_empty()
+        })
+    }
+
+    /// Put the running transaction back as it was at the savepoint.
+    /// Needs no memory. False (and nothing done) when it cannot.
+    pub fn roll_back(&mut self) -> bool {
+        let Some(u) = self.undo.take() else {
+            return false;
+        };
+        // Copies the operation dropped (freed blocks) go back in: room first.
+        let back = u
+            .blocks
+            .iter()
+            .filter(|&(b, old)| old.is_some() && !self.running.contains_key(b))
+            .count();
+        if u.broken || self.running.try_reserve(back).is_err() {
+            self.undo = Some(u);
+            return false;
+        }
+        for (blk, old) in u.blocks {
+            match old {
+                Some(b) => {
+                    // Room was reserved: does not allocate.
+                    let _ = crate::mem::map_insert(&mut self.running, blk, b);
+                }
+                None => {
+                    self.running.remove(&blk);
+                }
+            }
+        }
+        self.freed.truncate(u.freed_len);
+        self.freed_count = u.freed_count;
+        for b in u.revoked_added {
+            self.revoked.remove(&b);
+        }
+        for i in u.ordered_added {
+            self.ordered.remove(&i);
+        }
+        true
+    }
+
+    /// Record `blk`'s current copy before the operation changes it
+    /// (ENOMEM before any change when that cannot be had).
+    fn note(&mut self, blk: u64) -> Result<()> {
+        let Some(u) = self.undo.as_mut() else {
+            return Ok(());
+        };
+        if u.blocks.contains_key(&blk) {
+            return Ok(());
+        }
+        let old = match self.running.get(&blk) {
+            Some(b) => {
+                let mut c = new_block()?;
+                c.copy_from_slice(b.as_slice());
+                Some(c)
+            }
+            None => None,
+        };
+        crate::mem::map_insert(&mut u.blocks, blk, old).map(|_| ())
+    }
+
     /// Put a metadata block into the running transaction.
-    pub fn put(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) {
+    pub fn put(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {
+        self.note(blocknr)?;
         match self.running.get_mut(&blocknr) {
             Some(b) => b.copy_from_slice(buf),
             None => {
-                let mut b = new_block();
+                let mut b = new_block()?;
                 b.copy_from_slice(buf);
-                self.running.insert(blocknr, b);
+                crate::mem::map_insert(&mut self.running, blocknr, b)?;
             }
         }
+        Ok(())
     }
 
     /// Blocks freed in the running transaction (still busy for allocation).
@@ -570,35 +732,66 @@ impl Journal {
 
     /// Blocks `first..first+count` were freed: drop their pending copies,
     /// and revoke the ones the log holds.
-    pub fn forget(&mut self, first: u64, count: u64) {
-        self.freed.push((first, count));
-        self.freed_count = self.freed_count.saturating_add(count);
+    /// All memory is had before anything changes: a failure leaves the
+    /// journal as it was.
+    pub fn forget(&mut self, first: u64, count: u64) -> Result<()> {
         let end = first.saturating_add(count);
         let hit = |b: &u64| *b >= first && *b < end;
         let pending = self.running.len() + self.logged.len();
         let candidates: Vec<u64> = if (count as usize) <= pending {
-            (first..end)
-                .filter(|b| self.running.contains_key(b) || self.logged.contains(b))
-                .collect()
+            crate::mem::collect(
+                (first..end).filter(|b| self.running.contains_key(b) || self.logged.contains(b)),
+            )?
         } else {
-            self.running
-                .keys()
-                .chain(self.logged.iter())
-                .copied()
-                .filter(hit)
-                .collect()
+            crate::mem::collect(
+                self.running
+                    .keys()
+                    .chain(self.logged.iter())
+                    .copied()
+                    .filter(hit),
+            )?
         };
-        for b in candidates {
-            self.running.remove(&b);
-            if self.logged.contains(&b) {
-                self.revoked.insert(b);
+        self.revoked
+            .try_reserve(candidates.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        for &b in &candidates {
+            if self.running.contains_key(&b) {
+                self.note(b)?;
             }
         }
+        if let Some(u) = self.undo.as_mut() {
+            u.revoked_added
+                .try_reserve(candidates.len())
+                .map_err(|_| Errno::ENOMEM)?;
+        }
+        crate::mem::push(&mut self.freed, (first, count))?;
+        self.freed_count = self.freed_count.saturating_add(count);
+        for b in candidates {
+            self.running.remove(&b);
+            if self.logged.contains(&b) && crate::mem::set_insert(&mut self.revoked, b)? {
+                if let Some(u) = self.undo.as_mut() {
+                    crate::mem::push(&mut u.revoked_added, b)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Note that inode `ino` got new data blocks in the running transaction.
-    pub fn add_ordered(&mut self, ino: u64) {
-        self.ordered.insert(ino);
+    pub fn reserve_ordered(&mut self) -> Result<()> {
+        self.ordered.try_reserve(1).map_err(|_| Errno::ENOMEM)
+    }
+
+    pub fn add_ordered(&mut self, ino: u64) -> Result<()> {
+        if let Some(u) = self.undo.as_mut() {
+            u.ordered_added.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        }
+        if crate::mem::set_insert(&mut self.ordered, ino)? {
+            if let Some(u) = self.undo.as_mut() {
+                crate::mem::push(&mut u.ordered_added, ino)?;
+            }
+        }
+        Ok(())
     }
 
     /// Inode `ino` was freed: its data needs no writeback any more.
@@ -612,12 +805,12 @@ impl Journal {
 
     /// Hand out up to `max` inodes whose data must be written before the
     /// commit; they leave the set (the caller writes them).
-    pub fn take_ordered(&mut self, max: usize) -> Vec<u64> {
-        let taken: Vec<u64> = self.ordered.iter().copied().take(max).collect();
+    pub fn take_ordered(&mut self, max: usize) -> Result<Vec<u64>> {
+        let taken: Vec<u64> = crate::mem::collect(self.ordered.iter().copied().take(max))?;
         for i in &taken {
             self.ordered.remove(i);
         }
-        taken
+        Ok(taken)
     }
 
     /// Log positions the running transaction would take.
@@ -671,7 +864,7 @@ impl Journal {
         if !self.super_dirty {
             return Ok(());
         }
-        let buf = encode_super(self.start, self.tail_pos, self.tail_seq, self.fs_tag);
+        let buf = encode_super(self.start, self.tail_pos, self.tail_seq, self.fs_tag)?;
         dev.write_block(self.start, &buf)?;
         dev.flush()?;
         self.super_dirty = false;
@@ -680,40 +873,55 @@ impl Journal {
 
     /// Commit the running transaction: log it, flush, write it home.
     pub fn commit<D: Device>(&mut self, dev: &mut D) -> Result<()> {
+        // An operation's changes that get committed can no longer be undone.
+        if let Some(u) = self.undo.as_mut() {
+            u.broken = true;
+        }
         if self.is_empty() {
             self.ordered.clear();
             return Ok(());
         }
+        self.io_started = false;
         let need = self.positions();
         if need > self.len {
             return self.commit_unlogged(dev);
         }
-        if need > self.len - self.used {
-            self.checkpoint(dev)?;
-        }
-        let mut homes: Vec<u64> = self.running.keys().copied().collect();
+        // Every allocation before the first write: running out of memory
+        // here leaves the transaction running, nothing lost (no abort).
+        let mut homes: Vec<u64> = crate::mem::collect(self.running.keys().copied())?;
         homes.sort_unstable();
-        let mut revokes: Vec<u64> = self.revoked.iter().copied().collect();
+        let mut revokes: Vec<u64> = crate::mem::collect(self.revoked.iter().copied())?;
         revokes.sort_unstable();
         let seq = self.next_seq;
-        let mut entries: Vec<(u64, u32, u32)> = Vec::with_capacity(homes.len() + revokes.len());
-        entries.extend(revokes.iter().map(|&h| (h, 0, ENTRY_REVOKE)));
+        let mut entries: Vec<(u64, u32, u32)> =
+            crate::mem::vec_with_capacity(homes.len() + revokes.len())?;
+        for &h in &revokes {
+            crate::mem::push(&mut entries, (h, 0, ENTRY_REVOKE))?;
+        }
         for &h in &homes {
             let crc = self
                 .running
                 .get(&h)
                 .map_or(0, |b| copy_crc(seq, h, b.as_slice()));
-            entries.push((h, crc, 0));
+            crate::mem::push(&mut entries, (h, crc, 0))?;
+        }
+        let mut desc_crcs: Vec<u32> =
+            crate::mem::vec_with_capacity(entries.len().div_ceil(ENTRIES_PER_DESC).max(1))?;
+        let mut desc = new_block()?;
+        let mut cb = new_block()?;
+        self.logged
+            .try_reserve(homes.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        self.io_started = true;
+        if need > self.len - self.used {
+            self.checkpoint(dev)?;
         }
         let mut pos = self.head_pos;
-        let mut desc_crcs: Vec<u8> = Vec::new();
-        let mut desc = new_block();
-        let chunks: Vec<&[(u64, u32, u32)]> = if entries.is_empty() {
-            Vec::from([entries.as_slice()])
-        } else {
-            entries.chunks(ENTRIES_PER_DESC).collect()
-        };
-        for chunk in chunks {
+        let empty: [(u64, u32, u32); 0] = [];
+        let mut chunks = entries.chunks(ENTRIES_PER_DESC);
+        let mut first = true;
+        while let Some(chunk) = chunks.next().or_else(|| first.then_some(empty.as_slice())) {
+            first = false;
             crate::dev::resched();
             desc.fill(0);
             let blk = log_block(self.start, self.len, pos);
@@ -739,7 +947,7 @@ impl Journal {
                 );
             }
             seal_block(&mut desc);
-            desc_crcs.extend_from_slice(&crc32c(&[desc.as_slice()]).to_le_bytes());
+            crate::mem::push(&mut desc_crcs, crc32c(&[desc.as_slice()]))?;
             dev.write_block(blk, &desc)?;
             pos += 1;
             for &(home, _, flags) in chunk {
@@ -752,14 +960,13 @@ impl Journal {
             }
         }
         let blk = log_block(self.start, self.len, pos);
-        let mut cb = new_block();
         let mut h = BlockHeader::new(BLOCK_MAGIC_JCOMMIT, blk, seq);
         h.count = U32::new((pos - self.head_pos) as u32);
         put(&mut cb, 0, h.as_bytes());
         let rec = JournalRecord {
             seq: U64::new(seq),
             fs_tag: U32::new(self.fs_tag),
-            value: U32::new(crc32c(&[&desc_crcs])),
+            value: U32::new(crc32c_u32s(&desc_crcs)),
         };
         put(&mut cb, HEADER_SIZE, rec.as_bytes());
         seal_block(&mut cb);
@@ -781,7 +988,9 @@ impl Journal {
         self.used += pos - self.head_pos;
         self.head_pos = pos % self.len;
         self.next_seq = seq.wrapping_add(1);
-        self.logged.extend(homes.iter().copied());
+        for &h in &homes {
+            crate::mem::set_insert(&mut self.logged, h)?;
+        }
         self.reset_running();
         Ok(())
     }
@@ -807,9 +1016,10 @@ impl Journal {
                 self.len
             ),
         );
+        let mut homes: Vec<u64> = crate::mem::collect(self.running.keys().copied())?;
+        self.io_started = true;
         self.checkpoint(dev)?;
         self.unlogged += 1;
-        let mut homes: Vec<u64> = self.running.keys().copied().collect();
         homes.sort_unstable();
         for h in homes {
             if let Some(b) = self.running.get(&h) {

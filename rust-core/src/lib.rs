@@ -18,6 +18,7 @@ pub mod fs;
 pub mod fsck;
 pub mod inode;
 pub mod journal;
+pub mod mem;
 pub mod mkfs;
 pub mod namei;
 pub mod vector;

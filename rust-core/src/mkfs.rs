@@ -2,6 +2,9 @@
 //! Only metadata regions are written (bitmaps, the root inode's table block
 //! and the superblock), so formatting a large device takes seconds.
 
+// Host tools: an allocation failure aborts the tool, not a kernel.
+#![allow(clippy::disallowed_methods)]
+
 use crate::dev::{new_block, Device};
 use crate::format::*;
 use crate::{Errno, Result};
@@ -209,7 +212,7 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     }
     d.seal(root);
     let (blk, off) = (l.inode_table.0, 0usize);
-    let mut buf = new_block();
+    let mut buf = new_block()?;
     buf.get_mut(off..off + INODE_SIZE)
         .ok_or(Errno::EIO)?
         .copy_from_slice(d.as_bytes());
@@ -263,8 +266,9 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
     sb.seal();
     // An empty journal: the old contents of the area never match this
     // filesystem's tag, so nothing there replays.
-    dev.write_block(l.journal.0, &crate::journal::fresh_super(&sb))?;
-    let mut buf = new_block();
+    let js = crate::journal::fresh_super(&sb)?;
+    dev.write_block(l.journal.0, &js)?;
+    let mut buf = new_block()?;
     buf.get_mut(..SUPERBLOCK_SIZE)
         .ok_or(Errno::EIO)?
         .copy_from_slice(sb.as_bytes());
@@ -282,7 +286,7 @@ fn write_bitmap<D: Device>(
     used: impl Fn(u64) -> bool,
 ) -> Result<()> {
     let (start, count) = region;
-    let mut buf = new_block();
+    let mut buf = new_block()?;
     for i in 0..count {
         buf.fill(0);
         let blk = start + i;

@@ -57,6 +57,18 @@ impl<D: Device> Fs<D> {
         gid: u32,
         rdev: u32,
     ) -> Result<u64> {
+        self.op(|fs| fs.create_op(dir, name, mode, uid, gid, rdev))
+    }
+
+    fn create_op(
+        &mut self,
+        dir: u64,
+        name: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u32,
+    ) -> Result<u64> {
         self.begin_op()?;
         check_name(name)?;
         if !valid_file_type(mode) {
@@ -95,6 +107,10 @@ impl<D: Device> Fs<D> {
     }
 
     pub fn link(&mut self, dir: u64, name: &[u8], ino: u64) -> Result<()> {
+        self.op(|fs| fs.link_op(dir, name, ino))
+    }
+
+    fn link_op(&mut self, dir: u64, name: &[u8], ino: u64) -> Result<()> {
         self.begin_op()?;
         check_name(name)?;
         let target = self.inode_ref(ino)?;
@@ -147,6 +163,10 @@ impl<D: Device> Fs<D> {
     }
 
     pub fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
+        self.op(|fs| fs.unlink_op(dir, name))
+    }
+
+    fn unlink_op(&mut self, dir: u64, name: &[u8]) -> Result<()> {
         self.begin_op()?;
         let slot = self.dir_find(dir, name)?.ok_or(Errno::ENOENT)?;
         if self.inode_ref(slot.ino)?.is_dir() {
@@ -160,6 +180,10 @@ impl<D: Device> Fs<D> {
     }
 
     pub fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()> {
+        self.op(|fs| fs.rmdir_op(dir, name))
+    }
+
+    fn rmdir_op(&mut self, dir: u64, name: &[u8]) -> Result<()> {
         self.begin_op()?;
         let slot = self.dir_find(dir, name)?.ok_or(Errno::ENOENT)?;
         if !self.inode_ref(slot.ino)?.is_dir() {
@@ -192,6 +216,17 @@ impl<D: Device> Fs<D> {
     }
 
     pub fn rename(
+        &mut self,
+        odir: u64,
+        oname: &[u8],
+        ndir: u64,
+        nname: &[u8],
+        flags: u32,
+    ) -> Result<()> {
+        self.op(|fs| fs.rename_op(odir, oname, ndir, nname, flags))
+    }
+
+    fn rename_op(
         &mut self,
         odir: u64,
         oname: &[u8],

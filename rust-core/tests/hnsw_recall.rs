@@ -124,8 +124,9 @@ fn recall(g: &Hnsw, vecs: &impl Vectors, ef: usize, filter: &dyn Fn(u32) -> bool
         let q = query(i);
         let truth = exact_search(g.metric(), q, K, 0..N, vecs, &mut |id| {
             g.contains(id) && filter(id)
-        });
-        let got = g.search(q, K, ef, vecs, &mut |id| filter(id));
+        })
+        .unwrap();
+        let got = g.search(q, K, ef, vecs, &mut |id| filter(id)).unwrap();
         assert!(got.iter().all(|&(id, _)| g.contains(id) && filter(id)));
         assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "not sorted");
         total += truth.len();
@@ -249,12 +250,14 @@ fn delete_everything_then_rebuild() {
         g.remove(id, &vecs).unwrap();
         if i % 50 == 0 {
             check_links(&g);
-            let bytes = g.encode();
+            let bytes = g.encode().unwrap();
             let d = Hnsw::decode(&bytes, n).unwrap();
-            assert_eq!(d.encode(), bytes);
+            assert_eq!(d.encode().unwrap(), bytes);
         }
         if let Some(&next) = ids.get(i + 1) {
-            let r = g.search(vecs.get(next).unwrap(), 1, 32, &vecs, &mut |_| true);
+            let r = g
+                .search(vecs.get(next).unwrap(), 1, 32, &vecs, &mut |_| true)
+                .unwrap();
             assert_eq!(r.len(), 1);
         }
     }
@@ -272,18 +275,22 @@ fn delete_everything_then_rebuild() {
 fn encode_decode_round_trip() {
     let vecs = base();
     let g = l2_index();
-    let bytes = g.encode();
+    let bytes = g.encode().unwrap();
     assert_eq!(bytes.len(), g.encoded_len());
     let d = Hnsw::decode(&bytes, N).unwrap();
     assert_eq!(d.len(), g.len());
     assert_eq!(d.levels(), g.levels());
     assert_eq!(d.params(), g.params());
     assert_eq!(d.metric(), g.metric());
-    assert_eq!(d.encode(), bytes);
+    assert_eq!(d.encode().unwrap(), bytes);
     for i in 0..QUERIES {
         let q = query(i);
-        let a = g.search(q, K, DEFAULT_EF_SEARCH as usize, &vecs, &mut |_| true);
-        let b = d.search(q, K, DEFAULT_EF_SEARCH as usize, &vecs, &mut |_| true);
+        let a = g
+            .search(q, K, DEFAULT_EF_SEARCH as usize, &vecs, &mut |_| true)
+            .unwrap();
+        let b = d
+            .search(q, K, DEFAULT_EF_SEARCH as usize, &vecs, &mut |_| true)
+            .unwrap();
         assert_eq!(a, b);
     }
     // The generator state is carried: the same edits give the same graph.
@@ -297,7 +304,7 @@ fn encode_decode_round_trip() {
         a.insert(id, &vecs).unwrap();
         b.insert(id, &vecs).unwrap();
     }
-    assert_eq!(a.encode(), b.encode());
+    assert_eq!(a.encode().unwrap(), b.encode().unwrap());
     // Ids must fit the capacity given to decode.
     assert!(Hnsw::decode(&bytes, N - 1).is_err());
     assert!(Hnsw::decode(&bytes, N + 100).is_ok());
@@ -320,7 +327,7 @@ fn deterministic_given_seed() {
         for id in 0..800 {
             g.insert(id, &vecs).unwrap();
         }
-        g.encode()
+        g.encode().unwrap()
     };
     assert_eq!(mk(1), mk(1));
     assert_ne!(mk(1), mk(2));
@@ -360,7 +367,7 @@ fn decode_rejects_damage() {
     for id in (0..n).step_by(7) {
         g.remove(id, &vecs).unwrap();
     }
-    let good = g.encode();
+    let good = g.encode().unwrap();
     assert!(Hnsw::decode(&good, n).is_ok());
     let mut rng = Rng(1234);
 
@@ -429,8 +436,16 @@ fn decode_rejects_damage() {
         if let Ok(d) = Hnsw::decode(&b, n) {
             accepted += 1;
             check_links(&d);
-            let _ = d.search(vecs.get(1).unwrap(), 5, 20, &vecs, &mut |_| true);
-            assert_eq!(Hnsw::decode(&d.encode(), n).unwrap().encode(), d.encode());
+            let _ = d
+                .search(vecs.get(1).unwrap(), 5, 20, &vecs, &mut |_| true)
+                .unwrap();
+            assert_eq!(
+                Hnsw::decode(&d.encode().unwrap(), n)
+                    .unwrap()
+                    .encode()
+                    .unwrap(),
+                d.encode().unwrap()
+            );
         }
     }
     eprintln!("structural fuzz: {accepted}/4000 mutated encodings still consistent");
@@ -527,17 +542,21 @@ fn filter_is_respected() {
     eprintln!("L2 with a 1/500 filter: recall@{K} = {r:.4}");
     assert!(r >= 0.9);
     let q = query(0);
-    let got = g.search(q, K, 64, &vecs, &mut |id| rare(id));
+    let got = g.search(q, K, 64, &vecs, &mut |id| rare(id)).unwrap();
     assert_eq!(got.len(), K);
     // Nothing passes: nothing returned.
-    assert!(g.search(q, K, 64, &vecs, &mut |_| false).is_empty());
+    assert!(g
+        .search(q, K, 64, &vecs, &mut |_| false)
+        .unwrap()
+        .is_empty());
     // The filter sees each node at most once per search.
     let mut seen = std::collections::HashSet::new();
     let mut twice = false;
     g.search(q, K, 64, &vecs, &mut |id| {
         twice |= !seen.insert(id);
         true
-    });
+    })
+    .unwrap();
     assert!(!twice);
 }
 
@@ -546,19 +565,24 @@ fn search_edge_cases() {
     let vecs = base();
     let g = l2_index();
     let q = query(3);
-    assert!(g.search(q, 0, 64, &vecs, &mut |_| true).is_empty());
+    assert!(g.search(q, 0, 64, &vecs, &mut |_| true).unwrap().is_empty());
     // k larger than ef: ef is raised to k.
-    let r = g.search(q, 200, 10, &vecs, &mut |_| true);
+    let r = g.search(q, 200, 10, &vecs, &mut |_| true).unwrap();
     assert_eq!(r.len(), 200);
     let mut nan = q.to_vec();
     nan[5] = f32::NAN;
-    assert!(g.search(&nan, K, 64, &vecs, &mut |_| true).is_empty());
+    assert!(g
+        .search(&nan, K, 64, &vecs, &mut |_| true)
+        .unwrap()
+        .is_empty());
     // The exact top-1 of a stored vector is itself.
-    let r = g.search(vecs.get(1234).unwrap(), 1, 64, &vecs, &mut |_| true);
+    let r = g
+        .search(vecs.get(1234).unwrap(), 1, 64, &vecs, &mut |_| true)
+        .unwrap();
     assert_eq!(r, vec![(1234, 0.0)]);
     // An empty index finds nothing.
     let e = Hnsw::new(HnswParams::default(), Metric::L2, 10);
-    assert!(e.search(q, K, 64, &vecs, &mut |_| true).is_empty());
+    assert!(e.search(q, K, 64, &vecs, &mut |_| true).unwrap().is_empty());
     assert_eq!(e.levels(), 0);
     assert!(e.is_empty());
     // Non-finite vectors and ids out of range are refused.
@@ -590,11 +614,11 @@ fn exact_search_orders_and_filters() {
         data: &data,
         dim: 2,
     };
-    let r = exact_search(Metric::L2, &[0.0, 0.0], 3, 0..4, &vecs, &mut |_| true);
+    let r = exact_search(Metric::L2, &[0.0, 0.0], 3, 0..4, &vecs, &mut |_| true).unwrap();
     assert_eq!(r, vec![(0, 0.0), (2, 1.0), (3, 4.0)]);
-    let r = exact_search(Metric::L2, &[0.0, 0.0], 2, 0..4, &vecs, &mut |id| id != 0);
+    let r = exact_search(Metric::L2, &[0.0, 0.0], 2, 0..4, &vecs, &mut |id| id != 0).unwrap();
     assert_eq!(r, vec![(2, 1.0), (3, 4.0)]);
-    let r = exact_search(Metric::Ip, &[1.0, 1.0], 1, 0..9, &vecs, &mut |_| true);
+    let r = exact_search(Metric::Ip, &[1.0, 1.0], 1, 0..9, &vecs, &mut |_| true).unwrap();
     assert_eq!(r, vec![(1, -7.0)]);
 }
 

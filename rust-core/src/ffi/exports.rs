@@ -12,6 +12,11 @@ use crate::{Errno, Fs, Result};
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 
+fn shim_resched() {
+    // SAFETY: plain FFI call without arguments.
+    unsafe { sys::vexfs_shim_resched() }
+}
+
 /// Mount read-only.
 pub const VEXFS_MOUNT_RDONLY: u32 = 1;
 /// rename flags, same values as the kernel's RENAME_*.
@@ -235,6 +240,7 @@ pub unsafe extern "C" fn vexfs_rust_mount(
         sb,
         blocks: dev_blocks,
     };
+    crate::dev::set_resched_hook(shim_resched);
     // SAFETY: sb is live per the contract.
     unsafe { sys::vexfs_shim_lock(sb) };
     let res = Fs::mount_boxed(dev, flags & VEXFS_MOUNT_RDONLY != 0);
@@ -257,11 +263,23 @@ pub unsafe extern "C" fn vexfs_rust_mount(
         uuid: fs.sb.uuid,
         label,
     };
-    let h = Box::new(vexfs_fs {
+    let h = match crate::mem::boxed(vexfs_fs {
         magic: HANDLE_MAGIC,
         sb,
-        fs: UnsafeCell::new(Some(fs)),
-    });
+        fs: UnsafeCell::new(None),
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            // SAFETY: sb is live per the contract.
+            unsafe { sys::vexfs_shim_lock(sb) };
+            let _ = fs.unmount();
+            // SAFETY: as above.
+            unsafe { sys::vexfs_shim_unlock(sb) };
+            return e.to_neg();
+        }
+    };
+    // SAFETY: the handle is not shared yet.
+    unsafe { *h.fs.get() = Some(fs) };
     // SAFETY: info and out are writable per the contract.
     unsafe {
         info.write(i);
@@ -363,7 +381,7 @@ pub unsafe extern "C" fn vexfs_rust_ordered_take(
         return Errno::EINVAL.to_neg();
     }
     ret(with_fs!(fs, |f| {
-        let taken = f.journal.take_ordered(max as usize);
+        let taken = f.journal.take_ordered(max as usize)?;
         for (i, ino) in taken.iter().enumerate() {
             // SAFETY: i < taken.len() <= max, and inos has room for max entries.
             unsafe { inos.add(i).write(*ino) };
@@ -682,11 +700,17 @@ pub unsafe extern "C" fn vexfs_rust_get_block(
         if m.len == 0 && create != 0 {
             // A hole to fill: an operation of its own, whose new blocks
             // get their data written before the transaction commits.
-            f.begin_op()?;
-            m = f.map_blocks(ino, iblock, max_blocks, true)?;
-            if m.new {
-                f.journal.add_ordered(ino);
-            }
+            m = f.op(|f| {
+                f.begin_op()?;
+                // Room to note the inode first: new blocks not in the
+                // ordered set would commit before their data.
+                f.journal.reserve_ordered()?;
+                let m = f.map_blocks(ino, iblock, max_blocks, true)?;
+                if m.new {
+                    f.journal.add_ordered(ino)?;
+                }
+                Ok(m)
+            })?;
         }
         let blocks = f.getattr(ino)?.blocks * 8;
         // SAFETY: out is writable per the contract.
@@ -759,7 +783,7 @@ unsafe fn floats_arg(bits: *const u32, dim: u32) -> Result<alloc::vec::Vec<f32>>
     }
     // SAFETY: per the contract above.
     let raw = unsafe { core::slice::from_raw_parts(bits, dim as usize) };
-    Ok(raw.iter().map(|&b| f32::from_bits(b)).collect())
+    crate::mem::collect(raw.iter().map(|&b| f32::from_bits(b)))
 }
 
 /// # Safety

@@ -138,6 +138,23 @@ pub enum HnswError {
     Missing,
     /// Inconsistent input: undecodable bytes, or a non-finite vector.
     Corrupt(&'static str),
+    /// Memory for the operation could not be had; the graph is unchanged
+    /// (insert, search) or still consistent (remove: see there).
+    NoMemory,
+}
+
+use HnswError::NoMemory;
+
+fn oom<T>(r: Result<T, crate::Errno>) -> Result<T, HnswError> {
+    r.map_err(|_| NoMemory)
+}
+
+fn hpush<T: Ord>(h: &mut BinaryHeap<T>, x: T) -> Result<(), HnswError> {
+    oom(crate::mem::heap_push(h, x))
+}
+
+fn vpush<T>(v: &mut Vec<T>, x: T) -> Result<(), HnswError> {
+    oom(crate::mem::push(v, x))
 }
 
 /// Fixed (unseeded) hasher for the u32 keys of the upper-level map, so that
@@ -163,6 +180,8 @@ impl Hasher for IdHasher {
 }
 
 type UpperMap = hashbrown::HashMap<u32, Vec<u32>, BuildHasherDefault<IdHasher>>;
+/// Per level: the new node's row, and its neighbours' rows with the link to it.
+type LinkPlan = Vec<(u32, Vec<u32>, Vec<(u32, Vec<u32>)>)>;
 
 /// A candidate: distance to the query, then id (the tie-break).
 #[derive(Clone, Copy, Debug)]
@@ -197,15 +216,16 @@ struct Visited {
 
 impl Visited {
     /// Starts a new traversal over ids `< slots`.
-    fn begin(&mut self, slots: usize) {
+    fn begin(&mut self, slots: usize) -> Result<(), HnswError> {
         if self.marks.len() < slots {
-            self.marks.resize(slots, 0);
+            oom(crate::mem::resize(&mut self.marks, slots, 0))?;
         }
         self.gen = self.gen.wrapping_add(1);
         if self.gen == 0 {
             self.marks.iter_mut().for_each(|m| *m = 0);
             self.gen = 1;
         }
+        Ok(())
     }
 
     /// Marks `id`; true when it was not marked yet. Out-of-range ids count as
@@ -492,10 +512,10 @@ impl Hnsw {
                 .try_reserve_exact(target_links - self.links0.len())
                 .is_err()
         {
-            return Err(HnswError::Full);
+            return Err(NoMemory);
         }
-        self.levels.resize(need, ABSENT);
-        self.links0.resize(links, NONE);
+        oom(crate::mem::resize(&mut self.levels, need, ABSENT))?;
+        oom(crate::mem::resize(&mut self.links0, links, NONE))?;
         Ok(())
     }
 
@@ -547,21 +567,22 @@ impl Hnsw {
         vecs: &V,
         vis: &mut Visited,
         mut filter: Option<&mut dyn FnMut(u32) -> bool>,
-    ) -> Vec<Cand> {
+    ) -> Result<Vec<Cand>, HnswError> {
         let ef = ef.max(1);
-        let mut cands: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(ef * 2);
-        let mut res: BinaryHeap<Cand> = BinaryHeap::with_capacity(ef + 1);
+        let mut cands: BinaryHeap<Reverse<Cand>> =
+            oom(crate::mem::heap_with_capacity(ef.saturating_mul(2)))?;
+        let mut res: BinaryHeap<Cand> = oom(crate::mem::heap_with_capacity(ef + 1))?;
         for &ep in eps {
             if !vis.insert(ep.id) {
                 continue;
             }
-            cands.push(Reverse(ep));
+            hpush(&mut cands, Reverse(ep))?;
             let ok = match filter.as_mut() {
                 Some(f) => f(ep.id),
                 None => true,
             };
             if ok {
-                res.push(ep);
+                hpush(&mut res, ep)?;
                 if res.len() > ef {
                     res.pop();
                 }
@@ -587,13 +608,13 @@ impl Hnsw {
                 let worst = res.peek().map_or(f32::INFINITY, |w| w.d);
                 if res.len() < ef || d < worst {
                     let cand = Cand { d, id: n };
-                    cands.push(Reverse(cand));
+                    hpush(&mut cands, Reverse(cand))?;
                     let ok = match filter.as_mut() {
                         Some(f) => f(n),
                         None => true,
                     };
                     if ok {
-                        res.push(cand);
+                        hpush(&mut res, cand)?;
                         if res.len() > ef {
                             res.pop();
                         }
@@ -601,14 +622,19 @@ impl Hnsw {
                 }
             }
         }
-        res.into_sorted_vec()
+        Ok(res.into_sorted_vec())
     }
 
     /// Algorithm 4 with keepPrunedConnections: up to `m` of `cands` (sorted
     /// ascending by distance to the base), preferring ones that are nearer to
     /// the base than to any already selected.
-    fn select_neighbours<V: Vectors>(&self, cands: &[Cand], m: usize, vecs: &V) -> Vec<u32> {
-        let mut sel: Vec<(u32, &[f32])> = Vec::with_capacity(m);
+    fn select_neighbours<V: Vectors>(
+        &self,
+        cands: &[Cand],
+        m: usize,
+        vecs: &V,
+    ) -> Result<Vec<u32>, HnswError> {
+        let mut sel: Vec<(u32, &[f32])> = oom(crate::mem::vec_with_capacity(m))?;
         let mut pruned: Vec<u32> = Vec::new();
         for c in cands {
             if sel.len() >= m {
@@ -617,50 +643,86 @@ impl Hnsw {
             let Some(cv) = vecs.get(c.id) else { continue };
             let good = sel.iter().all(|(_, rv)| dist(self.metric, cv, rv) >= c.d);
             if good {
-                sel.push((c.id, cv));
+                vpush(&mut sel, (c.id, cv))?;
             } else {
-                pruned.push(c.id);
+                vpush(&mut pruned, c.id)?;
             }
         }
-        let mut out: Vec<u32> = sel.into_iter().map(|(id, _)| id).collect();
+        let mut out: Vec<u32> = oom(crate::mem::collect(sel.into_iter().map(|(id, _)| id)))?;
         for p in pruned {
             if out.len() >= m {
                 break;
             }
-            out.push(p);
+            vpush(&mut out, p)?;
         }
-        out
+        Ok(out)
     }
 
-    /// Adds the link `n -> new` at `level`, shrinking `n`'s list with the
-    /// heuristic when it is full.
-    fn add_link<V: Vectors>(&mut self, n: u32, new: u32, level: u32, vecs: &V) {
+    /// `n`'s row at `level` once the link `n -> new` is added, shrunk with
+    /// the heuristic when it is full; None when `n` has no such row or no
+    /// vector (nothing to change). Reads only: the caller applies it.
+    fn link_row<V: Vectors>(
+        &self,
+        n: u32,
+        new: u32,
+        level: u32,
+        vecs: &V,
+    ) -> Result<Option<Vec<u32>>, HnswError> {
         let mmax = self.max_links(level);
-        let Some(row) = self.row_mut(n, level) else {
-            return;
-        };
-        if let Some(slot) = row.iter_mut().find(|s| **s == NONE || **s == new) {
-            *slot = new;
-            return;
+        let row = self.row(n, level);
+        if row.is_empty() {
+            return Ok(None);
         }
-        let Some(nv) = vecs.get(n) else { return };
-        let mut cands: Vec<Cand> = Vec::with_capacity(mmax + 1);
-        for c in live(self.row(n, level)).chain(core::iter::once(new)) {
+        if row.iter().any(|&s| s == NONE || s == new) {
+            let mut out = oom(crate::mem::collect(live(row).filter(|&s| s != new)))?;
+            vpush(&mut out, new)?;
+            return Ok(Some(out));
+        }
+        let Some(nv) = vecs.get(n) else {
+            return Ok(None);
+        };
+        let mut cands: Vec<Cand> = oom(crate::mem::vec_with_capacity(mmax + 1))?;
+        for c in live(row).chain(core::iter::once(new)) {
             let d = vecs
                 .get(c)
                 .map_or(f32::INFINITY, |cv| dist(self.metric, nv, cv));
-            cands.push(Cand { d, id: c });
+            vpush(&mut cands, Cand { d, id: c })?;
         }
         cands.sort_unstable();
-        let sel = self.select_neighbours(&cands, mmax, vecs);
-        self.set_row(n, level, &sel);
+        self.select_neighbours(&cands, mmax, vecs).map(Some)
     }
 
-    /// Links a node already marked present (levels/rows allocated) into the
-    /// graph from the entry point, on levels `0..=top`.
-    fn link_node<V: Vectors>(&mut self, id: u32, v: &[f32], top: u32, vecs: &V, vis: &mut Visited) {
+    /// Adds the link `n -> new` at `level` (see `link_row`).
+    fn add_link<V: Vectors>(
+        &mut self,
+        n: u32,
+        new: u32,
+        level: u32,
+        vecs: &V,
+    ) -> Result<(), HnswError> {
+        if let Some(row) = self.link_row(n, new, level, vecs)? {
+            self.set_row(n, level, &row);
+        }
+        Ok(())
+    }
+
+    /// The links that join `id` to the graph from the entry point, on
+    /// levels `0..=top`: per level its own row and its neighbours' new rows.
+    /// Reads only (a search at one level never looks at another level's
+    /// rows, so planning every level before linking any gives the same
+    /// graph as linking level by level), so running out of memory here
+    /// leaves the graph as it was.
+    fn plan_links<V: Vectors>(
+        &self,
+        id: u32,
+        v: &[f32],
+        top: u32,
+        vecs: &V,
+        vis: &mut Visited,
+    ) -> Result<LinkPlan, HnswError> {
+        let mut plan: LinkPlan = Vec::new();
         let Some(ev) = vecs.get(self.entry) else {
-            return;
+            return Ok(plan);
         };
         let mut ep = Cand {
             d: dist(self.metric, v, ev),
@@ -673,18 +735,21 @@ impl Hnsw {
         }
         let efc = (self.params.ef_construction as usize).max(self.m);
         let slots = self.levels.len();
-        let mut eps = alloc::vec![ep];
+        let mut eps = oom(crate::mem::vec_filled(1, ep))?;
         let mut l = top.min(self.max_level);
         loop {
-            vis.begin(slots);
+            vis.begin(slots)?;
             // The node itself must not become its own neighbour.
             vis.insert(id);
-            let w = self.search_layer(v, &eps, efc, l, vecs, vis, None);
-            let nbrs = self.select_neighbours(&w, self.m, vecs);
-            self.set_row(id, l, &nbrs);
+            let w = self.search_layer(v, &eps, efc, l, vecs, vis, None)?;
+            let nbrs = self.select_neighbours(&w, self.m, vecs)?;
+            let mut rows = oom(crate::mem::vec_with_capacity(nbrs.len()))?;
             for &n in &nbrs {
-                self.add_link(n, id, l, vecs);
+                if let Some(row) = self.link_row(n, id, l, vecs)? {
+                    vpush(&mut rows, (n, row))?;
+                }
             }
+            vpush(&mut plan, (l, nbrs, rows))?;
             if !w.is_empty() {
                 eps = w;
             }
@@ -692,6 +757,17 @@ impl Hnsw {
                 break;
             }
             l -= 1;
+        }
+        Ok(plan)
+    }
+
+    /// Applies `plan_links`' result (no allocation).
+    fn apply_links(&mut self, id: u32, plan: &LinkPlan) {
+        for (l, nbrs, rows) in plan {
+            self.set_row(id, *l, nbrs);
+            for (n, row) in rows {
+                self.set_row(*n, *l, row);
+            }
         }
     }
 
@@ -708,15 +784,33 @@ impl Hnsw {
             return Err(HnswError::Corrupt("vector is not finite"));
         }
         self.ensure_slot(id)?;
+        let rng = self.rng;
         let level = self.random_level();
-        if level > 0 {
-            let n = level as usize * self.m;
-            let mut row = Vec::new();
-            if row.try_reserve_exact(n).is_err() || self.upper.try_reserve(1).is_err() {
-                return Err(HnswError::Full);
+        // Everything that can fail first; then the graph changes.
+        let plan = if self.entry == NONE {
+            Ok(Vec::new())
+        } else {
+            let mut vis = self.take_visited();
+            let plan = self.plan_links(id, v, level, vecs, &mut vis);
+            *self.visited.get_mut() = vis;
+            plan
+        };
+        let upper = match level {
+            0 => Ok(None),
+            _ => oom(crate::mem::vec_filled(level as usize * self.m, NONE)).and_then(|row| {
+                oom(crate::mem::map_reserve(&mut self.upper, 1)).map(|_| Some(row))
+            }),
+        };
+        let (plan, upper) = match (plan, upper) {
+            (Ok(p), Ok(u)) => (p, u),
+            (Err(e), _) | (_, Err(e)) => {
+                self.rng = rng;
+                return Err(e);
             }
-            row.resize(n, NONE);
-            self.upper.insert(id, row);
+        };
+        if let Some(row) = upper {
+            // Room was reserved: this does not allocate.
+            let _ = crate::mem::map_insert(&mut self.upper, id, row);
         }
         if let Some(slot) = self.levels.get_mut(id as usize) {
             *slot = level as u8;
@@ -727,9 +821,7 @@ impl Hnsw {
             self.len += 1;
             return Ok(());
         }
-        let mut vis = self.take_visited();
-        self.link_node(id, v, level, vecs, &mut vis);
-        *self.visited.get_mut() = vis;
+        self.apply_links(id, &plan);
         if level > self.max_level {
             self.entry = id;
             self.max_level = level;
@@ -739,51 +831,56 @@ impl Hnsw {
     }
 
     /// Nodes with a link to `id` at `level`, ascending.
-    fn in_links(&self, id: u32, level: u32) -> Vec<u32> {
+    fn in_links(&self, id: u32, level: u32) -> Result<Vec<u32>, HnswError> {
         let mut out = Vec::new();
         if level == 0 {
             for (p, row) in self.links0.chunks_exact(self.m0).enumerate() {
                 crate::dev::resched_every(p, 4096);
                 if row.contains(&id) && p as u32 != id {
-                    out.push(p as u32);
+                    vpush(&mut out, p as u32)?;
                 }
             }
         } else {
             for (&p, _) in self.upper.iter() {
                 if p != id && self.row(p, level).contains(&id) {
-                    out.push(p);
+                    vpush(&mut out, p)?;
                 }
             }
             out.sort_unstable();
         }
-        out
+        Ok(out)
     }
 
-    /// Drops `p -> x` at `level` and refills `p`'s free slots from `outs` (the
-    /// removed node's out-links): heuristic against the kept links first,
-    /// then the nearest pruned ones. Appends the ids added to `added`.
-    fn repair<V: Vectors>(
-        &mut self,
+    /// `p`'s row at `level` without `x`, refilled from `outs` (the removed
+    /// node's out-links): heuristic against the kept links first, then the
+    /// nearest pruned ones. Appends the ids added to `added`. Reads only.
+    fn repaired_row<V: Vectors>(
+        &self,
         p: u32,
         x: u32,
         level: u32,
         outs: &[u32],
         vecs: &V,
         added: &mut Vec<u32>,
-    ) {
+    ) -> Result<Vec<u32>, HnswError> {
         let mmax = self.max_links(level);
-        let mut cur: Vec<u32> = live(self.row(p, level)).filter(|&n| n != x).collect();
+        let mut cur: Vec<u32> = oom(crate::mem::collect(
+            live(self.row(p, level)).filter(|&n| n != x),
+        ))?;
         if let Some(pv) = vecs.get(p) {
-            let mut cands: Vec<Cand> = Vec::with_capacity(outs.len());
+            let mut cands: Vec<Cand> = oom(crate::mem::vec_with_capacity(outs.len()))?;
             for &c in outs {
                 if c == p || c == x || cur.contains(&c) {
                     continue;
                 }
                 if let Some(cv) = vecs.get(c) {
-                    cands.push(Cand {
-                        d: dist(self.metric, pv, cv),
-                        id: c,
-                    });
+                    vpush(
+                        &mut cands,
+                        Cand {
+                            d: dist(self.metric, pv, cv),
+                            id: c,
+                        },
+                    )?;
                 }
             }
             cands.sort_unstable();
@@ -798,42 +895,56 @@ impl Hnsw {
                         .is_some_and(|rv| dist(self.metric, cv, rv) < c.d)
                 });
                 if dominated {
-                    pruned.push(c.id);
+                    vpush(&mut pruned, c.id)?;
                 } else {
-                    cur.push(c.id);
-                    added.push(c.id);
+                    vpush(&mut cur, c.id)?;
+                    vpush(added, c.id)?;
                 }
             }
             for c in pruned {
                 if cur.len() >= mmax {
                     break;
                 }
-                cur.push(c);
-                added.push(c);
+                vpush(&mut cur, c)?;
+                vpush(added, c)?;
             }
         }
-        self.set_row(p, level, &cur);
+        Ok(cur)
     }
 
     /// Removes `id` and repairs the graph around it. `vecs` must still hold
     /// the vectors of the remaining nodes (and may still hold `id`'s).
+    /// The repair is planned before anything changes, so running out of
+    /// memory then leaves the graph as it was (NoMemory); re-attaching
+    /// nodes left without in-links comes after and is best effort (a node
+    /// it misses is only harder to reach).
     pub fn remove<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
         let top = self.node_level(id).ok_or(HnswError::Missing)?;
         let mut orphans: Vec<(u32, u32)> = Vec::new();
         let mut added: Vec<u32> = Vec::new();
+        // Per level: the in-neighbours' repaired rows.
+        let mut plan: Vec<(u32, Vec<(u32, Vec<u32>)>)> = Vec::new();
         for level in 0..=top {
-            let outs: Vec<u32> = live(self.row(id, level)).collect();
-            let ins = self.in_links(id, level);
-            self.set_row(id, level, &[]);
+            let outs: Vec<u32> = oom(crate::mem::collect(live(self.row(id, level))))?;
+            let ins = self.in_links(id, level)?;
             added.clear();
+            let mut rows = oom(crate::mem::vec_with_capacity(ins.len()))?;
             for &p in &ins {
-                self.repair(p, id, level, &outs, vecs, &mut added);
+                let row = self.repaired_row(p, id, level, &outs, vecs, &mut added)?;
+                vpush(&mut rows, (p, row))?;
             }
+            vpush(&mut plan, (level, rows))?;
             // Out-neighbours that did not get a new in-link may now have none.
             for &n in &outs {
                 if !added.contains(&n) {
-                    orphans.push((n, level));
+                    vpush(&mut orphans, (n, level))?;
                 }
+            }
+        }
+        for (level, rows) in &plan {
+            self.set_row(id, *level, &[]);
+            for (p, row) in rows {
+                self.set_row(*p, *level, row);
             }
         }
         if let Some(slot) = self.levels.get_mut(id as usize) {
@@ -845,25 +956,40 @@ impl Hnsw {
             self.pick_entry();
         }
         if !orphans.is_empty() && self.entry != NONE {
-            self.reattach(&mut orphans, vecs);
+            let _ = self.reattach(&mut orphans, vecs);
         }
         Ok(())
     }
 
     /// Gives every `(node, level)` in `orphans` that has no in-link at that
     /// level one, from its nearest nodes found by a search.
-    fn reattach<V: Vectors>(&mut self, orphans: &mut Vec<(u32, u32)>, vecs: &V) {
+    fn reattach<V: Vectors>(
+        &mut self,
+        orphans: &mut Vec<(u32, u32)>,
+        vecs: &V,
+    ) -> Result<(), HnswError> {
         orphans.sort_unstable_by_key(|&(n, l)| (l, n));
         orphans.dedup();
         // One scan per level marks every node that still has an in-link.
         let mut vis = self.take_visited();
+        let r = self.reattach_with(orphans, vecs, &mut vis);
+        *self.visited.get_mut() = vis;
+        r
+    }
+
+    fn reattach_with<V: Vectors>(
+        &mut self,
+        orphans: &[(u32, u32)],
+        vecs: &V,
+        vis: &mut Visited,
+    ) -> Result<(), HnswError> {
         let slots = self.levels.len();
         let mut cur_level = NONE;
         let mut lonely: Vec<(u32, u32)> = Vec::new();
         for &(n, level) in orphans.iter() {
             if level != cur_level {
                 cur_level = level;
-                vis.begin(slots);
+                vis.begin(slots)?;
                 if level == 0 {
                     for (i, &t) in self.links0.iter().enumerate() {
                         crate::dev::resched_every(i, 65536);
@@ -881,7 +1007,7 @@ impl Hnsw {
             }
             if !vis.contains(n) && n != self.entry && self.node_level(n).is_some_and(|l| l >= level)
             {
-                lonely.push((n, level));
+                vpush(&mut lonely, (n, level))?;
             }
         }
         for (n, level) in lonely {
@@ -898,16 +1024,16 @@ impl Hnsw {
                 ep = self.greedy(v, ep, l, vecs);
                 l -= 1;
             }
-            vis.begin(slots);
+            vis.begin(slots)?;
             vis.insert(n);
             let efc = (self.params.ef_construction as usize).max(self.m);
-            let w = self.search_layer(v, &[ep], efc, level, vecs, &mut vis, None);
-            let sel = self.select_neighbours(&w, self.m, vecs);
+            let w = self.search_layer(v, &[ep], efc, level, vecs, vis, None)?;
+            let sel = self.select_neighbours(&w, self.m, vecs)?;
             for p in sel {
-                self.add_link(p, n, level, vecs);
+                self.add_link(p, n, level, vecs)?;
             }
         }
-        *self.visited.get_mut() = vis;
+        Ok(())
     }
 
     /// Chooses the entry point: the lowest id among the highest nodes.
@@ -945,12 +1071,12 @@ impl Hnsw {
         ef: usize,
         vecs: &V,
         filter: &mut dyn FnMut(u32) -> bool,
-    ) -> Vec<(u32, f32)> {
+    ) -> Result<Vec<(u32, f32)>, HnswError> {
         if k == 0 || self.entry == NONE || !is_finite_vector(q) {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let Some(ev) = vecs.get(self.entry) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let mut ep = Cand {
             d: dist(self.metric, q, ev),
@@ -965,16 +1091,18 @@ impl Hnsw {
         let slots = self.levels.len();
         let res = match self.visited.try_lock() {
             Some(mut guard) => {
-                guard.begin(slots);
-                self.search_layer(q, &[ep], ef, 0, vecs, &mut guard, Some(filter))
+                guard.begin(slots)?;
+                self.search_layer(q, &[ep], ef, 0, vecs, &mut guard, Some(filter))?
             }
             None => {
                 let mut own = Visited::default();
-                own.begin(slots);
-                self.search_layer(q, &[ep], ef, 0, vecs, &mut own, Some(filter))
+                own.begin(slots)?;
+                self.search_layer(q, &[ep], ef, 0, vecs, &mut own, Some(filter))?
             }
         };
-        res.into_iter().take(k).map(|c| (c.id, c.d)).collect()
+        oom(crate::mem::collect(
+            res.into_iter().take(k).map(|c| (c.id, c.d)),
+        ))
     }
 
     /// Bytes [`Hnsw::encode`] produces.
@@ -1000,16 +1128,20 @@ impl Hnsw {
     ///     link count, links
     /// crc32c of all the above
     /// ```
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.encoded_len());
+    pub fn encode(&self) -> Result<Vec<u8>, HnswError> {
+        let mut out = oom(crate::mem::vec_with_capacity(self.encoded_len()))?;
+        // Within the capacity reserved above: never reallocates.
+        #[allow(clippy::disallowed_methods)]
         let put = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
         put(&mut out, MAGIC);
         put(&mut out, VERSION);
         put(&mut out, self.metric.as_u32());
         put(&mut out, self.params.m);
         put(&mut out, self.params.ef_construction);
-        out.extend_from_slice(&self.params.seed.to_le_bytes());
-        out.extend_from_slice(&self.rng.to_le_bytes());
+        put(&mut out, self.params.seed as u32);
+        put(&mut out, (self.params.seed >> 32) as u32);
+        put(&mut out, self.rng as u32);
+        put(&mut out, (self.rng >> 32) as u32);
         put(&mut out, self.len as u32);
         put(&mut out, self.entry);
         put(&mut out, self.max_level);
@@ -1027,7 +1159,7 @@ impl Hnsw {
         }
         let crc = CRC32C.checksum(&out);
         put(&mut out, crc);
-        out
+        Ok(out)
     }
 
     /// Rebuilds a graph from [`Hnsw::encode`]'s bytes for ids below
@@ -1086,7 +1218,7 @@ impl Hnsw {
         g.rng = rng;
         let mut last: Option<u32> = None;
         let mut top_seen = 0u32;
-        let mut row_buf: Vec<u32> = Vec::with_capacity(g.m0);
+        let mut row_buf: Vec<u32> = oom(crate::mem::vec_with_capacity(g.m0))?;
         for i in 0..count {
             crate::dev::resched_every(i as usize, 256);
             let id = rd.u32()?;
@@ -1102,20 +1234,18 @@ impl Hnsw {
                 return Err(Corrupt("hnsw: node level above the top level"));
             }
             top_seen = top_seen.max(top);
-            g.ensure_slot(id)
-                .map_err(|_| Corrupt("hnsw: out of memory"))?;
+            g.ensure_slot(id).map_err(|e| match e {
+                NoMemory => NoMemory,
+                _ => Corrupt("hnsw: node id out of range"),
+            })?;
             if top > 0 {
                 let n = top as usize * g.m;
                 // Bounded by the input: each level needs at least 4 bytes.
                 if (top as usize).saturating_mul(4) > rd.remaining() {
                     return Err(Corrupt("hnsw: truncated"));
                 }
-                let mut row = Vec::new();
-                if row.try_reserve_exact(n).is_err() {
-                    return Err(Corrupt("hnsw: out of memory"));
-                }
-                row.resize(n, NONE);
-                g.upper.insert(id, row);
+                let row = oom(crate::mem::vec_filled(n, NONE))?;
+                oom(crate::mem::map_insert(&mut g.upper, id, row))?;
             }
             if let Some(slot) = g.levels.get_mut(id as usize) {
                 *slot = top as u8;
@@ -1131,7 +1261,7 @@ impl Hnsw {
                     if n >= capacity || n == id || row_buf.contains(&n) {
                         return Err(Corrupt("hnsw: bad link"));
                     }
-                    row_buf.push(n);
+                    vpush(&mut row_buf, n)?;
                 }
                 g.set_row(id, level, &row_buf);
             }
@@ -1206,11 +1336,11 @@ pub fn exact_search<V: Vectors>(
     ids: impl Iterator<Item = u32>,
     vecs: &V,
     filter: &mut dyn FnMut(u32) -> bool,
-) -> Vec<(u32, f32)> {
+) -> Result<Vec<(u32, f32)>, HnswError> {
     if k == 0 || !is_finite_vector(q) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let mut heap: BinaryHeap<Cand> = BinaryHeap::with_capacity(k + 1);
+    let mut heap: BinaryHeap<Cand> = oom(crate::mem::heap_with_capacity(k + 1))?;
     for (i, id) in ids.enumerate() {
         crate::dev::resched_every(i, 256);
         let Some(v) = vecs.get(id) else { continue };
@@ -1225,15 +1355,14 @@ pub fn exact_search<V: Vectors>(
         if !filter(id) {
             continue;
         }
-        heap.push(Cand { d, id });
+        hpush(&mut heap, Cand { d, id })?;
         if heap.len() > k {
             heap.pop();
         }
     }
-    heap.into_sorted_vec()
-        .into_iter()
-        .map(|c| (c.id, c.d))
-        .collect()
+    oom(crate::mem::collect(
+        heap.into_sorted_vec().into_iter().map(|c| (c.id, c.d)),
+    ))
 }
 
 #[cfg(test)]
@@ -1260,7 +1389,7 @@ mod tests {
         }
         assert_eq!(g.insert(5, &vecs), Err(HnswError::Exists));
         assert_eq!(g.insert(100, &vecs), Err(HnswError::Full));
-        let r = g.search(&[3.0, 4.0], 1, 16, &vecs, &mut |_| true);
+        let r = g.search(&[3.0, 4.0], 1, 16, &vecs, &mut |_| true).unwrap();
         assert_eq!(r, vec![(43, 0.0)]);
         for id in (0..100).step_by(2) {
             g.remove(id, &vecs).unwrap();
@@ -1269,7 +1398,7 @@ mod tests {
         assert_eq!(g.len(), 50);
         for id in (1..100).step_by(2) {
             let v = vecs.get(id).unwrap();
-            let r = g.search(v, 1, 16, &vecs, &mut |_| true);
+            let r = g.search(v, 1, 16, &vecs, &mut |_| true).unwrap();
             assert_eq!(r.first().map(|x| x.0), Some(id));
         }
         // No link to a removed node anywhere.
@@ -1285,8 +1414,9 @@ mod tests {
         assert_eq!(g.levels(), 0);
         assert!(g
             .search(&[0.0, 0.0], 3, 16, &vecs, &mut |_| true)
+            .unwrap()
             .is_empty());
-        let bytes = g.encode();
+        let bytes = g.encode().unwrap();
         assert_eq!(bytes.len(), g.encoded_len());
         let d = Hnsw::decode(&bytes, 100).unwrap();
         assert!(d.is_empty());

@@ -6,7 +6,7 @@
 use crate::dev::{new_block, Device, LogLevel};
 use crate::format::*;
 use crate::vector::distance::{is_finite_vector, Metric};
-use crate::vector::hnsw::{exact_search, Hnsw, HnswParams, Vectors};
+use crate::vector::hnsw::{exact_search, Hnsw, HnswError, HnswParams, Vectors};
 use crate::{Errno, Fs, Result};
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
@@ -14,6 +14,16 @@ use core::cmp::Reverse;
 use hashbrown::HashSet;
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// The errno of a graph operation that failed.
+fn hnsw_errno(e: HnswError) -> Errno {
+    match e {
+        HnswError::NoMemory => Errno::ENOMEM,
+        HnswError::Full => Errno::ENOSPC,
+        HnswError::Corrupt(_) => Errno::EUCLEAN,
+        HnswError::Exists | HnswError::Missing => Errno::EIO,
+    }
+}
 
 /// Largest candidate list one query may ask for.
 pub const MAX_QUERY: u32 = 65536;
@@ -39,17 +49,28 @@ impl Vectors for SlotTable {
 }
 
 impl SlotTable {
-    fn put(&mut self, slot: u32, ino: u64, v: &[f32]) -> Result<()> {
+    /// Room for `slot` and for one more free slot: after this, `put` and
+    /// `clear` of it do not allocate.
+    fn reserve(&mut self, slot: u32) -> Result<()> {
         let i = slot as usize;
         if self.owner.len() <= i {
+            let want = (i + 1).checked_mul(self.dim).ok_or(Errno::ENOMEM)?;
             self.owner
                 .try_reserve(i + 1 - self.owner.len())
                 .map_err(|_| Errno::ENOMEM)?;
             self.data
-                .try_reserve((i + 1) * self.dim - self.data.len())
+                .try_reserve(want - self.data.len())
                 .map_err(|_| Errno::ENOMEM)?;
-            self.owner.resize(i + 1, 0);
-            self.data.resize((i + 1) * self.dim, 0.0);
+        }
+        self.free.try_reserve(1).map_err(|_| Errno::ENOMEM)
+    }
+
+    fn put(&mut self, slot: u32, ino: u64, v: &[f32]) -> Result<()> {
+        let i = slot as usize;
+        if self.owner.len() <= i {
+            self.reserve(slot)?;
+            crate::mem::resize(&mut self.owner, i + 1, 0)?;
+            crate::mem::resize(&mut self.data, (i + 1) * self.dim, 0.0)?;
         }
         if let Some(o) = self.owner.get_mut(i) {
             *o = ino;
@@ -61,11 +82,11 @@ impl SlotTable {
         Ok(())
     }
 
-    fn clear(&mut self, slot: u32) {
+    fn clear(&mut self, slot: u32) -> Result<()> {
         if let Some(o) = self.owner.get_mut(slot as usize) {
             *o = 0;
         }
-        self.free.push(Reverse(slot));
+        crate::mem::heap_push(&mut self.free, Reverse(slot))
     }
 
     fn used(&self) -> impl Iterator<Item = u32> + '_ {
@@ -87,6 +108,10 @@ pub struct VecSpace {
     pub graph: Hnsw,
     /// The vector set changed since the graph was stored.
     dirty: bool,
+    /// A change could not be made to the graph (out of memory): it is not
+    /// used or stored any more; queries search exactly until the next mount
+    /// rebuilds it.
+    pub stale: bool,
     /// The graph came from disk at mount (not rebuilt).
     pub loaded: bool,
 }
@@ -164,9 +189,8 @@ impl<D: Device> Fs<D> {
         };
         let per = self.sb.vec_slots_per_block.get();
         let size = self.sb.vec_slot_size.get() as usize;
-        let mut buf = new_block();
-        let mut v: Vec<f32> = Vec::new();
-        v.resize(dim as usize, 0.0);
+        let mut buf = new_block()?;
+        let mut v: Vec<f32> = crate::mem::vec_filled(dim as usize, 0.0)?;
         let mut count = 0u64;
         let mut orphans: Vec<u32> = Vec::new();
         let max_ino = self.sb.inode_count.get();
@@ -187,7 +211,7 @@ impl<D: Device> Fs<D> {
                 let (head, body) = VecSlotHead::read_from_prefix(raw).map_err(|_| Errno::EIO)?;
                 let ino = head.ino.get();
                 if ino == 0 {
-                    slots.free.push(Reverse(slot));
+                    crate::mem::heap_push(&mut slots.free, Reverse(slot))?;
                     continue;
                 }
                 for (x, c) in v.iter_mut().zip(body.chunks_exact(4)) {
@@ -208,8 +232,8 @@ impl<D: Device> Fs<D> {
                             slot, ino
                         ),
                     );
-                    orphans.push(slot);
-                    slots.free.push(Reverse(slot));
+                    crate::mem::push(&mut orphans, slot)?;
+                    crate::mem::heap_push(&mut slots.free, Reverse(slot))?;
                     continue;
                 }
                 slots.put(slot, ino, &v)?;
@@ -217,7 +241,7 @@ impl<D: Device> Fs<D> {
             }
         }
         if !self.read_only {
-            let zeros: Vec<f32> = core::iter::repeat_n(0.0, dim as usize).collect();
+            let zeros: Vec<f32> = crate::mem::vec_filled(dim as usize, 0.0)?;
             for slot in orphans {
                 self.write_slot(slot, 0, 0, &zeros)?;
             }
@@ -247,20 +271,24 @@ impl<D: Device> Fs<D> {
                     );
                 }
                 let mut g = Hnsw::new(params, metric, capacity);
-                let ids: Vec<u32> = slots.used().collect();
+                let ids: Vec<u32> = crate::mem::collect(slots.used())?;
                 for id in ids {
                     crate::dev::resched();
-                    if g.insert(id, &slots).is_err() {
-                        return Err(
-                            self.corrupt(format_args!("vector slot {} cannot be indexed", id))
-                        );
+                    match g.insert(id, &slots) {
+                        Ok(()) => {}
+                        Err(HnswError::NoMemory) => return Err(Errno::ENOMEM),
+                        Err(_) => {
+                            return Err(
+                                self.corrupt(format_args!("vector slot {} cannot be indexed", id))
+                            )
+                        }
                     }
                 }
                 g
             }
         };
         // A rebuilt graph is stored at the next sync.
-        self.vec = Some(alloc::boxed::Box::new(VecSpace {
+        self.vec = Some(crate::mem::boxed(VecSpace {
             dim,
             metric,
             ef_search: self.sb.hnsw_ef_search.get(),
@@ -268,8 +296,9 @@ impl<D: Device> Fs<D> {
             slots,
             graph,
             dirty: rebuilt,
+            stale: false,
             loaded,
-        }));
+        })?);
         Ok(())
     }
 
@@ -284,7 +313,7 @@ impl<D: Device> Fs<D> {
             );
         }
         let (blk, off) = inode_location(&self.sb, ino)?;
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         self.read_blk(blk, &mut buf)?;
         let raw = buf.get(off..off + INODE_SIZE).ok_or(Errno::EIO)?;
         let d = DiskInode::read_from_bytes(raw).map_err(|_| Errno::EIO)?;
@@ -300,7 +329,7 @@ impl<D: Device> Fs<D> {
         if blocks == 0 {
             return None;
         }
-        let mut buf = new_block();
+        let mut buf = new_block().ok()?;
         self.dev.read_block(start, &mut buf).ok()?;
         verify_block(&buf, BLOCK_MAGIC_VINDEX, start, Some(0)).ok()?;
         let (head, _) = IndexHead::read_from_prefix(buf.get(HEADER_SIZE..)?).ok()?;
@@ -325,7 +354,8 @@ impl<D: Device> Fs<D> {
                 return None;
             }
             let take = (len - bytes.len()).min(PAYLOAD);
-            bytes.extend_from_slice(buf.get(HEADER_SIZE..HEADER_SIZE + take)?);
+            crate::mem::extend_from_slice(&mut bytes, buf.get(HEADER_SIZE..HEADER_SIZE + take)?)
+                .ok()?;
             b += 1;
         }
         if crc32c(&[&bytes]) != head.checksum.get() {
@@ -352,10 +382,10 @@ impl<D: Device> Fs<D> {
         let Some(vs) = self.vec.as_ref() else {
             return Ok(());
         };
-        if !vs.dirty || self.read_only || self.errored {
+        if !vs.dirty || vs.stale || self.read_only || self.errored {
             return Ok(());
         }
-        let bytes = vs.graph.encode();
+        let bytes = vs.graph.encode().map_err(hnsw_errno)?;
         let nodes = vs.graph.len() as u64;
         let (start, blocks) = self.index_region();
         if bytes.len().div_ceil(PAYLOAD) as u64 + 1 > blocks {
@@ -371,7 +401,7 @@ impl<D: Device> Fs<D> {
             }
             return Ok(());
         }
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         for (i, chunk) in bytes.chunks(PAYLOAD).enumerate() {
             crate::dev::resched();
             let blk = start + 1 + i as u64;
@@ -435,7 +465,7 @@ impl<D: Device> Fs<D> {
 
     fn write_slot(&mut self, slot: u32, ino: u64, generation: u32, v: &[f32]) -> Result<()> {
         let (blk, off) = self.slot_location(slot);
-        let mut buf = new_block();
+        let mut buf = new_block()?;
         let index = blk - self.sb.vector_start.get();
         if index >= self.sb.vec_slot_blocks_inited.get() {
             // First use of this block (slots are handed out lowest first).
@@ -505,6 +535,10 @@ impl<D: Device> Fs<D> {
 
     /// Attach `v` to regular file `ino`, replacing any vector it had.
     pub fn vec_set(&mut self, ino: u64, v: &[f32]) -> Result<()> {
+        self.op(|fs| fs.vec_set_op(ino, v))
+    }
+
+    fn vec_set_op(&mut self, ino: u64, v: &[f32]) -> Result<()> {
         self.check_vector(v)?;
         self.begin_op()?;
         let i = self.inode_ref(ino)?;
@@ -526,28 +560,74 @@ impl<D: Device> Fs<D> {
                 }
             }
         };
+        // Everything that can fail comes first and goes into the running
+        // transaction (undone if the operation fails); the vectors and the
+        // graph in memory change last.
+        self.vec
+            .as_mut()
+            .ok_or(Errno::EOPNOTSUPP)?
+            .slots
+            .reserve(slot)?;
         self.vec_begin_change()?;
         self.write_slot(slot, ino, generation, v)?;
-        let vs = self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?;
-        if existing.is_some() {
-            let _ = vs.graph.remove(slot, &vs.slots);
-        } else if vs.slots.free.peek() == Some(&Reverse(slot)) {
-            vs.slots.free.pop();
-        }
-        vs.slots.put(slot, ino, v)?;
-        if vs.graph.insert(slot, &vs.slots).is_err() {
-            return Err(self.corrupt(format_args!("vector index rejected slot {}", slot)));
+        let now = self.dev.now();
+        let i = self.inode(ino)?;
+        let old_slot = i.d.vec_slot;
+        i.d.vec_slot = U64::new(u64::from(slot) + 1);
+        i.set_ctime(now);
+        if let Err(e) = self.store_inode(ino) {
+            if let Ok(i) = self.inode(ino) {
+                i.d.vec_slot = old_slot;
+            }
+            return Err(e);
         }
         if existing.is_none() {
             self.sb.vec_count.set(self.sb.vec_count.get() + 1);
             self.sb_dirty = true;
-            let i = self.inode(ino)?;
-            i.d.vec_slot = U64::new(u64::from(slot) + 1);
         }
-        let now = self.dev.now();
-        let i = self.inode(ino)?;
-        i.set_ctime(now);
-        self.store_inode(ino)
+        self.vec_touched = true;
+        let vs = self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?;
+        let mut failed = None;
+        if existing.is_some() {
+            if let Err(e) = vs.graph.remove(slot, &vs.slots) {
+                failed = Some(e);
+            }
+        } else if vs.slots.free.peek() == Some(&Reverse(slot)) {
+            vs.slots.free.pop();
+        }
+        // Room was reserved: cannot fail.
+        vs.slots.put(slot, ino, v)?;
+        if failed.is_none() && !vs.stale {
+            failed = vs.graph.insert(slot, &vs.slots).err();
+        }
+        match failed {
+            None => Ok(()),
+            Some(HnswError::Corrupt(_)) => {
+                Err(self.corrupt(format_args!("vector index rejected slot {}", slot)))
+            }
+            // The vector is stored: only the index missed it.
+            Some(e) => {
+                self.index_stale(e);
+                Ok(())
+            }
+        }
+    }
+
+    /// The graph missed a change (out of memory): stop using and storing
+    /// it; queries search exactly until the next mount rebuilds it.
+    fn index_stale(&mut self, e: HnswError) {
+        if let Some(vs) = self.vec.as_mut() {
+            if !vs.stale {
+                vs.stale = true;
+                self.dev.log(
+                    LogLevel::Warn,
+                    format_args!(
+                        "vector index update failed ({}): exact search until it is rebuilt at the next mount",
+                        hnsw_errno(e)
+                    ),
+                );
+            }
+        }
     }
 
     /// The vector of `ino`.
@@ -562,7 +642,9 @@ impl<D: Device> Fs<D> {
             .ok_or(Errno::ENODATA)?;
         let vs = self.space()?;
         match vs.slots.get(slot as u32) {
-            Some(v) if vs.slots.owner.get(slot as usize) == Some(&ino) => Ok(v.to_vec()),
+            Some(v) if vs.slots.owner.get(slot as usize) == Some(&ino) => {
+                crate::mem::vec_from_slice(v)
+            }
             _ => Err(self.corrupt_ro(format_args!(
                 "inode {} names vector slot {} it does not own",
                 ino, slot
@@ -576,6 +658,10 @@ impl<D: Device> Fs<D> {
 
     /// Remove the vector of `ino`.
     pub fn vec_delete(&mut self, ino: u64) -> Result<()> {
+        self.op(|fs| fs.vec_delete_op(ino))
+    }
+
+    fn vec_delete_op(&mut self, ino: u64) -> Result<()> {
         self.space()?;
         self.begin_op()?;
         if self.inode_ref(ino)?.d.vec_slot.get() == 0 {
@@ -600,15 +686,28 @@ impl<D: Device> Fs<D> {
                 ino
             )));
         }
+        self.vec
+            .as_mut()
+            .ok_or(Errno::EOPNOTSUPP)?
+            .slots
+            .reserve(slot)?;
         self.vec_begin_change()?;
         let dim = self.sb.vec_dim.get() as usize;
-        let zeros: Vec<f32> = core::iter::repeat_n(0.0, dim).collect();
+        let zeros: Vec<f32> = crate::mem::vec_filled(dim, 0.0)?;
         self.write_slot(slot, 0, 0, &zeros)?;
+        self.vec_touched = true;
+        let mut failed = None;
         if let Some(vs) = self.vec.as_mut() {
             if vs.slots.owner.get(slot as usize) == Some(&ino) {
-                let _ = vs.graph.remove(slot, &vs.slots);
-                vs.slots.clear(slot);
+                if !vs.stale {
+                    failed = vs.graph.remove(slot, &vs.slots).err();
+                }
+                // Room was reserved: cannot fail.
+                vs.slots.clear(slot)?;
             }
+        }
+        if let Some(e) = failed {
+            self.index_stale(e);
         }
         self.sb
             .vec_count
@@ -622,17 +721,17 @@ impl<D: Device> Fs<D> {
     /// Inodes of every file below directory `dir`.
     fn subtree(&mut self, dir: u64) -> Result<HashSet<u64>> {
         let mut seen = HashSet::new();
-        let mut stack = alloc::vec![dir];
+        let mut stack = crate::mem::vec_filled(1, dir)?;
         let limit = self.sb.inode_count.get();
         while let Some(d) = stack.pop() {
             crate::dev::resched();
             for e in self.list_dir(d)? {
                 if e.file_type == DT_DIR {
-                    if (seen.len() as u64) < limit && seen.insert(e.ino) {
-                        stack.push(e.ino);
+                    if (seen.len() as u64) < limit && crate::mem::set_insert(&mut seen, e.ino)? {
+                        crate::mem::push(&mut stack, e.ino)?;
                     }
                 } else {
-                    seen.insert(e.ino);
+                    crate::mem::set_insert(&mut seen, e.ino)?;
                 }
             }
         }
@@ -677,15 +776,16 @@ impl<D: Device> Fs<D> {
         let ef = if ef == 0 { vs.ef_search } else { ef } as usize;
         // A small subtree is searched exactly: cheaper and never misses.
         let small = members.as_ref().is_some_and(|m| m.len() <= n.max(ef) * 4);
-        let hits = if exact || small {
+        let hits = if exact || small || vs.stale {
             exact_search(vs.metric, q, n, vs.slots.used(), &vs.slots, &mut filter)
         } else {
             vs.graph.search(q, n, ef.max(n), &vs.slots, &mut filter)
-        };
-        let out = hits
-            .into_iter()
-            .filter_map(|(slot, d)| vs.slots.owner.get(slot as usize).map(|&ino| (ino, d)))
-            .collect();
+        }
+        .map_err(hnsw_errno)?;
+        let out = crate::mem::collect(
+            hits.into_iter()
+                .filter_map(|(slot, d)| vs.slots.owner.get(slot as usize).map(|&ino| (ino, d))),
+        )?;
         if let Some(set) = members {
             self.subtree_cache = Some((within, self.ns_generation, set));
         }
