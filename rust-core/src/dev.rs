@@ -80,6 +80,7 @@ mod host {
     use std::os::unix::fs::FileExt;
 
     /// A device kept in memory; tests and fuzzers run the core on it.
+    /// (Host only: its allocation is the test's, not the core's.)
     #[derive(Clone)]
     pub struct MemDevice {
         pub data: std::vec::Vec<u8>,
@@ -94,6 +95,7 @@ mod host {
                 .unwrap_or(0)
                 .saturating_mul(BLOCK_SIZE);
             MemDevice {
+                #[allow(clippy::disallowed_methods)]
                 data: std::vec![0u8; len],
                 blocks,
                 writes: 0,

@@ -11,6 +11,7 @@
 //! did not touch afterwards must read back exactly, and no file may ever
 //! show bytes that were not written to it, at that offset, under that name.
 #![allow(
+    clippy::disallowed_methods,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,

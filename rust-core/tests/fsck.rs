@@ -2,6 +2,7 @@
 //! class of corruption is found with -n (writing nothing) and repaired with
 //! -y, after which the image checks clean, mounts and reads back.
 #![allow(
+    clippy::disallowed_methods,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,

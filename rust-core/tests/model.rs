@@ -2,6 +2,7 @@
 //! behave like a simple in-memory model of a POSIX tree, including across
 //! unmount/mount.
 #![allow(
+    clippy::disallowed_methods,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,

@@ -1,6 +1,7 @@
 //! The vector store over the core: embeddings belong to files, survive
 //! remounts, are checked, and queries answer nearest first.
 #![allow(
+    clippy::disallowed_methods,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,

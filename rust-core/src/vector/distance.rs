@@ -172,6 +172,7 @@ pub fn is_finite_vector(v: &[f32]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

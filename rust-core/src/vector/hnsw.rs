@@ -180,8 +180,10 @@ impl Hasher for IdHasher {
 }
 
 type UpperMap = hashbrown::HashMap<u32, Vec<u32>, BuildHasherDefault<IdHasher>>;
+/// New rows for some nodes at one level: (node, row).
+type RowChanges = Vec<(u32, Vec<u32>)>;
 /// Per level: the new node's row, and its neighbours' rows with the link to it.
-type LinkPlan = Vec<(u32, Vec<u32>, Vec<(u32, Vec<u32>)>)>;
+type LinkPlan = Vec<(u32, Vec<u32>, RowChanges)>;
 
 /// A candidate: distance to the query, then id (the tie-break).
 #[derive(Clone, Copy, Debug)]
@@ -923,7 +925,7 @@ impl Hnsw {
         let mut orphans: Vec<(u32, u32)> = Vec::new();
         let mut added: Vec<u32> = Vec::new();
         // Per level: the in-neighbours' repaired rows.
-        let mut plan: Vec<(u32, Vec<(u32, Vec<u32>)>)> = Vec::new();
+        let mut plan: Vec<(u32, RowChanges)> = Vec::new();
         for level in 0..=top {
             let outs: Vec<u32> = oom(crate::mem::collect(live(self.row(id, level))))?;
             let ins = self.in_links(id, level)?;
@@ -1366,6 +1368,7 @@ pub fn exact_search<V: Vectors>(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use alloc::vec;

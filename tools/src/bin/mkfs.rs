@@ -175,8 +175,7 @@ fn vector_options(args: &Args) -> Result<Option<VectorOptions>, String> {
     {
         return Err(format!(
             "--hnsw-m must be {VEC_MIN_M}..{VEC_MAX_M}, --ef-construction 1..{VEC_MAX_EF_CONSTRUCTION}, --ef-search 1..{VEC_MAX_EF}"
-        )
-        .into());
+        ));
     }
     let mut v = VectorOptions::new(dim, metric);
     v.m = args.hnsw_m;
