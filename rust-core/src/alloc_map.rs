@@ -91,7 +91,7 @@ impl<D: Device> Fs<D> {
             let (blk, mut buf) = self.read_bitmap(map, index)?;
             // Blocks freed in the running transaction stay busy until it commits.
             let busy = if map == Map::Blocks && self.journal.freed_count() > 0 {
-                let mut m = buf.get(HEADER_SIZE..).ok_or(Errno::EIO)?.to_vec();
+                let mut m = crate::mem::vec_from_slice(buf.get(HEADER_SIZE..).ok_or(Errno::EIO)?)?;
                 self.journal.mask_freed(base, &mut m);
                 Some(m)
             } else {

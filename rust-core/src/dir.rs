@@ -291,7 +291,7 @@ impl<D: Device> Fs<D> {
                     let e = DirEntry {
                         ino: h.ino.get(),
                         file_type: h.file_type,
-                        name: name.to_vec(),
+                        name: crate::mem::vec_from_slice(name)?,
                     };
                     return Ok(Some((e, iblock * bs + (off + rl) as u64)));
                 }

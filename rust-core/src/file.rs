@@ -11,7 +11,7 @@ impl<D: Device> Fs<D> {
     /// Set the size of `ino`, releasing blocks past the new end and zeroing
     /// the tail of the new last block.
     pub fn truncate(&mut self, ino: u64, size: u64) -> Result<()> {
-        self.truncate_inner(ino, size, true)
+        self.op(|fs| fs.truncate_inner(ino, size, true))
     }
 
     /// As `truncate`, for the kernel: the page cache owns file data there and

@@ -116,7 +116,7 @@ impl<D: Device> Fs<D> {
             Ok(j) => j,
             Err(why) => {
                 dev.log(LogLevel::Err, format_args!("can't mount: journal: {}", why));
-                return Err(Errno::EUCLEAN);
+                return Err(journal::errno_of(why));
             }
         };
         if sb.state.get() & STATE_ERRORS != 0 {
@@ -176,7 +176,7 @@ impl<D: Device> Fs<D> {
             Ok(r) => r,
             Err(why) => {
                 dev.log(LogLevel::Err, format_args!("can't mount: journal: {}", why));
-                return Err(Errno::EUCLEAN);
+                return Err(journal::errno_of(why));
             }
         };
         if rec.transactions == 0 {

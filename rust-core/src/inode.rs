@@ -242,8 +242,9 @@ impl<D: Device> Fs<D> {
 
     /// Free an inode and everything it owns.
     pub(crate) fn delete_inode(&mut self, ino: u64) -> Result<()> {
-        // The embedding belongs to the file: it goes with it.
-        self.vec_drop(ino)?;
+        // The embedding belongs to the file: it goes with it (the vectors
+        // in memory last, when nothing else can fail).
+        let slot = self.vec_drop(ino)?;
         self.orphan_del(ino)?;
         self.truncate_blocks(ino, 0)?;
         // The number may be reused at once: a commit must not go looking
@@ -254,7 +255,11 @@ impl<D: Device> Fs<D> {
         let mut d = DiskInode::new_zeroed();
         d.seal(ino);
         self.write_inode_raw(blk, off, &d)?;
-        self.free_bits(Map::Inodes, ino - 1, 1)
+        self.free_bits(Map::Inodes, ino - 1, 1)?;
+        if let Some(slot) = slot {
+            self.vec_forget(ino, slot);
+        }
+        Ok(())
     }
 
     /// Delete an inode whose last link is gone, unless the kernel still holds it

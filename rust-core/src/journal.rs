@@ -98,6 +98,18 @@ pub fn copy_crc(seq: u64, home: u64, data: &[u8]) -> u32 {
     d.finalize()
 }
 
+/// The error of a journal read that ran out of memory (not damage).
+pub const OUT_OF_MEMORY: &str = "out of memory reading the journal";
+
+/// The errno for a journal error: ENOMEM for want of memory, else damage.
+pub fn errno_of(why: &str) -> Errno {
+    if why == OUT_OF_MEMORY {
+        Errno::ENOMEM
+    } else {
+        Errno::EUCLEAN
+    }
+}
+
 /// Smallest journal area: the superblock plus a log that holds any single
 /// operation's transaction (mkfs never makes a smaller one).
 pub const MIN_JOURNAL_BLOCKS: u64 = 64;
@@ -181,7 +193,7 @@ pub fn read_super<D: Device>(
     if sb.journal_blocks.get() < MIN_JOURNAL_BLOCKS {
         return Err("journal area too small");
     }
-    let mut buf = new_block().map_err(|_| "out of memory reading the journal")?;
+    let mut buf = new_block().map_err(|_| OUT_OF_MEMORY)?;
     dev.read_block(start, &mut buf)
         .map_err(|_| "read error on the journal superblock")?;
     verify_block(&buf, BLOCK_MAGIC_JSUPER, start, Some(0))?;
@@ -481,7 +493,7 @@ pub fn recover<D: Device>(
     let js = read_super(dev, sb)?;
     let start = sb.journal_start.get();
     let len = sb.journal_blocks.get() - 1;
-    const OOM: &str = "out of memory reading the journal";
+    const OOM: &str = OUT_OF_MEMORY;
     let mut revokes: HashMap<u64, u64> = HashMap::new();
     let cap = usize::try_from(len).map_err(|_| OOM)?;
     let mut found = crate::mem::vec_with_capacity(cap.min(4096)).map_err(|_| OOM)?;

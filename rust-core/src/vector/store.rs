@@ -667,17 +667,25 @@ impl<D: Device> Fs<D> {
         if self.inode_ref(ino)?.d.vec_slot.get() == 0 {
             return Err(Errno::ENODATA);
         }
-        self.vec_drop(ino)?;
+        let slot = self.vec_drop(ino)?;
         let now = self.dev.now();
         let i = self.inode(ino)?;
         i.set_ctime(now);
-        self.store_inode(ino)
+        self.store_inode(ino)?;
+        if let Some(slot) = slot {
+            self.vec_forget(ino, slot);
+        }
+        Ok(())
     }
 
     /// Free the slot of `ino` (file deletion, vec_delete). No-op without one.
-    pub(crate) fn vec_drop(&mut self, ino: u64) -> Result<()> {
+    ///
+    /// Only the running transaction and the cached inode change here (undone
+    /// if the operation fails); the caller ends with `vec_forget(ino, slot)`
+    /// for the returned slot once nothing else can fail.
+    pub(crate) fn vec_drop(&mut self, ino: u64) -> Result<Option<u32>> {
         let Some(slot) = self.inode_ref(ino)?.d.vec_slot.get().checked_sub(1) else {
-            return Ok(());
+            return Ok(None);
         };
         let slot = slot as u32;
         if self.vec.is_none() {
@@ -695,6 +703,18 @@ impl<D: Device> Fs<D> {
         let dim = self.sb.vec_dim.get() as usize;
         let zeros: Vec<f32> = crate::mem::vec_filled(dim, 0.0)?;
         self.write_slot(slot, 0, 0, &zeros)?;
+        self.sb
+            .vec_count
+            .set(self.sb.vec_count.get().saturating_sub(1));
+        self.sb_dirty = true;
+        let i = self.inode(ino)?;
+        i.d.vec_slot = U64::new(0);
+        Ok(Some(slot))
+    }
+
+    /// The vectors in memory forget slot `slot` of `ino` (after `vec_drop`).
+    /// Cannot fail: `vec_drop` reserved the room.
+    pub(crate) fn vec_forget(&mut self, ino: u64, slot: u32) {
         self.vec_touched = true;
         let mut failed = None;
         if let Some(vs) = self.vec.as_mut() {
@@ -702,20 +722,12 @@ impl<D: Device> Fs<D> {
                 if !vs.stale {
                     failed = vs.graph.remove(slot, &vs.slots).err();
                 }
-                // Room was reserved: cannot fail.
-                vs.slots.clear(slot)?;
+                let _ = vs.slots.clear(slot);
             }
         }
         if let Some(e) = failed {
             self.index_stale(e);
         }
-        self.sb
-            .vec_count
-            .set(self.sb.vec_count.get().saturating_sub(1));
-        self.sb_dirty = true;
-        let i = self.inode(ino)?;
-        i.d.vec_slot = U64::new(0);
-        Ok(())
     }
 
     /// Inodes of every file below directory `dir`.
