@@ -304,3 +304,114 @@ fn subtree_queries_follow_namespace_changes() {
     fs.rename(ROOT, b"moved", a, b"back", 0).unwrap();
     assert_eq!(fs.vec_query(&q, a, 3, 0, false).unwrap()[0].0, inos[5]);
 }
+
+/// The vector parameters mkfs stored are range-checked at mount like every
+/// other superblock field (a crafted image with ef_search = 0xffffffff once
+/// made the first query allocate without bound): each walked past its edges
+/// with the checksum resealed.
+#[test]
+fn superblock_vector_parameters_are_range_checked() {
+    use vexfs_core::format::{Superblock, VEC_MAX_EF, VEC_MAX_EF_CONSTRUCTION, VEC_MAX_M};
+    use zerocopy::{FromBytes, IntoBytes};
+    let mut fs = fresh_vec(2048, 4, 1);
+    let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+    fs.vec_set(f, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    let (base, r) = fs.unmount();
+    r.unwrap();
+    type Set = fn(&mut Superblock, u32);
+    let fields: [(&str, Set, &[(u32, bool)]); 4] = [
+        (
+            "hnsw_ef_search",
+            |sb, v| sb.hnsw_ef_search.set(v),
+            &[
+                (0, false),
+                (1, true),
+                (VEC_MAX_EF, true),
+                (VEC_MAX_EF + 1, false),
+                (u32::MAX, false),
+            ],
+        ),
+        (
+            "hnsw_ef_construction",
+            |sb, v| sb.hnsw_ef_construction.set(v),
+            &[
+                (0, false),
+                (1, true),
+                (VEC_MAX_EF_CONSTRUCTION, true),
+                (VEC_MAX_EF_CONSTRUCTION + 1, false),
+                (u32::MAX, false),
+            ],
+        ),
+        (
+            "hnsw_m",
+            |sb, v| sb.hnsw_m.set(v),
+            &[
+                (0, false),
+                (1, false),
+                (2, true),
+                (VEC_MAX_M, true),
+                (VEC_MAX_M + 1, false),
+                (u32::MAX, false),
+            ],
+        ),
+        (
+            "vec_metric",
+            |sb, v| sb.vec_metric.set(v),
+            &[
+                (0, false),
+                (1, true),
+                (3, true),
+                (4, false),
+                (u32::MAX, false),
+            ],
+        ),
+    ];
+    for (name, set, cases) in fields {
+        for &(v, ok) in cases {
+            let mut dev = base.clone();
+            let mut sb = Superblock::read_from_prefix(&dev.data[..]).unwrap().0;
+            set(&mut sb, v);
+            sb.seal();
+            dev.data[..sb.as_bytes().len()].copy_from_slice(sb.as_bytes());
+            match Fs::mount(dev, false) {
+                Ok(mut fs) => {
+                    assert!(ok, "{name} = {v:#x} mounted");
+                    // The first query with the default breadth works.
+                    let hits = fs.vec_query(&[1.0, 2.0, 3.0, 4.0], ROOT, 1, 0, false);
+                    assert!(hits.is_ok(), "{name} = {v:#x}: {hits:?}");
+                    let (_, r) = fs.unmount();
+                    r.unwrap();
+                }
+                Err(e) => {
+                    assert!(!ok, "{name} = {v:#x} refused: {e}");
+                    assert_eq!(e, Errno::EUCLEAN, "{name} = {v:#x}");
+                }
+            }
+        }
+    }
+}
+
+/// A query's breadth is bounded by the core itself (the shim bounds it too).
+#[test]
+fn query_breadth_is_bounded() {
+    use vexfs_core::format::VEC_MAX_EF;
+    let mut fs = fresh_vec(2048, 4, 1);
+    let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+    fs.vec_set(f, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    let q = [0.0f32; 4];
+    for exact in [false, true] {
+        assert_eq!(
+            fs.vec_query(&q, ROOT, 1, VEC_MAX_EF + 1, exact),
+            Err(Errno::ERANGE)
+        );
+        assert_eq!(
+            fs.vec_query(&q, ROOT, 1, u32::MAX, exact),
+            Err(Errno::ERANGE)
+        );
+        assert_eq!(
+            fs.vec_query(&q, ROOT, 1, VEC_MAX_EF, exact).unwrap().len(),
+            1
+        );
+        assert_eq!(fs.vec_query(&q, ROOT, 1, 1, exact).unwrap().len(), 1);
+    }
+}

@@ -160,3 +160,58 @@ if vexfs_only && vfresh; then
 	vmhelper --uid 1000 vquery "$MNT" 1024 0 $q | grep -q "^$ip1 " && note "p1 visible after chmod 600"
 fi
 end
+
+# A query shows a file only through directories the caller may search (x),
+# as a path lookup would: a user who cannot enter a directory learns nothing
+# of the files below it, not even their inode numbers.
+begin vector_search_permission
+if vexfs_only && vfresh; then
+	chmod 755 "$MNT"
+	mkdir -m 755 "$MNT/pub"
+	mkdir -m 700 "$MNT/hid"
+	mkdir -p -m 755 "$MNT/top/mid/low"
+	chmod 700 "$MNT/top"
+	for f in pub/a hid/b top/mid/low/c; do
+		echo x >"$MNT/$f"; chmod 644 "$MNT/$f"
+	done
+	vmhelper vset "$MNT/pub/a" "$(unit 1)" >/dev/null
+	vmhelper vset "$MNT/hid/b" "$(unit 2)" >/dev/null
+	vmhelper vset "$MNT/top/mid/low/c" "$(unit 3)" >/dev/null
+	a=$(ino $MNT/pub/a) b=$(ino $MNT/hid/b) c=$(ino $MNT/top/mid/low/c)
+	q=0,0,0,0,0,0,0,0
+	for mode in "" exact; do
+		eq "root sees all $mode" "$(vmhelper vquery $MNT 10 0 $q $mode | cut -d' ' -f1 | tr '\n' ' ')" "$a $b $c "
+		eq "uid 1000: only through searchable dirs $mode" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q $mode | cut -d' ' -f1 | tr '\n' ' ')" "$a "
+		eq "uid 1000: subtree below an unsearchable dir $mode" "$(vmhelper --uid 1000 vquery $MNT/top/mid 10 0 $q $mode | cut -d' ' -f1 | tr '\n' ' ')" ""
+	done
+	chmod 711 "$MNT/hid"
+	eq "x on hid is enough" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q | cut -d' ' -f1 | tr '\n' ' ')" "$a $b "
+	chmod 701 "$MNT/top"
+	eq "x on every level" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q | cut -d' ' -f1 | tr '\n' ' ')" "$a $b $c "
+	chmod 700 "$MNT/top/mid"
+	eq "one level without x" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q | cut -d' ' -f1 | tr '\n' ' ')" "$a $b "
+	chmod 700 "$MNT/hid"
+	# moves and links follow the file
+	mv "$MNT/pub/a" "$MNT/hid/a"
+	eq "moved into hid" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q | cut -d' ' -f1 | tr '\n' ' ')" ""
+	mv "$MNT/hid/a" "$MNT/pub/a"
+	ln "$MNT/pub/a" "$MNT/hid/a2"
+	rm "$MNT/hid/a2"
+	eq "moved back, extra link gone" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q | cut -d' ' -f1 | tr '\n' ' ')" "$a "
+	echo y >"$MNT/pub/l"; chmod 644 "$MNT/pub/l"
+	vmhelper vset "$MNT/pub/l" "$(unit 4)" >/dev/null
+	l=$(ino $MNT/pub/l)
+	ln "$MNT/pub/l" "$MNT/hid/l"
+	rm "$MNT/pub/l"
+	eq "last searchable link removed" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q | cut -d' ' -f1 | tr '\n' ' ')" "$a "
+	eq "root still finds it" "$(vmhelper vquery $MNT 10 0 $(unit 4) | head -n1 | cut -d' ' -f1)" "$l"
+	remount
+	eq "after remount" "$(vmhelper --uid 1000 vquery $MNT 10 0 $q | cut -d' ' -f1 | tr '\n' ' ')" "$a "
+	# the breadth is bounded for everyone (VEXFS_MAX_EF); what is allowed is honoured
+	errno ERANGE "uid 1000 ef=0xffffffff" --uid 1000 vquery "$MNT" 10 0xffffffff $q
+	errno ERANGE "ef=8193" vquery "$MNT" 10 8193 $q
+	ok "ef=8192" vmhelper vquery "$MNT" 10 8192 $q
+	eq "uid 1000 ef=1" "$(vmhelper --uid 1000 vquery $MNT 1 1 $q | cut -d' ' -f1)" "$a"
+	errno ERANGE "uid 1000 ef=0xffffffff exact" --uid 1000 vquery "$MNT" 10 0xffffffff $q exact
+fi
+end
