@@ -319,7 +319,8 @@ fn superblock_vector_parameters_are_range_checked() {
     let (base, r) = fs.unmount();
     r.unwrap();
     type Set = fn(&mut Superblock, u32);
-    let fields: [(&str, Set, &[(u32, bool)]); 4] = [
+    type Field<'a> = (&'a str, Set, &'a [(u32, bool)]);
+    let fields: [Field<'_>; 4] = [
         (
             "hnsw_ef_search",
             |sb, v| sb.hnsw_ef_search.set(v),
