@@ -9,8 +9,8 @@
 
 use crate::uapi::{
     vexfs_ioc_batch, vexfs_ioc_hit, vexfs_ioc_info, vexfs_ioc_query, vexfs_ioc_vector,
-    VEXFS_IOC_MAGIC, VEXFS_MAX_BATCH, VEXFS_MAX_DIM, VEXFS_MAX_K, VEXFS_METRIC_COSINE,
-    VEXFS_METRIC_IP, VEXFS_METRIC_L2, VEXFS_QUERY_EXACT,
+    VEXFS_IOC_MAGIC, VEXFS_MAX_BATCH, VEXFS_MAX_DIM, VEXFS_MAX_EF, VEXFS_MAX_K,
+    VEXFS_METRIC_COSINE, VEXFS_METRIC_IP, VEXFS_METRIC_L2, VEXFS_QUERY_EXACT,
 };
 use std::io;
 use std::mem::size_of;
@@ -321,8 +321,14 @@ pub fn explain(op: Op, errno: i32, ctx: Ctx) -> Option<String> {
         },
         libc::EDOM => "the vector holds a NaN or an infinity".into(),
         libc::ERANGE => match ctx.k {
+            Some(k) if (1..=VEXFS_MAX_K).contains(&k) => {
+                format!("the search breadth (ef) must be at most {}", VEXFS_MAX_EF)
+            }
             Some(k) => format!("k is {}, it must be between 1 and {}", k, VEXFS_MAX_K),
-            None => format!("k must be between 1 and {}", VEXFS_MAX_K),
+            None => format!(
+                "k must be between 1 and {} and ef at most {}",
+                VEXFS_MAX_K, VEXFS_MAX_EF
+            ),
         },
         libc::E2BIG if op == Op::Batch => match ctx.count {
             Some(n) => format!("a batch of {} files is more than the {} the filesystem takes", n, VEXFS_MAX_BATCH),

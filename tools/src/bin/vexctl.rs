@@ -84,8 +84,9 @@ enum Cmd {
         /// Results wanted (1..=1024).
         #[arg(short, long, default_value_t = 10)]
         k: u32,
-        /// Search breadth (default: the filesystem's).
-        #[arg(long, default_value_t = 0)]
+        /// Search breadth, 1..=8192 (default or 0: the filesystem's).
+        #[arg(long, default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=i64::from(vexfs_tools::uapi::VEXFS_MAX_EF)))]
         ef: u32,
         /// Exact search over every vector instead of the HNSW graph.
         #[arg(long)]
