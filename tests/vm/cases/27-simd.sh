@@ -152,3 +152,29 @@ for metric in l2 cosine ip; do
 done
 # whatever happened: the module as it loads
 [ -w $P/simd ] && echo Y >$P/simd
+
+# The caller's ef is the breadth the kernel searches with (the shim once
+# asked the core for at least 32 candidates, so any ef below 32 became 32):
+# counted in distances (simd_calls).
+begin query_breadth_honoured
+if vexfs_only && cpu_simd; then
+	cd /
+	grep -q " $MNT " /proc/mounts && umount "$MNT"
+	echo Y >$P/simd
+	mkfs.vexfs -f -q $MKFS_VEXFS_ARGS --dim 16 --metric l2 "$DEV_MAIN" >/tmp/mkfs.out 2>&1 || note "mkfs: $(cat /tmp/mkfs.out)"
+	if mount_dev "$DEV_MAIN" "$MNT"; then
+		mkdir "$MNT/v"
+		eq "import" "$(vmhelper vimport $MNT/v 0 600 5)" "done=600"
+		q=$(vmhelper vgen 16 5 77)
+		c0=$(calls)
+		vmhelper vquery "$MNT" 1 1 "$q" >/dev/null || note "query ef=1"
+		c1=$(calls)
+		vmhelper vquery "$MNT" 1 64 "$q" >/dev/null || note "query ef=64"
+		c2=$(calls)
+		[ $((c1 - c0)) -lt $((c2 - c1)) ] ||
+			note "ef=1 computed $((c1 - c0)) distances, ef=64 $((c2 - c1)): ef not honoured"
+		eq "ef=1 answers k=1" "$(vmhelper vquery $MNT 1 1 $q | wc -l)" 1
+		umount_dir "$MNT"
+	fi
+fi
+end
