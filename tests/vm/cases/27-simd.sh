@@ -169,10 +169,10 @@ if vexfs_only && cpu_simd; then
 		c0=$(calls)
 		vmhelper vquery "$MNT" 1 1 "$q" >/dev/null || note "query ef=1"
 		c1=$(calls)
-		vmhelper vquery "$MNT" 1 64 "$q" >/dev/null || note "query ef=64"
+		vmhelper vquery "$MNT" 1 32 "$q" >/dev/null || note "query ef=32"
 		c2=$(calls)
 		[ $((c1 - c0)) -lt $((c2 - c1)) ] ||
-			note "ef=1 computed $((c1 - c0)) distances, ef=64 $((c2 - c1)): ef not honoured"
+			note "ef=1 computed $((c1 - c0)) distances, ef=32 $((c2 - c1)): ef not honoured"
 		eq "ef=1 answers k=1" "$(vmhelper vquery $MNT 1 1 $q | wc -l)" 1
 		umount_dir "$MNT"
 	fi
