@@ -215,16 +215,7 @@ impl<D: Device> Fs<D> {
         let mut leaf_refs = Vec::new();
         for (chunk, &blk) in extents.chunks(epb).zip(leaf_blocks.iter()) {
             self.write_extent_block(ino, blk, 0, chunk)?;
-            let first = chunk.first().map(|e| e.logical.get()).unwrap_or(0);
-            crate::mem::push(
-                &mut leaf_refs,
-                DiskExtent {
-                    logical: U64::new(first),
-                    start: U64::new(blk),
-                    len: U32::new(0),
-                    pad: U32::new(0),
-                },
-            )?;
+            crate::mem::push(&mut leaf_refs, index_entry(chunk, blk))?;
         }
         match depth {
             0 => roots = extents,
@@ -232,16 +223,7 @@ impl<D: Device> Fs<D> {
             _ => {
                 for (chunk, &blk) in leaf_refs.chunks(epb).zip(index_list.iter()) {
                     self.write_extent_block(ino, blk, 1, chunk)?;
-                    let first = chunk.first().map(|e| e.logical.get()).unwrap_or(0);
-                    crate::mem::push(
-                        &mut roots,
-                        DiskExtent {
-                            logical: U64::new(first),
-                            start: U64::new(blk),
-                            len: U32::new(0),
-                            pad: U32::new(0),
-                        },
-                    )?;
+                    crate::mem::push(&mut roots, index_entry(chunk, blk))?;
                 }
             }
         }
@@ -400,5 +382,15 @@ impl<D: Device> Fs<D> {
             self.free_bits(Map::Blocks, start, len)?;
         }
         Ok(())
+    }
+}
+
+/// The index entry naming block `blk`, which holds `chunk`.
+fn index_entry(chunk: &[DiskExtent], blk: u64) -> DiskExtent {
+    DiskExtent {
+        logical: U64::new(chunk.first().map(|e| e.logical.get()).unwrap_or(0)),
+        start: U64::new(blk),
+        len: U32::new(0),
+        pad: U32::new(0),
     }
 }
