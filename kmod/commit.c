@@ -21,15 +21,44 @@
 #define VEXFS_COMMIT_INTERVAL	(5 * HZ)
 #define VEXFS_ORDERED_BATCH	32
 
+/*
+ * find_inode_nowait() match: take a reference without ever waiting.  The
+ * commit holds txn_sem for writing, so it must not wait on an inode that
+ * is I_NEW (its creator may be in write_begin, waiting on txn_sem: a new
+ * symlink's page_symlink) nor on one being freed (ilookup does both).
+ * An I_NEW inode is taken as it is: its creator holds a reference until
+ * it clears I_NEW, so ours is never the last one while it is set, and a
+ * new symlink's block may already be dirty in the page cache and must be
+ * written before the commit that makes it reachable.  An inode being
+ * freed is skipped: it has been unlinked (its blocks go with it) or it
+ * has no dirty pages left (only clean inodes are evicted while mounted).
+ */
+static int vexfs_ordered_match(struct inode *inode, unsigned long ino,
+			       void *data)
+{
+	if (inode->i_ino != ino)
+		return 0;
+	spin_lock(&inode->i_lock);
+	if (inode->i_state & (I_FREEING | I_WILL_FREE)) {
+		spin_unlock(&inode->i_lock);
+		return 0;
+	}
+	__iget(inode);
+	spin_unlock(&inode->i_lock);
+	return 1;
+}
+
 static int vexfs_write_ordered(struct super_block *sb, const u64 *inos, u32 n)
 {
 	int err = 0;
 	u32 i;
 
 	for (i = 0; i < n; i++) {
-		struct inode *inode = ilookup(sb, inos[i]);
+		struct inode *inode;
 		int ret;
 
+		inode = find_inode_nowait(sb, inos[i], vexfs_ordered_match,
+					  NULL);
 		if (!inode)
 			continue;	/* evicted: its pages were written then */
 		ret = filemap_write_and_wait(inode->i_mapping);

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../../ffi/include/vexfs_uapi.h"
@@ -501,6 +502,7 @@ static int usage(void)
 		"                                 both multiples of 32; fsync: then fsync the file and its directory)\n"
 		"  gencheck PATH SEED            (every record is SEED's for its offset, any GEN, or all zero;\n"
 		"                                 prints OK size=N zero=Z records, or BAD at OFF with the bytes)\n"
+		"  churn files|symlinks|fsync|sync DIR SECS [ID]  (load until SECS are up; prints OK iterations)\n"
 		"vector ioctls (VEXFS_IOC_*; VEC is comma-separated floats, nan/inf allowed):\n"
 		"  vset FILE VEC [OPENFLAGS] | vget FILE [OPENFLAGS] (prints VEC) | vdel FILE [OPENFLAGS]\n"
 		"  vquery PATH K EF VEC [exact]  (one 'ino distance' line per hit, nearest first)\n"
@@ -607,6 +609,54 @@ static int gencheck(const char *path, unsigned long seed)
 	return 0;
 }
 
+/* churn WHAT DIR SECONDS [ID]: one kind of load on DIR until the time is up
+ * (the commit-race case runs several at once).  files: create, write 8 KiB,
+ * close, unlink (the freed inode number is soon reused); symlinks: symlink
+ * with a 200-byte target, readlink, unlink; fsync: rewrite DIR/fsync-ID and
+ * fsync it; sync: syncfs.  Prints "OK N" (iterations) or the first errno. */
+static int churn(const char *what, const char *dir, int secs, const char *id)
+{
+	static char buf[8192];
+	char path[4096], target[256];
+	time_t stop = time(NULL) + secs;
+	unsigned long n = 0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	if (dfd < 0) return fail();
+	memset(buf, 'c', sizeof buf);
+	memset(target, 't', 200);
+	target[200] = 0;
+	while (time(NULL) < stop) {
+		snprintf(path, sizeof path, "%s/%s-%s-%lu", dir, what, id, n % 64);
+		if (!strcmp(what, "files")) {
+			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0) return fail();
+			if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) return fail();
+			close(fd);
+			if (unlink(path) < 0) return fail();
+		} else if (!strcmp(what, "symlinks")) {
+			char got[256];
+			if (symlink(target, path) < 0) return fail();
+			if (readlink(path, got, sizeof got) != 200) return fail();
+			if (unlink(path) < 0) return fail();
+		} else if (!strcmp(what, "fsync")) {
+			snprintf(path, sizeof path, "%s/fsync-%s", dir, id);
+			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0) return fail();
+			if (write(fd, buf, 4096) != 4096 || fsync(fd) < 0) return fail();
+			close(fd);
+		} else if (!strcmp(what, "sync")) {
+			if (syncfs(dfd) < 0) return fail();
+		} else {
+			return usage();
+		}
+		n++;
+	}
+	close(dfd);
+	printf("OK %lu\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -633,6 +683,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[2], "none")) return usage();
 		return report(syscall(SYS_renameat2, AT_FDCWD, argv[3], AT_FDCWD, argv[4], fl));
 	}
+	if (!strcmp(c, "churn") && (argc == 5 || argc == 6))
+		return churn(argv[2], argv[3], atoi(argv[4]), argc == 6 ? argv[5] : "0");
 	if (!strcmp(c, "rename") && argc == 4)
 		return report(rename(argv[2], argv[3]));
 	if (!strcmp(c, "link") && argc == 4)
