@@ -463,9 +463,25 @@ impl<D: Device> Checker<'_, D> {
         if !self.pass0() {
             return;
         }
+        // The mount refuses a superblock whose free counts exceed the
+        // totals before it replays the journal (pass 5 recounts them).
+        let counts_bad = self.sb.free_blocks.get() > self.sb.block_count.get()
+            || self.sb.free_inodes.get() > self.sb.inode_count.get();
         // After a replay (or with the replay overlaid) the superblock may differ.
-        if self.journal() && !self.pass0() {
-            return;
+        if self.journal() {
+            if !self.pass0() {
+                return;
+            }
+            let still = self.sb.free_blocks.get() > self.sb.block_count.get()
+                || self.sb.free_inodes.get() > self.sb.inode_count.get();
+            if counts_bad && !still && !self.writable() {
+                // The replay would fix them, but the mount never gets there.
+                self.problem(
+                    "free_counts",
+                    "superblock free counts exceed the totals (the mount refuses it before replaying the journal)".into(),
+                    false,
+                );
+            }
         }
         self.pass1();
         self.load_orphan_list();

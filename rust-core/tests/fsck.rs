@@ -956,3 +956,29 @@ fn vector_parameters_without_vector_space() {
     assert_eq!(sb(&dev).hnsw_ef_search.get(), 0);
     Fs::mount(dev, false).unwrap();
 }
+
+/// The mount checks the superblock before it replays the journal: free
+/// counts above the totals there are an error for -n even when the
+/// journal's copy of the superblock (which -n checks as replayed) is fine.
+#[test]
+fn bad_free_counts_under_a_journal_needing_recovery() {
+    let p = populated();
+    let mut fs = Fs::mount(p.dev.clone(), false).unwrap();
+    let f = fs.create(ROOT, b"late", REG, 0, 0, 0).unwrap();
+    fs.write(f, 0, b"journaled").unwrap();
+    assert!(fs.commit().unwrap());
+    let mut dev = fs.dev.clone();
+    drop(fs);
+    let mut s = sb(&dev);
+    s.free_blocks.set(s.block_count.get() + 1);
+    put_sb(&mut dev, s);
+    assert!(Fs::mount(dev.clone(), false).is_err());
+    let r = run(&mut dev, Mode::No);
+    assert!(r.has("free_counts"), "{}", show(&r));
+    assert_eq!(r.exit_code(), 4, "{}", show(&r));
+    let r = run(&mut dev, Mode::Yes);
+    assert_eq!(r.exit_code(), 1, "{}", show(&r));
+    assert_clean(&mut dev);
+    let mut fs = mounts_and_reads(dev, &p);
+    assert_eq!(fs.lookup(ROOT, b"late").unwrap(), f);
+}
