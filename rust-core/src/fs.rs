@@ -46,10 +46,10 @@ pub struct Fs<D: Device> {
     /// A commit failed: like jbd2 after an abort, nothing more is committed
     /// (what is home is consistent; the lost transaction stays lost).
     pub(crate) journal_aborted: bool,
-    /// Inside `op`: nesting depth, the savepoint, the inodes the operation
+    /// Inside `op`: whether one runs, the savepoint, the inodes the operation
     /// may have changed in the cache (None: too many to note, reload all),
     /// and whether it changed the vectors in memory (no rollback then).
-    op_depth: u32,
+    in_op: bool,
     sp: Option<Savepoint>,
     touched: Option<alloc::vec::Vec<u64>>,
     pub(crate) vec_touched: bool,
@@ -141,7 +141,7 @@ impl<D: Device> Fs<D> {
             commit_hinted: false,
             orphans: alloc::vec::Vec::new(),
             journal_aborted: false,
-            op_depth: 0,
+            in_op: false,
             sp: None,
             touched: None,
             vec_touched: false,
@@ -348,7 +348,7 @@ impl<D: Device> Fs<D> {
         if (!ordered && (starved || used > cap / 2)) || used > cap / 4 * 3 {
             self.commit()?;
         }
-        if self.op_depth > 0 && self.sp.is_none() {
+        if self.in_op && self.sp.is_none() {
             self.sp = Some(Savepoint {
                 sb: self.sb.clone(),
                 sb_dirty: self.sb_dirty,
@@ -370,12 +370,12 @@ impl<D: Device> Fs<D> {
     /// aborted, as jbd2 does: the filesystem refuses further changes and
     /// the disk keeps the last committed state.
     pub fn op<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        if self.op_depth > 0 {
+        if self.in_op {
             return f(self);
         }
-        self.op_depth = 1;
+        self.in_op = true;
         let r = f(self);
-        self.op_depth = 0;
+        self.in_op = false;
         match &r {
             Ok(_) => self.end_op(),
             Err(e) => self.fail_op(*e),
@@ -391,10 +391,8 @@ impl<D: Device> Fs<D> {
     }
 
     /// Note that the operation in progress may change cached inode `ino`.
+    /// (`touched` is Some only while a savepoint is held.)
     pub(crate) fn touch_inode(&mut self, ino: u64) {
-        if self.sp.is_none() {
-            return;
-        }
         if let Some(t) = self.touched.as_mut() {
             if !t.contains(&ino) && crate::mem::push(t, ino).is_err() {
                 self.touched = None;

@@ -633,22 +633,6 @@ impl Journal {
         self.undo = None;
     }
 
-    /// Whether the changes since the savepoint can be undone.
-    pub fn can_roll_back(&self) -> bool {
-        self.undo.as_ref().is_some_and(|u| !u.broken)
-    }
-
-    /// Whether anything changed since the savepoint.
-    pub fn changed_since_savepoint(&self) -> bool {
-        self.undo.as_ref().is_some_and(|u| {
-            u.broken
-                || !u.blocks.is_empty()
-                || u.freed_len != self.freed.len()
-                || !u.revoked_added.is_empty()
-                || !u.ordered_added.is_empty()
-        })
-    }
-
     /// Put the running transaction back as it was at the savepoint.
     /// Needs no memory. False (and nothing done) when it cannot.
     pub fn roll_back(&mut self) -> bool {
