@@ -119,7 +119,8 @@ drive() { # FILE SERIAL [CACHE (default unsafe)]
 vm_qemu() {
 	local t=$1 initrd=$2 log=$3 qout=$4
 	shift 4
-	timeout --foreground -k 10 "$t" qemu-system-x86_64 -accel tcg -cpu max \
+	# one guest at a time on this machine (2 cores): concurrent runs queue here
+	flock "${VM_LOCK:-/tmp/vexfs-vm.lock}" timeout --foreground -k 10 "$t" qemu-system-x86_64 -accel tcg -cpu max \
 		-m "${VM_MEM:-1G}" -smp "${VM_SMP:-2}" -nographic -no-reboot -monitor none \
 		-kernel "$KERNEL" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet" \
