@@ -79,6 +79,9 @@ make -j"$(nproc)" -C "$KDIR" M="$ROOT" VEXFS_RUST_LIB="$RUST_LIB" \
 	VEXFS_SIMD_LIB="$SIMD_LIB" \
 	${VEXFS_CORE_H:+VEXFS_CORE_H="$VEXFS_CORE_H"} ${V:+V=$V} modules
 
+# every stack frame of the module (Rust and C) under the bound
+sh scripts/check-stack.sh vexfs.ko
+
 mkdir -p build
 cp vexfs.ko build/vexfs.ko
 echo "build-kmod: build/vexfs.ko ($KVER)"

@@ -9,8 +9,9 @@ use crate::format::{
 use crate::inode::Inode;
 use crate::journal::{self, Journal};
 use crate::{Errno, Result};
+use alloc::boxed::Box;
 use hashbrown::HashMap;
-use zerocopy::IntoBytes;
+use zerocopy::{FromZeros, IntoBytes};
 
 /// Largest file: 2^32 blocks of 4 KiB (16 TiB).
 pub const MAX_FILE_BLOCKS: u64 = 1 << 32;
@@ -22,9 +23,12 @@ pub const LINK_MAX: u32 = 65000;
 /// commit much earlier).
 const FREED_COMMIT_BLOCKS: u64 = 256;
 
+/// The superblock, the journal and the savepoint live in their own heap
+/// blocks so that `Fs` itself stays small: the kernel builds it on a
+/// 16 KiB stack (see `mount_boxed`).
 pub struct Fs<D: Device> {
     pub dev: D,
-    pub sb: Superblock,
+    pub sb: Box<Superblock>,
     pub(crate) inodes: HashMap<u64, Inode>,
     pub(crate) read_only: bool,
     /// Set when corruption was seen: further changes are refused with EROFS.
@@ -38,7 +42,7 @@ pub struct Fs<D: Device> {
     /// Files below a directory, from the last subtree query (dir, generation, set).
     pub(crate) subtree_cache: Option<(u64, u64, hashbrown::HashSet<u64>)>,
     /// The metadata journal: every metadata write goes to its running transaction.
-    pub journal: Journal,
+    pub journal: Box<Journal>,
     /// The running transaction is big enough that the device was asked to commit soon.
     pub(crate) commit_hinted: bool,
     /// The orphan list in memory, in on-disk order (sb.orphan_head first).
@@ -50,14 +54,16 @@ pub struct Fs<D: Device> {
     /// may have changed in the cache (None: too many to note, reload all),
     /// and whether it changed the vectors in memory (no rollback then).
     in_op: bool,
-    sp: Option<Savepoint>,
+    sp: Savepoint,
     touched: Option<alloc::vec::Vec<u64>>,
     pub(crate) vec_touched: bool,
 }
 
 /// What `fail_op` restores besides the journal's running transaction.
+/// Its buffers are allocated once per mount and reused by every operation.
 struct Savepoint {
-    sb: Superblock,
+    held: bool,
+    sb: Box<Superblock>,
     sb_dirty: bool,
     orphans: alloc::vec::Vec<u64>,
 }
@@ -76,49 +82,26 @@ pub struct StatFs {
 
 impl<D: Device> Fs<D> {
     /// Read and validate the superblock, mark the filesystem in use.
-    pub fn mount(mut dev: D, read_only: bool) -> Result<Self> {
-        let mut buf = new_block()?;
-        dev.read_block(0, &mut buf)?;
-        let sb = match Superblock::decode(&buf, dev.block_count()) {
-            Ok(sb) => sb,
-            Err(why) => {
-                dev.log(LogLevel::Err, format_args!("can't mount: {}", why));
-                // Not ours at all is EINVAL (like other filesystems' "can't find"); ours but damaged is EUCLEAN.
-                let ours = buf.get(..8) == Some(crate::format::MAGIC.to_le_bytes().as_slice());
-                return Err(if ours { Errno::EUCLEAN } else { Errno::EINVAL });
-            }
-        };
-        let incompat = sb.feature_incompat.get() & !FEATURE_INCOMPAT_SUPP;
-        if incompat != 0 {
-            dev.log(
-                LogLevel::Err,
-                format_args!(
-                    "can't mount: unsupported incompatible features {:#x}",
-                    incompat
-                ),
-            );
-            return Err(Errno::EINVAL);
-        }
+    pub fn mount(dev: D, read_only: bool) -> Result<Self> {
+        Self::mount_boxed(dev, read_only).map(|fs| *fs)
+    }
+
+    /// `mount`, onto the heap: the kernel calls this on a 16 KiB stack, so
+    /// the work is split into frames that each stay small (the build
+    /// checks every frame of the module: scripts/check-stack.sh).
+    #[inline(never)]
+    pub fn mount_boxed(dev: D, read_only: bool) -> Result<Box<Self>> {
+        let mut fs = Self::open(dev, read_only)?;
+        fs.start()?;
+        Ok(fs)
+    }
+
+    /// The superblock (after journal replay) and the journal, in memory.
+    #[inline(never)]
+    fn open(mut dev: D, read_only: bool) -> Result<Box<Self>> {
         let mut read_only = read_only;
-        let ro_compat = sb.feature_ro_compat.get() & !FEATURE_RO_COMPAT_SUPP;
-        if ro_compat != 0 && !read_only {
-            dev.log(
-                LogLevel::Warn,
-                format_args!(
-                    "unsupported ro_compat features {:#x}: mounting read-only",
-                    ro_compat
-                ),
-            );
-            read_only = true;
-        }
-        let sb = Self::recover_journal(&mut dev, sb)?;
-        let journal = match Journal::open(&mut dev, &sb) {
-            Ok(j) => j,
-            Err(why) => {
-                dev.log(LogLevel::Err, format_args!("can't mount: journal: {}", why));
-                return Err(journal::errno_of(why));
-            }
-        };
+        let sb = Self::read_super(&mut dev, &mut read_only)?;
+        let journal = Self::open_journal(&mut dev, &sb)?;
         if sb.state.get() & STATE_ERRORS != 0 {
             dev.log(
                 LogLevel::Warn,
@@ -126,7 +109,13 @@ impl<D: Device> Fs<D> {
             );
         }
         let now = dev.now();
-        let mut fs = Fs {
+        let sp = Savepoint {
+            held: false,
+            sb: Superblock::new_box_zeroed().map_err(|_| Errno::ENOMEM)?,
+            sb_dirty: false,
+            orphans: alloc::vec::Vec::new(),
+        };
+        crate::mem::boxed(Fs {
             dev,
             sb,
             inodes: HashMap::new(),
@@ -142,37 +131,102 @@ impl<D: Device> Fs<D> {
             orphans: alloc::vec::Vec::new(),
             journal_aborted: false,
             in_op: false,
-            sp: None,
+            sp,
             touched: None,
             vec_touched: false,
-        };
-        if !read_only {
-            fs.sb.mount_time.set(now.sec);
-            fs.sb
+        })
+    }
+
+    /// Mark the filesystem mounted, load the vectors, free the orphans.
+    #[inline(never)]
+    fn start(&mut self) -> Result<()> {
+        if !self.read_only {
+            let now = self.dev.now();
+            self.sb.mount_time.set(now.sec);
+            self.sb
                 .mount_count
-                .set(fs.sb.mount_count.get().wrapping_add(1));
-            fs.sb_dirty = true;
-            fs.write_super()?;
+                .set(self.sb.mount_count.get().wrapping_add(1));
+            self.sb_dirty = true;
+            self.write_super()?;
         }
-        fs.load_vectors()?;
+        self.load_vectors()?;
         // A damaged orphan list is logged and leaves the mount refusing
         // changes (corrupt()); the files themselves stay readable.
-        let orphans = fs.load_orphans();
-        if orphans.is_ok() && !read_only {
-            let freed = fs.free_orphans();
+        let orphans = self.load_orphans();
+        if orphans.is_ok() && !self.read_only {
+            let freed = self.free_orphans();
             if freed.is_ok() {
-                fs.commit()?;
+                self.commit()?;
             }
             freed.or_else(|e| if e == Errno::EUCLEAN { Ok(()) } else { Err(e) })?;
         }
-        orphans.or_else(|e| if e == Errno::EUCLEAN { Ok(()) } else { Err(e) })?;
-        Ok(fs)
+        orphans.or_else(|e| if e == Errno::EUCLEAN { Ok(()) } else { Err(e) })
+    }
+
+    /// The superblock, checked, with its features; after journal replay.
+    #[inline(never)]
+    fn read_super(dev: &mut D, read_only: &mut bool) -> Result<Box<Superblock>> {
+        let mut sb = Superblock::new_box_zeroed().map_err(|_| Errno::ENOMEM)?;
+        Self::decode_super(dev, &mut sb, "can't mount")?;
+        let incompat = sb.feature_incompat.get() & !FEATURE_INCOMPAT_SUPP;
+        if incompat != 0 {
+            dev.log(
+                LogLevel::Err,
+                format_args!(
+                    "can't mount: unsupported incompatible features {:#x}",
+                    incompat
+                ),
+            );
+            return Err(Errno::EINVAL);
+        }
+        let ro_compat = sb.feature_ro_compat.get() & !FEATURE_RO_COMPAT_SUPP;
+        if ro_compat != 0 && !*read_only {
+            dev.log(
+                LogLevel::Warn,
+                format_args!(
+                    "unsupported ro_compat features {:#x}: mounting read-only",
+                    ro_compat
+                ),
+            );
+            *read_only = true;
+        }
+        Self::recover_journal(dev, &mut sb)?;
+        Ok(sb)
+    }
+
+    /// Read and check block 0 into `sb`. Not ours at all is EINVAL (like
+    /// other filesystems' "can't find"); ours but damaged is EUCLEAN.
+    fn decode_super(dev: &mut D, sb: &mut Superblock, what: &str) -> Result<()> {
+        let mut buf = new_block()?;
+        dev.read_block(0, &mut buf)?;
+        match Superblock::decode(&buf, dev.block_count()) {
+            Ok(decoded) => {
+                *sb = decoded;
+                Ok(())
+            }
+            Err(why) => {
+                dev.log(LogLevel::Err, format_args!("{}: {}", what, why));
+                let ours = buf.get(..8) == Some(crate::format::MAGIC.to_le_bytes().as_slice());
+                Err(if ours { Errno::EUCLEAN } else { Errno::EINVAL })
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn open_journal(dev: &mut D, sb: &Superblock) -> Result<Box<Journal>> {
+        match Journal::open(dev, sb) {
+            Ok(j) => crate::mem::boxed(j),
+            Err(why) => {
+                dev.log(LogLevel::Err, format_args!("can't mount: journal: {}", why));
+                Err(journal::errno_of(why))
+            }
+        }
     }
 
     /// Replay what the journal holds (on read-only mounts too, as ext4 does:
     /// the device must be writable), then read the superblock again.
-    fn recover_journal(dev: &mut D, sb: Superblock) -> Result<Superblock> {
-        let rec = match journal::replay(dev, &sb) {
+    fn recover_journal(dev: &mut D, sb: &mut Superblock) -> Result<()> {
+        let rec = match journal::replay(dev, sb) {
             Ok(r) => r,
             Err(why) => {
                 dev.log(LogLevel::Err, format_args!("can't mount: journal: {}", why));
@@ -180,7 +234,7 @@ impl<D: Device> Fs<D> {
             }
         };
         if rec.transactions == 0 {
-            return Ok(sb);
+            return Ok(());
         }
         dev.log(
             LogLevel::Info,
@@ -189,18 +243,7 @@ impl<D: Device> Fs<D> {
                 rec.transactions, rec.blocks, rec.revoked
             ),
         );
-        let mut buf = new_block()?;
-        dev.read_block(0, &mut buf)?;
-        match Superblock::decode(&buf, dev.block_count()) {
-            Ok(sb) => Ok(sb),
-            Err(why) => {
-                dev.log(
-                    LogLevel::Err,
-                    format_args!("can't mount: after journal replay: {}", why),
-                );
-                Err(Errno::EUCLEAN)
-            }
-        }
+        Self::decode_super(dev, sb, "can't mount: after journal replay").map_err(|_| Errno::EUCLEAN)
     }
 
     /// Switch between read-only and read-write. Going read-only writes the
@@ -232,13 +275,6 @@ impl<D: Device> Fs<D> {
         self.read_only = false;
         self.sb.mount_time.set(self.dev.now().sec);
         self.write_super()
-    }
-
-    /// `mount`, onto the heap: the kernel calls this on a 16 KiB stack and
-    /// `Fs` is large, so it must not be moved around there.
-    #[inline(never)]
-    pub fn mount_boxed(dev: D, read_only: bool) -> Result<alloc::boxed::Box<Self>> {
-        Self::mount(dev, read_only).and_then(crate::mem::boxed)
     }
 
     pub fn read_only(&self) -> bool {
@@ -348,12 +384,12 @@ impl<D: Device> Fs<D> {
         if (!ordered && (starved || used > cap / 2)) || used > cap / 4 * 3 {
             self.commit()?;
         }
-        if self.in_op && self.sp.is_none() {
-            self.sp = Some(Savepoint {
-                sb: self.sb.clone(),
-                sb_dirty: self.sb_dirty,
-                orphans: crate::mem::vec_from_slice(&self.orphans)?,
-            });
+        if self.in_op && !self.sp.held {
+            self.sp.orphans.clear();
+            crate::mem::extend_from_slice(&mut self.sp.orphans, &self.orphans)?;
+            self.sp.sb.clone_from(&self.sb);
+            self.sp.sb_dirty = self.sb_dirty;
+            self.sp.held = true;
             self.touched = Some(alloc::vec::Vec::new());
             self.vec_touched = false;
             self.journal.savepoint();
@@ -385,7 +421,7 @@ impl<D: Device> Fs<D> {
 
     fn end_op(&mut self) {
         self.journal.release();
-        self.sp = None;
+        self.sp.held = false;
         self.touched = None;
         self.vec_touched = false;
     }
@@ -401,10 +437,10 @@ impl<D: Device> Fs<D> {
     }
 
     fn fail_op(&mut self, e: Errno) {
-        let Some(sp) = self.sp.take() else {
+        if !self.sp.held {
             self.end_op();
             return;
-        };
+        }
         let touched = self.touched.take();
         if self.vec_touched || !self.journal.roll_back() {
             self.end_op();
@@ -412,9 +448,9 @@ impl<D: Device> Fs<D> {
             return;
         }
         let errors = self.sb.state.get() & STATE_ERRORS;
-        self.sb = sp.sb;
-        self.sb_dirty = sp.sb_dirty;
-        self.orphans = sp.orphans;
+        self.sb.clone_from(&self.sp.sb);
+        self.sb_dirty = self.sp.sb_dirty;
+        core::mem::swap(&mut self.orphans, &mut self.sp.orphans);
         self.ns_generation = self.ns_generation.wrapping_add(1);
         self.subtree_cache = None;
         let reloaded = match touched {

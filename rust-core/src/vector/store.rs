@@ -181,6 +181,39 @@ impl<D: Device> Fs<D> {
                     .unwrap_or([0; 8]),
             ),
         };
+        let (slots, count) = self.read_slots(dim, capacity)?;
+        if count != self.sb.vec_count.get() {
+            self.dev.log(
+                LogLevel::Warn,
+                format_args!(
+                    "vector count {} in superblock, {} in slots: using slots",
+                    self.sb.vec_count.get(),
+                    count
+                ),
+            );
+            self.sb.vec_count.set(count);
+        }
+        let (graph, loaded, rebuilt) = self.index_for(params, metric, capacity, count, &slots)?;
+        // A rebuilt graph is stored at the next sync.
+        self.vec = Some(crate::mem::boxed(VecSpace {
+            dim,
+            metric,
+            ef_search: self.sb.hnsw_ef_search.get(),
+            capacity,
+            slots,
+            graph,
+            dirty: rebuilt,
+            stale: false,
+            loaded,
+        })?);
+        Ok(())
+    }
+
+    /// Every slot block read and checked: the vectors, with orphaned slots
+    /// (torn between slot and inode) freed. (Split from `load_vectors` to
+    /// keep kernel stack frames small.)
+    #[inline(never)]
+    fn read_slots(&mut self, dim: u32, capacity: u32) -> Result<(SlotTable, u64)> {
         let mut slots = SlotTable {
             dim: dim as usize,
             data: Vec::new(),
@@ -246,17 +279,20 @@ impl<D: Device> Fs<D> {
                 self.write_slot(slot, 0, 0, &zeros)?;
             }
         }
-        if count != self.sb.vec_count.get() {
-            self.dev.log(
-                LogLevel::Warn,
-                format_args!(
-                    "vector count {} in superblock, {} in slots: using slots",
-                    self.sb.vec_count.get(),
-                    count
-                ),
-            );
-            self.sb.vec_count.set(count);
-        }
+        Ok((slots, count))
+    }
+
+    /// The stored graph when it is intact and current, else one rebuilt
+    /// from the slots; with (loaded, rebuilt).
+    #[inline(never)]
+    fn index_for(
+        &mut self,
+        params: HnswParams,
+        metric: Metric,
+        capacity: u32,
+        count: u64,
+        slots: &SlotTable,
+    ) -> Result<(Hnsw, bool, bool)> {
         let mut rebuilt = false;
         let stored = self.load_graph(capacity, count);
         let loaded = stored.is_some();
@@ -274,7 +310,7 @@ impl<D: Device> Fs<D> {
                 let ids: Vec<u32> = crate::mem::collect(slots.used())?;
                 for id in ids {
                     crate::dev::resched();
-                    match g.insert(id, &slots) {
+                    match g.insert(id, slots) {
                         Ok(()) => {}
                         Err(HnswError::NoMemory) => return Err(Errno::ENOMEM),
                         Err(_) => {
@@ -287,19 +323,7 @@ impl<D: Device> Fs<D> {
                 g
             }
         };
-        // A rebuilt graph is stored at the next sync.
-        self.vec = Some(crate::mem::boxed(VecSpace {
-            dim,
-            metric,
-            ef_search: self.sb.hnsw_ef_search.get(),
-            capacity,
-            slots,
-            graph,
-            dirty: rebuilt,
-            stale: false,
-            loaded,
-        })?);
-        Ok(())
+        Ok((graph, loaded, rebuilt))
     }
 
     /// Whether inode `ino` is in use, has `generation` and names `slot`.
