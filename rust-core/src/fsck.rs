@@ -158,6 +158,9 @@ struct Node {
     reached: bool,
     /// Directory the walk found it in (0: not connected).
     found_in: u64,
+    /// A non-directory's `parent` hint names a directory the walk found
+    /// it in (query results are shown by the permissions along it).
+    hint_seen: bool,
     /// Damaged beyond use and not cleared (answer was no).
     bad: bool,
 }
@@ -784,6 +787,7 @@ impl<D: Device> Checker<'_, D> {
             subdirs: 0,
             reached: false,
             found_in: 0,
+            hint_seen: false,
             bad: true,
         };
         if !valid_file_type(mode) {
@@ -886,6 +890,7 @@ impl<D: Device> Checker<'_, D> {
             subdirs: 0,
             reached: false,
             found_in: 0,
+            hint_seen: false,
             bad: false,
         };
         self.nodes.insert(ino, node);
@@ -1422,6 +1427,10 @@ impl<D: Device> Checker<'_, D> {
                 } else if let Some(t) = self.nodes.get_mut(&e.ino) {
                     t.reached = true;
                     t.links = t.links.saturating_add(1);
+                    if t.found_in == 0 {
+                        t.found_in = d;
+                    }
+                    t.hint_seen |= t.d.parent.get() == d;
                 }
             }
         }
@@ -1661,6 +1670,7 @@ impl<D: Device> Checker<'_, D> {
                 subdirs: 0,
                 reached: false,
                 found_in: 0,
+                hint_seen: false,
                 bad: false,
             },
         );
@@ -2078,14 +2088,19 @@ impl<D: Device> Checker<'_, D> {
                     ),
                     done,
                 );
-                if done {
+                if let (true, Some(lf)) = (done, lf) {
                     if let Some(n) = self.nodes.get_mut(&ino) {
                         n.reached = true;
                         n.links = 1;
+                        n.found_in = lf;
+                        n.hint_seen = true;
+                        n.d.parent = U64::new(lf);
                     }
+                    self.write_node(ino);
                 }
             }
         }
+        self.check_parent_hints();
         let checks: Vec<(u64, u32, u64)> = self
             .nodes
             .iter()
@@ -2113,6 +2128,39 @@ impl<D: Device> Checker<'_, D> {
             self.problem(
                 "link_count",
                 format!("inode {} link count is {}, should be {}", ino, have, want),
+                done,
+            );
+        }
+    }
+
+    /// A non-directory's parent hint must be 0 (unknown) or a directory
+    /// that links to it: vector query results are filtered by search
+    /// permission along the hint, so a wrong one could show a file in a
+    /// directory the caller cannot search. The fix points it at a
+    /// directory that does link to it.
+    fn check_parent_hints(&mut self) {
+        let wrong: Vec<(u64, u64, u64)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.reached && !n.bad && !n.is_dir() && !n.hint_seen)
+            .filter(|(_, n)| n.d.parent.get() != 0)
+            .map(|(&i, n)| (i, n.d.parent.get(), n.found_in))
+            .collect();
+        for (ino, was, want) in wrong {
+            let fix = self.decide(true);
+            if fix {
+                if let Some(n) = self.nodes.get_mut(&ino) {
+                    n.d.parent = U64::new(want);
+                    n.hint_seen = true;
+                }
+            }
+            let done = fix && self.write_node(ino);
+            self.problem(
+                "parent_hint",
+                format!(
+                    "inode {}: parent hint is {}, which holds no link to it: setting it to {}",
+                    ino, was, want
+                ),
                 done,
             );
         }

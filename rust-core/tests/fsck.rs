@@ -365,6 +365,35 @@ fn file_type_and_parent() {
 }
 
 #[test]
+fn parent_hint_of_a_file() {
+    let mut p = populated();
+    // a.txt lives in docs; a hint naming sub (which holds no link to it)
+    // would filter query results by the wrong directory's permissions.
+    edit_inode(&mut p.dev, p.a, |d| d.parent.set(p.sub));
+    detect_and_repair(&mut p.dev, "parent_hint");
+    assert_eq!(get_inode(&p.dev, p.a).parent.get(), p.docs);
+    // Unknown (0) is allowed; a hint naming a non-directory is not.
+    edit_inode(&mut p.dev, p.b, |d| d.parent.set(0));
+    assert_clean(&mut p.dev);
+    edit_inode(&mut p.dev, p.b, |d| d.parent.set(p.big));
+    detect_and_repair(&mut p.dev, "parent_hint");
+    let hint = get_inode(&p.dev, p.b).parent.get();
+    assert!(hint == p.sub || hint == ROOT, "hint {}", hint);
+    let mut fs = mounts_and_reads(p.dev.clone(), &p);
+    assert_eq!(fs.parent_of(p.a).unwrap(), p.docs);
+}
+
+#[test]
+fn lost_file_hint_is_lost_found() {
+    let mut p = populated();
+    set_entry(&mut p.dev, p.docs, b"a.txt", Some(0), None);
+    detect_and_repair(&mut p.dev, "unattached");
+    let mut fs = mounts_and_reads(p.dev.clone(), &p);
+    let lf = fs.lookup(ROOT, b"lost+found").unwrap();
+    assert_eq!(get_inode(&p.dev, p.a).parent.get(), lf);
+}
+
+#[test]
 fn entry_to_free_inode() {
     let mut p = populated();
     // "sym" now names an unused inode; the symlink itself is then unattached.
