@@ -128,4 +128,4 @@ vm_qemu() {
 }
 
 # Kernel trouble in a serial log (the run fails if any matches).
-BAD='Oops|BUG:|WARNING:|Call Trace|general protection|Kernel panic|hung_task|blocked for more than|KASAN|UBSAN|refcount_t|list_add corruption|list_del corruption|kernel BUG|HARNESS:'
+BAD='Oops|BUG:|WARNING:|Call Trace|general protection|Kernel panic|hung_task|blocked for more than|KASAN|UBSAN|refcount_t|list_add corruption|list_del corruption|kernel BUG|Busy inodes|still has objects|HARNESS:'
