@@ -38,25 +38,47 @@ void vexfs_simd_init(void)
 		vexfs_cpu_has_simd ? "AVX2/FMA" : "scalar code");
 }
 
-int vexfs_shim_simd(int op, const u32 *a, const u32 *b, size_t n, u32 *out)
+/*
+ * Floats computed per kernel_fpu_begin/end section: preemption is off
+ * inside one, so a long batch of long vectors is split.
+ */
+#define VEXFS_SIMD_SECTION_FLOATS	16384
+
+static unsigned long vexfs_simd_sections;
+module_param_named(simd_sections, vexfs_simd_sections, ulong, 0444);
+MODULE_PARM_DESC(simd_sections, "kernel_fpu_begin/end sections entered (statistics)");
+
+static void vexfs_simd_run(int op, const u32 *q, const u32 *const *vs,
+			   size_t from, size_t to, size_t n, u32 *out)
 {
+	size_t i;
+
+	kernel_fpu_begin();
+	for (i = from; i < to; i++) {
+		if (op == VEXFS_SIMD_L2SQ)
+			out[i] = vexfs_simd_l2sq(q, vs[i], n);
+		else
+			vexfs_simd_dot3(q, vs[i], n, out + 3 * i);
+	}
+	kernel_fpu_end();
+	vexfs_simd_sections++;
+}
+
+int vexfs_shim_simd(int op, const u32 *q, const u32 *const *vs, size_t count,
+		    size_t n, u32 *out)
+{
+	size_t per, i;
+
 	if (!vexfs_cpu_has_simd || !READ_ONCE(vexfs_simd_enabled) ||
 	    !irq_fpu_usable())
 		return -EOPNOTSUPP;
-	switch (op) {
-	case VEXFS_SIMD_L2SQ:
-		kernel_fpu_begin();
-		out[0] = vexfs_simd_l2sq(a, b, n);
-		kernel_fpu_end();
-		break;
-	case VEXFS_SIMD_DOT3:
-		kernel_fpu_begin();
-		vexfs_simd_dot3(a, b, n, out);
-		kernel_fpu_end();
-		break;
-	default:
+	if (op != VEXFS_SIMD_L2SQ && op != VEXFS_SIMD_DOT3)
 		return -EINVAL;
-	}
-	vexfs_simd_calls++;
+	if (count > VEXFS_SIMD_BATCH)
+		return -EINVAL;
+	per = max_t(size_t, 1, VEXFS_SIMD_SECTION_FLOATS / max_t(size_t, n, 1));
+	for (i = 0; i < count; i += per)
+		vexfs_simd_run(op, q, vs, i, min(count, i + per), n, out);
+	vexfs_simd_calls += count;
 	return 0;
 }

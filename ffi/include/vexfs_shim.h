@@ -66,13 +66,21 @@ void vexfs_shim_free(void *ptr, size_t size, size_t align);
 #define VEXFS_SIMD_L2SQ 1	/* out[0] = sum of (a[i] - b[i])^2 */
 #define VEXFS_SIMD_DOT3 2	/* out[0..3] = a.b, a.a, b.b */
 
+/* Most vectors the core passes to one vexfs_shim_simd call. */
+#define VEXFS_SIMD_BATCH 16
+
 /*
- * Float kernels on the CPU's vector unit over @n floats at @a and @b, given
- * and returned as IEEE-754 bits. 0 with the results in @out, or -EOPNOTSUPP
- * when no vector unit is usable here (no AVX2/FMA, disabled, or the FPU is
- * not usable in this context): the core then computes in software.
+ * Float kernels on the CPU's vector unit, for a batch: for each i < @count
+ * (at most VEXFS_SIMD_BATCH), kernel @op over @n floats at @q and @vs[i],
+ * with the results at @out[i] (L2SQ) or @out[3i..3i+2] (DOT3); everything
+ * as IEEE-754 bits. 0 with all results in @out, or -EOPNOTSUPP when no
+ * vector unit is usable here (no AVX2/FMA, disabled, or the FPU is not
+ * usable in this context): the core then computes in software. A batch
+ * is one kernel_fpu_begin/end section, or a few when it is long, so that
+ * preemption stays off for a bounded time.
  */
-int vexfs_shim_simd(int op, const uint32_t *a, const uint32_t *b, size_t n, uint32_t *out);
+int vexfs_shim_simd(int op, const uint32_t *q, const uint32_t *const *vs, size_t count,
+		    size_t n, uint32_t *out);
 
 /*
  * A scheduling point (cond_resched() in the kernel), called by every loop

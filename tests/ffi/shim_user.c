@@ -305,10 +305,10 @@ void vexfs_shim_resched(void)
 }
 
 /* No vector unit in the test shim: the core computes in software. */
-int vexfs_shim_simd(int op, const uint32_t *a, const uint32_t *b, size_t n,
-		    uint32_t *out)
+int vexfs_shim_simd(int op, const uint32_t *q, const uint32_t *const *vs,
+		    size_t count, size_t n, uint32_t *out)
 {
-	(void)op; (void)a; (void)b; (void)n; (void)out;
+	(void)op; (void)q; (void)vs; (void)count; (void)n; (void)out;
 	return -EOPNOTSUPP;
 }
 

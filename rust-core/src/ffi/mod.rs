@@ -23,38 +23,69 @@ mod shim_alloc;
 #[cfg(feature = "ffi")]
 pub use shim_alloc::ShimAllocator;
 
-/// Distance on the CPU's vector unit through the shim, when it has one
-/// usable here; `None` sends the caller to the scalar code.
+/// Distances from `q` to each of `vs` (at most `VEXFS_SIMD_BATCH`) on the
+/// CPU's vector unit through the shim, in one call. False sends the caller
+/// to the scalar code; an entry left NaN (its f32 sums overflowed) must be
+/// redone there.
 #[cfg(feature = "kernel")]
-pub fn simd_distance(metric: crate::vector::distance::Metric, a: &[f32], b: &[f32]) -> Option<f32> {
+pub fn simd_distances(
+    metric: crate::vector::distance::Metric,
+    q: &[f32],
+    vs: &[&[f32]],
+    out: &mut [f32],
+) -> bool {
     use crate::vector::distance::Metric;
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr().cast::<u32>(), b.as_ptr().cast::<u32>());
-    let mut out = [0u32; 3];
+    const B: usize = shim_sys::VEXFS_SIMD_BATCH as usize;
+    let n = q.len();
+    let count = vs.len();
+    if count > B || out.len() < count || vs.iter().any(|v| v.len() < n) {
+        return false;
+    }
+    let mut ptrs = [core::ptr::null::<u32>(); B];
+    for (p, v) in ptrs.iter_mut().zip(vs) {
+        *p = v.as_ptr().cast::<u32>();
+    }
+    let mut res = [0u32; 3 * B];
     let op = match metric {
         Metric::L2 => shim_sys::VEXFS_SIMD_L2SQ,
         Metric::Cosine | Metric::Ip => shim_sys::VEXFS_SIMD_DOT3,
     };
-    // SAFETY: a and b hold at least n floats; out has room for 3 results.
-    let r =
-        unsafe { shim_sys::vexfs_shim_simd(op as core::ffi::c_int, pa, pb, n, out.as_mut_ptr()) };
+    // SAFETY: q and each vs[i] (i < count) hold at least n floats; res has
+    // room for 3 results per vector.
+    let r = unsafe {
+        shim_sys::vexfs_shim_simd(
+            op as core::ffi::c_int,
+            q.as_ptr().cast::<u32>(),
+            ptrs.as_ptr(),
+            count,
+            n,
+            res.as_mut_ptr(),
+        )
+    };
     if r != 0 {
-        return None;
+        return false;
     }
-    let [x, y, z] = out.map(f32::from_bits);
-    if !(x.is_finite() && y.is_finite() && z.is_finite()) {
-        // Overflowed f32 sums: the scalar code redoes them in f64.
-        return None;
-    }
-    Some(match metric {
-        Metric::L2 => x,
-        Metric::Ip => -x,
-        Metric::Cosine => {
-            if y <= 0.0 || z <= 0.0 {
-                return Some(1.0);
+    for (i, o) in out.iter_mut().take(count).enumerate() {
+        *o = match metric {
+            Metric::L2 => res.get(i).map_or(f32::NAN, |&x| f32::from_bits(x)),
+            Metric::Ip | Metric::Cosine => {
+                let get = |j: usize| res.get(3 * i + j).map_or(f32::NAN, |&x| f32::from_bits(x));
+                let (x, y, z) = (get(0), get(1), get(2));
+                if !(x.is_finite() && y.is_finite() && z.is_finite()) {
+                    f32::NAN
+                } else if metric == Metric::Ip {
+                    -x
+                } else if y <= 0.0 || z <= 0.0 {
+                    1.0
+                } else {
+                    let denom = libm::sqrt(f64::from(y) * f64::from(z));
+                    (1.0 - f64::from(x) / denom).clamp(0.0, 2.0) as f32
+                }
             }
-            let denom = libm::sqrt(f64::from(y) * f64::from(z));
-            (1.0 - f64::from(x) / denom).clamp(0.0, 2.0) as f32
+        };
+        if metric == Metric::L2 && !o.is_finite() {
+            *o = f32::NAN;
         }
-    })
+    }
+    true
 }

@@ -9,6 +9,7 @@ pub const VEXFS_LOG_INFO: u32 = 6;
 pub const VEXFS_LOG_DEBUG: u32 = 7;
 pub const VEXFS_SIMD_L2SQ: u32 = 1;
 pub const VEXFS_SIMD_DOT3: u32 = 2;
+pub const VEXFS_SIMD_BATCH: u32 = 16;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vexfs_shim_sb {
@@ -49,8 +50,9 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn vexfs_shim_simd(
         op: core::ffi::c_int,
-        a: *const u32,
-        b: *const u32,
+        q: *const u32,
+        vs: *const *const u32,
+        count: usize,
         n: usize,
         out: *mut u32,
     ) -> core::ffi::c_int;

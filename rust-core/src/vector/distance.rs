@@ -154,11 +154,37 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
 /// [`is_finite_vector`]).
 #[inline]
 pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-    // In the kernel the hot loop runs on AVX2/FMA when the CPU allows it.
-    #[cfg(feature = "kernel")]
-    if let Some(d) = crate::ffi::simd_distance(metric, a, b) {
-        return d;
+    let mut d = [f32::NAN];
+    distances(metric, a, &[b], &mut d);
+    let [d] = d;
+    d
+}
+
+/// Most vectors per [`distances`] call: one vector-unit section in the kernel.
+pub const BATCH: usize = 16;
+
+/// `out[i]` = the distance between `q` and `vs[i]`, for a batch of at most
+/// [`BATCH`] (longer inputs are done in pieces). In the kernel the batch
+/// runs on AVX2/FMA in one FPU section when the CPU allows it.
+pub fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
+    for (vs, out) in vs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+        #[cfg(feature = "kernel")]
+        if crate::ffi::simd_distances(metric, q, vs, out) {
+            for (v, o) in vs.iter().zip(out.iter_mut()) {
+                if o.is_nan() {
+                    *o = scalar_distance(metric, q, v);
+                }
+            }
+            continue;
+        }
+        for (v, o) in vs.iter().zip(out.iter_mut()) {
+            *o = scalar_distance(metric, q, v);
+        }
     }
+}
+
+#[inline]
+fn scalar_distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     match metric {
         Metric::L2 => l2_squared(a, b),
         Metric::Cosine => cosine_distance(a, b),

@@ -48,7 +48,7 @@ use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
 use core::hash::{BuildHasherDefault, Hasher};
 
-use super::distance::{distance, is_finite_vector, Metric};
+use super::distance::{distance, distances, is_finite_vector, Metric, BATCH};
 
 /// Default search breadth (`ef`) when the caller passes none. Chosen from the
 /// recall tests (tests/hnsw_recall.rs): on 10k clustered 128-d vectors of
@@ -258,6 +258,45 @@ fn dist(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     } else {
         d
     }
+}
+
+/// `f(id, distance to q)` for each of `ids` that has a vector, in order.
+/// The distances are computed a batch at a time (in the kernel: one FPU
+/// section per batch instead of one per distance).
+fn each_dist<V: Vectors, E>(
+    metric: Metric,
+    q: &[f32],
+    ids: impl Iterator<Item = u32>,
+    vecs: &V,
+    mut f: impl FnMut(u32, f32) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut bid = [0u32; BATCH];
+    let mut bv: [&[f32]; BATCH] = [&[]; BATCH];
+    let mut bd = [0f32; BATCH];
+    let mut len = 0usize;
+    let mut flush = |bid: &[u32; BATCH], bv: &[&[f32]; BATCH], len: usize| -> Result<(), E> {
+        let (Some(vs), Some(ds)) = (bv.get(..len), bd.get_mut(..len)) else {
+            return Ok(());
+        };
+        distances(metric, q, vs, ds);
+        for (&id, &d) in bid.iter().zip(ds.iter()) {
+            f(id, if d.is_nan() { f32::INFINITY } else { d })?;
+        }
+        Ok(())
+    };
+    for id in ids {
+        let Some(v) = vecs.get(id) else { continue };
+        if let (Some(i), Some(s)) = (bid.get_mut(len), bv.get_mut(len)) {
+            *i = id;
+            *s = v;
+            len += 1;
+        }
+        if len == BATCH {
+            flush(&bid, &bv, len)?;
+            len = 0;
+        }
+    }
+    flush(&bid, &bv, len)
 }
 
 /// The ids of a `NONE`-padded row.
@@ -541,15 +580,14 @@ impl Hnsw {
     fn greedy<V: Vectors>(&self, q: &[f32], mut cur: Cand, level: u32, vecs: &V) -> Cand {
         loop {
             let mut moved = false;
-            for n in live(self.row(cur.id, level)) {
-                if let Some(v) = vecs.get(n) {
-                    let d = dist(self.metric, q, v);
-                    if d < cur.d {
-                        cur = Cand { d, id: n };
-                        moved = true;
-                    }
+            let row = self.row(cur.id, level);
+            let _ = each_dist(self.metric, q, live(row), vecs, |n, d| {
+                if d < cur.d {
+                    cur = Cand { d, id: n };
+                    moved = true;
                 }
-            }
+                Ok::<(), core::convert::Infallible>(())
+            });
             if !moved {
                 return cur;
             }
@@ -601,12 +639,8 @@ impl Hnsw {
                     }
                 }
             }
-            for n in live(self.row(c.id, level)) {
-                if !vis.insert(n) {
-                    continue;
-                }
-                let Some(v) = vecs.get(n) else { continue };
-                let d = dist(self.metric, q, v);
+            let fresh = live(self.row(c.id, level)).filter(|&n| vis.insert(n));
+            each_dist(self.metric, q, fresh, vecs, |n, d| {
                 let worst = res.peek().map_or(f32::INFINITY, |w| w.d);
                 if res.len() < ef || d < worst {
                     let cand = Cand { d, id: n };
@@ -622,7 +656,8 @@ impl Hnsw {
                         }
                     }
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(res.into_sorted_vec())
     }
@@ -1343,25 +1378,27 @@ pub fn exact_search<V: Vectors>(
         return Ok(Vec::new());
     }
     let mut heap: BinaryHeap<Cand> = oom(crate::mem::heap_with_capacity(k + 1))?;
-    for (i, id) in ids.enumerate() {
+    let ids = ids.enumerate().map(|(i, id)| {
         crate::dev::resched_every(i, 256);
-        let Some(v) = vecs.get(id) else { continue };
-        let d = dist(metric, q, v);
+        id
+    });
+    each_dist(metric, q, ids, vecs, |id, d| {
         if heap.len() >= k {
             if let Some(w) = heap.peek() {
                 if (Cand { d, id }) >= *w {
-                    continue;
+                    return Ok(());
                 }
             }
         }
         if !filter(id) {
-            continue;
+            return Ok(());
         }
         hpush(&mut heap, Cand { d, id })?;
         if heap.len() > k {
             heap.pop();
         }
-    }
+        Ok(())
+    })?;
     oom(crate::mem::collect(
         heap.into_sorted_vec().into_iter().map(|c| (c.id, c.d)),
     ))
