@@ -72,7 +72,7 @@ struct vexfs_ioc_query {
 	__u32 dim;		/* floats at vector */
 	__u64 vector;		/* user pointer to float[dim] */
 	__u32 k;		/* results wanted, 1..VEXFS_MAX_K */
-	__u32 ef;		/* search breadth, 0 = the filesystem's default */
+	__u32 ef;		/* search breadth, 0 = the filesystem's default; below k: k */
 	__u64 hits;		/* user pointer to struct vexfs_ioc_hit[k] */
 	__u32 count;		/* out: hits written, nearest first */
 	__u32 flags;		/* VEXFS_QUERY_EXACT: exact search instead of HNSW */

@@ -416,3 +416,13 @@ fn query_breadth_is_bounded() {
         assert_eq!(fs.vec_query(&q, ROOT, 1, 1, exact).unwrap().len(), 1);
     }
 }
+
+#[test]
+fn query_breadth_below_k_is_raised_to_k() {
+    let mut fs = fresh_vec(16384, 4, L2);
+    files(&mut fs, ROOT, 400, 4);
+    let q = v(123.4, 4);
+    let narrow = fs.vec_query(&q, ROOT, 20, 1, false).unwrap();
+    assert_eq!(narrow.len(), 20, "ef 1 with k 20 still gives 20 hits");
+    assert_eq!(narrow, fs.vec_query(&q, ROOT, 20, 20, false).unwrap());
+}
