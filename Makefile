@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash demo bench bench-vm clean
+.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash demo bench bench-vm fuzz clean
 
 all: tools kmod
 
@@ -35,6 +35,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p vexfs-core --features std,ffi -- -D warnings
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 test-unit:
 	$(CARGO) test --workspace
@@ -59,6 +61,11 @@ demo: deps tools kmod
 
 bench:
 	$(CARGO) bench -p vexfs-bench
+
+# Coverage-guided fuzzing (cargo-fuzz, installed if missing): every target in
+# fuzz/ for FUZZ_SECONDS (default 60) each; fails on a crash. See fuzz/README.md.
+fuzz:
+	bash scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

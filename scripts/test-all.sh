@@ -47,9 +47,12 @@ suite() { # name, command...
 }
 
 check generated-files-current make -s check-gen
-check rustfmt cargo fmt --all -- --check
+check rustfmt bash -c 'cargo fmt --all -- --check && cargo fmt --manifest-path fuzz/Cargo.toml -- --check'
 check clippy bash -c 'cargo clippy --workspace --all-targets -- -D warnings && cargo clippy -p vexfs-core --features std,ffi -- -D warnings && cargo clippy -p vexfs-core --features kernel --target x86_64-unknown-none -- -D warnings'
 suite unit-and-property cargo test --workspace
+# The cargo-fuzz targets (fuzz/, outside the workspace) type-check and are lint-clean;
+# `make fuzz` runs them (the seeds and regressions run in cargo test above).
+check fuzz-targets cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 check build-tools make -s tools
 suite ffi-contract bash tests/ffi/run.sh
 check build-kmod make -s kmod

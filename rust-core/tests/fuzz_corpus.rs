@@ -10,6 +10,11 @@
 //! FUZZ_STATS=1 prints each case's fsck exit codes and first error;
 //! FUZZ_LOG=1 shows what the core logs; FUZZ_LAX=1 drops the check that
 //! an image fsck calls clean mounts and stays clean through operations.
+//!
+//! `fuzz_targets` runs every coverage-guided target (fuzzing/targets.rs) on
+//! its seeds and on the crashes it once found (fuzz/regressions/<target>/);
+//! with FUZZ_SEED_DIR=dir it also writes the seeds to dir/<target>/ (the
+//! seed step of `make fuzz`).
 #![allow(
     clippy::disallowed_methods,
     clippy::unwrap_used,
@@ -47,10 +52,13 @@ fn one(kind: usize, seed: u64) -> Result<(), String> {
     if std::env::var_os("FUZZ_TRACE").is_some() {
         eprintln!("fuzz case kind {} seed {:#x}", kind, seed);
     }
+    guarded(|| run_case(&mut Rng::new(seed), Some(KINDS[kind])))
+}
+
+/// Run `f`, a panic or a case over 5 s being an Err too.
+fn guarded(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     let t = Instant::now();
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        run_case(&mut Rng::new(seed), Some(KINDS[kind]))
-    }));
+    let r = catch_unwind(AssertUnwindSafe(f));
     let r = match r {
         Ok(r) => r,
         Err(p) => Err(format!(
@@ -162,4 +170,46 @@ fn directories() {
 #[test]
 fn extents() {
     run_kinds(&[9]);
+}
+
+/// Every fuzz target on its seeds (they must pass as they are) and on the
+/// inputs that once crashed it, kept in fuzz/regressions/<target>/.
+#[test]
+fn fuzz_targets() {
+    bases();
+    let out = std::env::var_os("FUZZ_SEED_DIR").map(std::path::PathBuf::from);
+    let regressions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
+    let mut failed = Vec::new();
+    for &(name, _) in targets::TARGETS {
+        let seeds = targets::seeds(name, 24);
+        assert!(!seeds.is_empty(), "no seeds for {}", name);
+        if let Some(dir) = &out {
+            let dir = dir.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (i, s) in seeds.iter().enumerate() {
+                std::fs::write(dir.join(format!("seed-{:03}", i)), s).unwrap();
+            }
+        }
+        // A few seeds of each (all when writing them: they are checked before use).
+        let step = if out.is_some() { 1 } else { 6 };
+        let mut inputs: Vec<(String, Vec<u8>)> = seeds
+            .into_iter()
+            .enumerate()
+            .step_by(step)
+            .map(|(i, s)| (format!("seed {}", i), s))
+            .collect();
+        if let Ok(rd) = std::fs::read_dir(regressions.join(name)) {
+            let mut files: Vec<_> = rd.map(|e| e.unwrap().path()).collect();
+            files.sort();
+            for f in files {
+                inputs.push((f.display().to_string(), std::fs::read(&f).unwrap()));
+            }
+        }
+        for (what, data) in inputs {
+            if let Err(e) = guarded(|| targets::run(name, &data)) {
+                failed.push(format!("{} {}: {}", name, what, e));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

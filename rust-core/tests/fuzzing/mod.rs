@@ -9,6 +9,7 @@
 //! mount with operations, and fsck -n, -y, -n. The only acceptable
 //! outcomes are Ok or Err(errno); a panic fails the case, and so does a
 //! repair run that leaves a filesystem the next check does not call clean.
+//! The fuzz targets' entries and seeds are in targets.rs.
 #![allow(
     clippy::disallowed_methods,
     dead_code,
@@ -28,6 +29,8 @@ use vexfs_core::mkfs::{format, MkfsOptions, VectorOptions};
 use vexfs_core::vector::hnsw::Hnsw;
 use vexfs_core::{Errno, Fs};
 use zerocopy::{FromBytes, IntoBytes};
+
+pub mod targets;
 
 pub const ROOT: u64 = 1;
 pub const REG: u32 = 0o100644;
