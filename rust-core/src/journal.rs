@@ -193,6 +193,13 @@ pub fn read_super<D: Device>(
     if sb.journal_blocks.get() < MIN_JOURNAL_BLOCKS {
         return Err("journal area too small");
     }
+    // The callers' arithmetic on log positions (start + 1 + pos % len, the
+    // end of the area) stays inside the filesystem: no overflow, even for
+    // a superblock that was not decoded.
+    match start.checked_add(sb.journal_blocks.get()) {
+        Some(end) if end <= sb.block_count.get() => {}
+        _ => return Err("journal area outside the filesystem"),
+    }
     let mut buf = new_block().map_err(|_| OUT_OF_MEMORY)?;
     dev.read_block(start, &mut buf)
         .map_err(|_| "read error on the journal superblock")?;

@@ -2056,3 +2056,30 @@ fn sealed_transaction_with_a_forbidden_home_is_not_replayed() {
         assert_eq!(t, model_tree(&w.m, w.m.syncs.len() - 2), "{what}");
     }
 }
+
+/// Recovery given a superblock whose journal area does not fit the
+/// filesystem (one no decode checked) refuses it instead of overflowing
+/// on log positions (found by the superblock fuzz target).
+#[test]
+fn journal_area_outside_the_filesystem_is_refused() {
+    let mut dev = format_image(false);
+    let good = sb_of(&dev);
+    let count = good.block_count.get();
+    for (start, blocks) in [
+        (u64::MAX - 10, good.journal_blocks.get()),
+        (good.journal_start.get(), u64::MAX - 3),
+        (count - 10, good.journal_blocks.get()),
+    ] {
+        let mut sb = good.clone();
+        sb.journal_start = zerocopy::little_endian::U64::new(start);
+        sb.journal_blocks = zerocopy::little_endian::U64::new(blocks);
+        let r = journal::recover(&mut dev, &sb, &mut |_: &mut MemDevice, _, _| Ok(()));
+        assert_eq!(
+            r.err(),
+            Some("journal area outside the filesystem"),
+            "start {start} blocks {blocks}"
+        );
+        assert!(journal::Journal::open(&mut dev, &sb).is_err());
+    }
+    assert!(journal::recover(&mut dev, &good, &mut |_: &mut MemDevice, _, _| Ok(())).is_ok());
+}
