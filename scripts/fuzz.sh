@@ -34,7 +34,11 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 	cargo install -q cargo-fuzz --locked || die "cargo install cargo-fuzz failed"
 fi
 TC=()
+# Each sanitizer builds in its own directory (a build with other flags would
+# replace the binaries of the other).
+TD=(--target-dir "fuzz/target")
 if [ "$SAN" != none ]; then
+	TD=(--target-dir "fuzz/target/$SAN")
 	rustup toolchain list | grep -q '^nightly' ||
 		rustup toolchain install nightly --profile minimal >/dev/null || die "no nightly toolchain"
 	TC=(+nightly)
@@ -46,7 +50,7 @@ echo "fuzz: writing seeds to fuzz/corpus/"
 FUZZ_SEED_DIR=$PWD/fuzz/corpus cargo test -q -p vexfs-core --features std --test fuzz_corpus fuzz_targets \
 	>build/fuzz-logs/seed.log 2>&1 || { tail -n 40 build/fuzz-logs/seed.log >&2; die "seed step failed"; }
 
-cargo "${TC[@]}" fuzz build -s "$SAN" || die "building the fuzz targets failed"
+cargo "${TC[@]}" fuzz build -s "$SAN" "${TD[@]}" || die "building the fuzz targets failed"
 TARGETS=${FUZZ_TARGETS:-$(cargo fuzz list)}
 PAR=()
 [ "$JOBS" -gt 1 ] && PAR=(-jobs="$JOBS" -workers="$JOBS")
@@ -57,7 +61,7 @@ for t in $TARGETS; do
 	mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
 	echo "=== fuzz $t (${SECONDS_PER}s)"
 	# -timeout: a case the seeded run allows 5 s for, here instrumented.
-	cargo "${TC[@]}" fuzz run -s "$SAN" "$t" "fuzz/corpus/$t" -- \
+	cargo "${TC[@]}" fuzz run -s "$SAN" "${TD[@]}" "$t" "fuzz/corpus/$t" -- \
 		-max_total_time="$SECONDS_PER" -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 \
 		"${PAR[@]}" ${FUZZ_ARGS:-} >"$log" 2>&1
 	rc=$?
