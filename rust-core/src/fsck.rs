@@ -1798,46 +1798,20 @@ impl<D: Device> Checker<'_, D> {
                 off += rl;
             }
         }
-        // Grow by one block: only inline extent maps are extended here.
-        let Some(blk) = self.alloc_block() else {
+        // Grow by one block. A block already mapped past the size is reused,
+        // as the core does; otherwise only inline extent maps are extended.
+        let Some(blk) = self
+            .nodes
+            .get(&dir)
+            .and_then(|n| n.map(nblocks))
+            .or_else(|| self.map_new_dir_block(dir, nblocks))
+        else {
             return false;
         };
         let Some(n) = self.nodes.get_mut(&dir) else {
             return false;
         };
-        let count = n.d.extent_count.get() as usize;
-        let mut grown = false;
-        if n.d.extent_depth.get() == 0 {
-            if let Some(last) = count.checked_sub(1).and_then(|i| n.d.extents.get_mut(i)) {
-                let end_l = last.logical.get().saturating_add(u64::from(last.len.get()));
-                let end_p = last.start.get().saturating_add(u64::from(last.len.get()));
-                if end_l == nblocks && end_p == blk && last.len.get() < u32::MAX {
-                    last.len = U32::new(last.len.get() + 1);
-                    grown = true;
-                }
-            }
-            if !grown && count < INLINE_EXTENTS {
-                if let Some(slot) = n.d.extents.get_mut(count) {
-                    slot.logical = U64::new(nblocks);
-                    slot.start = U64::new(blk);
-                    slot.len = U32::new(1);
-                    slot.pad = U32::new(0);
-                    n.d.extent_count = U32::new(count as u32 + 1);
-                    grown = true;
-                }
-            }
-        }
-        if !grown {
-            set_bit(&mut self.used, blk, false);
-            return false;
-        }
-        n.extents.push(Ext {
-            logical: nblocks,
-            start: blk,
-            len: 1,
-        });
         n.d.size = U64::new((nblocks + 1) * BLOCK_SIZE as u64);
-        n.d.blocks = U64::new(n.d.blocks.get().saturating_add(1));
         let mut buf = fsck_block();
         let h = BlockHeader::new(BLOCK_MAGIC_DIR, blk, dir);
         if let Some(dst) = buf.get_mut(..HEADER_SIZE) {
@@ -1862,6 +1836,67 @@ impl<D: Device> Checker<'_, D> {
             ft,
             name: name.to_vec(),
         });
+        true
+    }
+
+    /// Allocate a block and map it at file block `lb` of an inline-mapped
+    /// directory.
+    fn map_new_dir_block(&mut self, dir: u64, lb: u64) -> Option<u64> {
+        let blk = self.alloc_block()?;
+        if self.insert_inline_extent(dir, lb, blk) {
+            Some(blk)
+        } else {
+            set_bit(&mut self.used, blk, false);
+            None
+        }
+    }
+
+    /// Map `lb` -> `blk` in an inline extent map, keeping it sorted: extends
+    /// the extent ending there, else takes a free inline slot.
+    fn insert_inline_extent(&mut self, dir: u64, lb: u64, blk: u64) -> bool {
+        let Some(n) = self.nodes.get_mut(&dir) else {
+            return false;
+        };
+        let count = n.d.extent_count.get() as usize;
+        if n.d.extent_depth.get() != 0 || count != n.extents.len() {
+            return false;
+        }
+        let pos = n.extents.partition_point(|e| e.logical < lb);
+        let prev = pos.checked_sub(1);
+        let extend = prev.and_then(|i| n.d.extents.get_mut(i)).filter(|p| {
+            let len = p.len.get();
+            p.logical.get().saturating_add(u64::from(len)) == lb
+                && p.start.get().saturating_add(u64::from(len)) == blk
+                && len < u32::MAX
+        });
+        if let Some(p) = extend {
+            p.len = U32::new(p.len.get() + 1);
+            if let Some(e) = prev.and_then(|i| n.extents.get_mut(i)) {
+                e.len += 1;
+            }
+        } else {
+            let Some(slots) = n.d.extents.get_mut(pos..=count) else {
+                return false; // all inline slots in use
+            };
+            slots.rotate_right(1);
+            let Some(slot) = slots.first_mut() else {
+                return false;
+            };
+            slot.logical = U64::new(lb);
+            slot.start = U64::new(blk);
+            slot.len = U32::new(1);
+            slot.pad = U32::new(0);
+            n.d.extent_count = U32::new(count as u32 + 1);
+            n.extents.insert(
+                pos,
+                Ext {
+                    logical: lb,
+                    start: blk,
+                    len: 1,
+                },
+            );
+        }
+        n.d.blocks = U64::new(n.d.blocks.get().saturating_add(1));
         true
     }
 

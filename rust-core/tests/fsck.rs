@@ -1011,3 +1011,33 @@ fn bad_free_counts_under_a_journal_needing_recovery() {
     let mut fs = mounts_and_reads(dev, &p);
     assert_eq!(fs.lookup(ROOT, b"late").unwrap(), f);
 }
+
+/// A directory whose size stops short of its mapped blocks (the kernel
+/// reuses such a block when the directory grows): reconnecting files into
+/// it must reuse the block, not map a second one over the same file block.
+#[test]
+fn reconnect_into_directory_with_blocks_past_its_size() {
+    let mut fs = fresh_vec(8192, 4, 1);
+    let lf = fs.create(ROOT, b"lost+found", DIR, 0, 0, 0).unwrap();
+    // Equal-size entries pack block 0 with less slack than one more entry.
+    let mut inos = Vec::new();
+    for i in 0..400 {
+        inos.push(
+            fs.create(lf, format!("f{:03}", i).as_bytes(), REG, 0, 0, 0)
+                .unwrap(),
+        );
+    }
+    let (mut dev, r) = fs.unmount();
+    r.unwrap();
+    assert!(get_inode(&dev, lf).size.get() >= 2 * BLOCK_SIZE as u64);
+    // Cut the directory back to its first block: the files listed in the
+    // blocks past it are in no directory now.
+    edit_inode(&mut dev, lf, |d| d.size.set(BLOCK_SIZE as u64));
+    detect_and_repair(&mut dev, "unattached");
+    let mut fs = Fs::mount(dev, false).unwrap();
+    let names = fs.list_dir(lf).unwrap().len();
+    assert_eq!(names, 400, "every file is listed once");
+    for ino in inos {
+        assert_eq!(fs.getattr(ino).unwrap().nlink, 1);
+    }
+}
