@@ -68,6 +68,22 @@ fn create_lookup_write_read_persist() {
     assert_eq!((a.uid, a.gid, a.mode), (1000, 1000, REG));
 }
 
+/// write(2) of 0 bytes past the end changes nothing (it used to set the
+/// size to the offset).
+#[test]
+fn empty_write_past_the_end_changes_nothing() {
+    let mut fs = fresh(8192);
+    let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
+    let before = fs.getattr(f).unwrap();
+    assert_eq!(fs.write(f, 3, &[]).unwrap(), 0);
+    assert_eq!(fs.write(f, 1 << 20, &[]).unwrap(), 0);
+    let after = fs.getattr(f).unwrap();
+    assert_eq!(after.size, 0);
+    assert_eq!(after.blocks, before.blocks);
+    let d = fs.create(ROOT, b"d", DIR, 0, 0, 0).unwrap();
+    assert_eq!(fs.write(d, 0, &[]), Err(Errno::EISDIR));
+}
+
 #[test]
 fn errors_match_posix() {
     let mut fs = fresh(4096);
