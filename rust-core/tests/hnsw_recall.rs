@@ -687,3 +687,52 @@ fn nan_detection() {
     assert_eq!(Metric::from_u32(2), Some(Metric::Cosine));
     assert_eq!(Metric::from_u32(0), None);
 }
+
+thread_local! {
+    static RESCHEDS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count_resched() {
+    RESCHEDS.with(|c| c.set(c.get() + 1));
+}
+
+/// Scheduling points (one per fixed amount of loop work) reached per
+/// removal of 200 nodes from a graph of `n`.
+fn resched_per_removal(n: u32) -> f64 {
+    let dim = 4;
+    let data = clustered(n as usize, dim, 11);
+    let vecs = SliceVectors { data: &data, dim };
+    let params = HnswParams {
+        m: 4,
+        ef_construction: 16,
+        seed: 5,
+    };
+    let mut g = Hnsw::new(params, Metric::L2, n);
+    for id in 0..n {
+        g.insert(id, &vecs).unwrap();
+    }
+    let mut rng = Rng(9);
+    let before = RESCHEDS.with(|c| c.get());
+    let mut removed = 0;
+    while removed < 200 {
+        let id = rng.below(n);
+        if g.contains(id) {
+            g.remove(id, &vecs).unwrap();
+            removed += 1;
+        }
+    }
+    check_links(&g);
+    (RESCHEDS.with(|c| c.get()) - before) as f64 / 200.0
+}
+
+/// A removal's loops are bounded by the links around the node, not by the
+/// graph: 16x the nodes must not mean more work per removal (a scan of the
+/// link arrays reaches a scheduling point every few thousand nodes).
+#[test]
+fn removal_work_does_not_grow_with_the_graph() {
+    vexfs_core::dev::set_resched_hook(count_resched);
+    let small = resched_per_removal(2_500);
+    let big = resched_per_removal(40_000);
+    eprintln!("scheduling points per removal: {small:.2} at 2,500 nodes, {big:.2} at 40,000");
+    assert!(big <= small * 1.5 + 1.0, "{small} -> {big}");
+}

@@ -242,11 +242,6 @@ impl Visited {
             _ => false,
         }
     }
-
-    #[inline]
-    fn contains(&self, id: u32) -> bool {
-        self.marks.get(id as usize) == Some(&self.gen)
-    }
 }
 
 /// Distance with NaN mapped to +inf, so corrupt data sorts last.
@@ -332,6 +327,9 @@ pub struct Hnsw {
     entry: u32,
     /// Level of the entry point (the highest level in use).
     max_level: u32,
+    /// Nodes per top level: finds the new highest level when the entry
+    /// point goes, without a scan.
+    tops: [u32; MAX_LEVEL as usize + 1],
     len: usize,
     rng: u64,
     visited: spin::Mutex<Visited>,
@@ -363,6 +361,7 @@ impl Clone for Hnsw {
             upper: self.upper.clone(),
             entry: self.entry,
             max_level: self.max_level,
+            tops: self.tops,
             len: self.len,
             rng: self.rng,
             visited: spin::Mutex::new(Visited::default()),
@@ -405,6 +404,7 @@ impl Hnsw {
             upper: UpperMap::default(),
             entry: NONE,
             max_level: 0,
+            tops: [0; MAX_LEVEL as usize + 1],
             len: 0,
             rng: params.seed,
             visited: spin::Mutex::new(Visited::default()),
@@ -457,7 +457,20 @@ impl Hnsw {
 
     /// Level-`level` out-links of `id` (empty when absent or above its level).
     pub fn neighbours(&self, id: u32, level: u32) -> impl Iterator<Item = u32> + '_ {
-        live(self.row(id, level))
+        self.links(id, level)
+    }
+
+    /// Whether a link to `n` at `level` leads anywhere. A removal repairs
+    /// the in-links it finds near the node; the rest stay in their rows
+    /// until those are rewritten, and every reader skips them.
+    #[inline]
+    fn linked(&self, n: u32, level: u32) -> bool {
+        matches!(self.levels.get(n as usize), Some(&l) if l != ABSENT && u32::from(l) >= level)
+    }
+
+    /// The live links of `id` at `level`.
+    fn links(&self, id: u32, level: u32) -> impl Iterator<Item = u32> + '_ {
+        live(self.row(id, level)).filter(move |&n| self.linked(n, level))
     }
 
     /// Top level of `id`, if present.
@@ -580,8 +593,7 @@ impl Hnsw {
     fn greedy<V: Vectors>(&self, q: &[f32], mut cur: Cand, level: u32, vecs: &V) -> Cand {
         loop {
             let mut moved = false;
-            let row = self.row(cur.id, level);
-            let _ = each_dist(self.metric, q, live(row), vecs, |n, d| {
+            let _ = each_dist(self.metric, q, self.links(cur.id, level), vecs, |n, d| {
                 if d < cur.d {
                     cur = Cand { d, id: n };
                     moved = true;
@@ -639,7 +651,7 @@ impl Hnsw {
                     }
                 }
             }
-            let fresh = live(self.row(c.id, level)).filter(|&n| vis.insert(n));
+            let fresh = self.links(c.id, level).filter(|&n| vis.insert(n));
             each_dist(self.metric, q, fresh, vecs, |n, d| {
                 let worst = res.peek().map_or(f32::INFINITY, |w| w.d);
                 if res.len() < ef || d < worst {
@@ -710,16 +722,18 @@ impl Hnsw {
         if row.is_empty() {
             return Ok(None);
         }
-        if row.iter().any(|&s| s == NONE || s == new) {
-            let mut out = oom(crate::mem::collect(live(row).filter(|&s| s != new)))?;
-            vpush(&mut out, new)?;
-            return Ok(Some(out));
+        let mut kept = oom(crate::mem::collect(
+            self.links(n, level).filter(|&s| s != new),
+        ))?;
+        if kept.len() < mmax {
+            vpush(&mut kept, new)?;
+            return Ok(Some(kept));
         }
         let Some(nv) = vecs.get(n) else {
             return Ok(None);
         };
         let mut cands: Vec<Cand> = oom(crate::mem::vec_with_capacity(mmax + 1))?;
-        for c in live(row).chain(core::iter::once(new)) {
+        for c in kept.into_iter().chain(core::iter::once(new)) {
             let d = vecs
                 .get(c)
                 .map_or(f32::INFINITY, |cv| dist(self.metric, nv, cv));
@@ -852,6 +866,9 @@ impl Hnsw {
         if let Some(slot) = self.levels.get_mut(id as usize) {
             *slot = level as u8;
         }
+        if let Some(t) = self.tops.get_mut(level as usize) {
+            *t += 1;
+        }
         if self.entry == NONE {
             self.entry = id;
             self.max_level = level;
@@ -865,27 +882,6 @@ impl Hnsw {
         }
         self.len += 1;
         Ok(())
-    }
-
-    /// Nodes with a link to `id` at `level`, ascending.
-    fn in_links(&self, id: u32, level: u32) -> Result<Vec<u32>, HnswError> {
-        let mut out = Vec::new();
-        if level == 0 {
-            for (p, row) in self.links0.chunks_exact(self.m0).enumerate() {
-                crate::dev::resched_every(p, 4096);
-                if row.contains(&id) && p as u32 != id {
-                    vpush(&mut out, p as u32)?;
-                }
-            }
-        } else {
-            for (&p, _) in self.upper.iter() {
-                if p != id && self.row(p, level).contains(&id) {
-                    vpush(&mut out, p)?;
-                }
-            }
-            out.sort_unstable();
-        }
-        Ok(out)
     }
 
     /// `p`'s row at `level` without `x`, refilled from `outs` (the removed
@@ -902,7 +898,7 @@ impl Hnsw {
     ) -> Result<Vec<u32>, HnswError> {
         let mmax = self.max_links(level);
         let mut cur: Vec<u32> = oom(crate::mem::collect(
-            live(self.row(p, level)).filter(|&n| n != x),
+            self.links(p, level).filter(|&n| n != x),
         ))?;
         if let Some(pv) = vecs.get(p) {
             let mut cands: Vec<Cand> = oom(crate::mem::vec_with_capacity(outs.len()))?;
@@ -949,35 +945,76 @@ impl Hnsw {
         Ok(cur)
     }
 
-    /// Removes `id` and repairs the graph around it. `vecs` must still hold
-    /// the vectors of the remaining nodes (and may still hold `id`'s).
-    /// The repair is planned before anything changes, so running out of
-    /// memory then leaves the graph as it was (NoMemory); re-attaching
-    /// nodes left without in-links comes after and is best effort (a node
-    /// it misses is only harder to reach).
+    /// Removes `id` and repairs the graph around it, in time bounded by
+    /// the links (never by the graph's size): the nodes within two hops of
+    /// `id` that link to it get rows refilled from its out-links, and an
+    /// out-neighbour left with no in-link among those nodes is linked again
+    /// from a search. In-links from farther away (rare: links are mostly
+    /// mutual) are left dangling and skipped by every reader.
+    ///
+    /// `vecs` must still hold the vectors of the remaining nodes (and may
+    /// still hold `id`'s). The repair is planned before anything changes,
+    /// so running out of memory then leaves the graph as it was (NoMemory);
+    /// the re-linking comes after and is best effort (a node it misses is
+    /// only harder to reach).
     pub fn remove<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
         let top = self.node_level(id).ok_or(HnswError::Missing)?;
-        let mut orphans: Vec<(u32, u32)> = Vec::new();
+        let mut vis = self.take_visited();
+        let r = self.remove_with(id, top, vecs, &mut vis);
+        *self.visited.get_mut() = vis;
+        r
+    }
+
+    fn remove_with<V: Vectors>(
+        &mut self,
+        id: u32,
+        top: u32,
+        vecs: &V,
+        vis: &mut Visited,
+    ) -> Result<(), HnswError> {
+        let mut lonely: Vec<(u32, u32)> = Vec::new();
         let mut added: Vec<u32> = Vec::new();
         // Per level: the in-neighbours' repaired rows.
         let mut plan: Vec<(u32, RowChanges)> = Vec::new();
         for level in 0..=top {
-            let outs: Vec<u32> = oom(crate::mem::collect(live(self.row(id, level))))?;
-            let ins = self.in_links(id, level)?;
+            let outs: Vec<u32> = oom(crate::mem::collect(self.links(id, level)))?;
+            let near = self.near(id, &outs, level, vis)?;
+            let mut sorted = oom(crate::mem::vec_from_slice(&outs))?;
+            sorted.sort_unstable();
+            let mut reached = oom(crate::mem::vec_filled(outs.len(), false))?;
+            let mut mark = |t: u32| {
+                if let Some(r) = sorted
+                    .binary_search(&t)
+                    .ok()
+                    .and_then(|i| reached.get_mut(i))
+                {
+                    *r = true;
+                }
+            };
             added.clear();
-            let mut rows = oom(crate::mem::vec_with_capacity(ins.len()))?;
-            for &p in &ins {
-                let row = self.repaired_row(p, id, level, &outs, vecs, &mut added)?;
-                vpush(&mut rows, (p, row))?;
+            let mut rows = Vec::new();
+            for (i, &p) in near.iter().enumerate() {
+                crate::dev::resched_every(i, 64);
+                if self.row(p, level).contains(&id) {
+                    let row = self.repaired_row(p, id, level, &outs, vecs, &mut added)?;
+                    row.iter().for_each(|&t| mark(t));
+                    vpush(&mut rows, (p, row))?;
+                } else {
+                    self.links(p, level).for_each(&mut mark);
+                }
             }
             vpush(&mut plan, (level, rows))?;
-            // Out-neighbours that did not get a new in-link may now have none.
-            for &n in &outs {
-                if !added.contains(&n) {
-                    vpush(&mut orphans, (n, level))?;
+            for (&n, &r) in sorted.iter().zip(reached.iter()) {
+                if !r {
+                    vpush(&mut lonely, (n, level))?;
                 }
             }
         }
+        let entry = if self.entry == id {
+            Some(self.successor(id, top))
+        } else {
+            None
+        };
         for (level, rows) in &plan {
             self.set_row(id, *level, &[]);
             for (p, row) in rows {
@@ -987,115 +1024,109 @@ impl Hnsw {
         if let Some(slot) = self.levels.get_mut(id as usize) {
             *slot = ABSENT;
         }
+        if let Some(t) = self.tops.get_mut(top as usize) {
+            *t = t.saturating_sub(1);
+        }
         self.upper.remove(&id);
         self.len -= 1;
-        if self.entry == id {
-            self.pick_entry();
+        if let Some((e, l)) = entry {
+            self.entry = e;
+            self.max_level = if e == NONE { 0 } else { l };
         }
-        if !orphans.is_empty() && self.entry != NONE {
-            let _ = self.reattach(&mut orphans, vecs);
+        if self.entry != NONE {
+            for (n, level) in lonely {
+                if self.linked(n, level) && n != self.entry {
+                    let _ = self.relink(n, level, vecs, vis);
+                }
+            }
         }
         Ok(())
     }
 
-    /// Gives every `(node, level)` in `orphans` that has no in-link at that
-    /// level one, from its nearest nodes found by a search.
-    fn reattach<V: Vectors>(
-        &mut self,
-        orphans: &mut Vec<(u32, u32)>,
-        vecs: &V,
-    ) -> Result<(), HnswError> {
-        orphans.sort_unstable_by_key(|&(n, l)| (l, n));
-        orphans.dedup();
-        // One scan per level marks every node that still has an in-link.
-        let mut vis = self.take_visited();
-        let r = self.reattach_with(orphans, vecs, &mut vis);
-        *self.visited.get_mut() = vis;
-        r
+    /// `id`'s out-neighbours at `level` and theirs, without `id`.
+    fn near(
+        &self,
+        id: u32,
+        outs: &[u32],
+        level: u32,
+        vis: &mut Visited,
+    ) -> Result<Vec<u32>, HnswError> {
+        vis.begin(self.levels.len())?;
+        vis.insert(id);
+        let mut near: Vec<u32> = oom(crate::mem::vec_with_capacity(
+            outs.len().saturating_mul(self.max_links(level) + 1),
+        ))?;
+        for &n in outs {
+            if vis.insert(n) {
+                vpush(&mut near, n)?;
+            }
+        }
+        for &n in outs {
+            for t in self.links(n, level) {
+                if vis.insert(t) {
+                    vpush(&mut near, t)?;
+                }
+            }
+        }
+        Ok(near)
     }
 
-    fn reattach_with<V: Vectors>(
+    /// The entry point once `id` (the entry, at level `top`) is gone, and
+    /// its level: a node of the highest level still in use, looked for
+    /// among `id`'s links first (the top levels are small and their nodes
+    /// linked to each other), by a scan only when none of them is.
+    fn successor(&self, id: u32, top: u32) -> (u32, u32) {
+        let want = (0..=top).rev().find(|&l| {
+            let n = self.tops.get(l as usize).copied().unwrap_or(0);
+            n > u32::from(l == top)
+        });
+        let Some(want) = want else {
+            return (NONE, 0);
+        };
+        let is_top = |n: u32| n != id && self.node_level(n) == Some(want);
+        for level in (0..=top).rev() {
+            if let Some(n) = self.links(id, level).find(|&n| is_top(n)) {
+                return (n, want);
+            }
+        }
+        let found = if want > 0 {
+            self.upper.keys().copied().filter(|&n| is_top(n)).min()
+        } else {
+            self.ids().find(|&n| is_top(n))
+        };
+        found.map_or((NONE, 0), |n| (n, want))
+    }
+
+    /// Gives `n` in-links at `level` from its nearest nodes found by a
+    /// search, as an insert would.
+    fn relink<V: Vectors>(
         &mut self,
-        orphans: &[(u32, u32)],
+        n: u32,
+        level: u32,
         vecs: &V,
         vis: &mut Visited,
     ) -> Result<(), HnswError> {
-        let slots = self.levels.len();
-        let mut cur_level = NONE;
-        let mut lonely: Vec<(u32, u32)> = Vec::new();
-        for &(n, level) in orphans.iter() {
-            if level != cur_level {
-                cur_level = level;
-                vis.begin(slots)?;
-                if level == 0 {
-                    for (i, &t) in self.links0.iter().enumerate() {
-                        crate::dev::resched_every(i, 65536);
-                        if t != NONE {
-                            vis.insert(t);
-                        }
-                    }
-                } else {
-                    for (&p, _) in self.upper.iter() {
-                        for t in live(self.row(p, level)) {
-                            vis.insert(t);
-                        }
-                    }
-                }
-            }
-            if !vis.contains(n) && n != self.entry && self.node_level(n).is_some_and(|l| l >= level)
-            {
-                vpush(&mut lonely, (n, level))?;
-            }
+        let (Some(v), Some(ev)) = (vecs.get(n), vecs.get(self.entry)) else {
+            return Ok(());
+        };
+        let mut ep = Cand {
+            d: dist(self.metric, v, ev),
+            id: self.entry,
+        };
+        let mut l = self.max_level;
+        while l > level {
+            ep = self.greedy(v, ep, l, vecs);
+            l -= 1;
         }
-        for (n, level) in lonely {
-            let Some(v) = vecs.get(n) else { continue };
-            let Some(ev) = vecs.get(self.entry) else {
-                break;
-            };
-            let mut ep = Cand {
-                d: dist(self.metric, v, ev),
-                id: self.entry,
-            };
-            let mut l = self.max_level;
-            while l > level {
-                ep = self.greedy(v, ep, l, vecs);
-                l -= 1;
-            }
-            vis.begin(slots)?;
-            vis.insert(n);
-            let efc = (self.params.ef_construction as usize).max(self.m);
-            let w = self.search_layer(v, &[ep], efc, level, vecs, vis, None)?;
-            let sel = self.select_neighbours(&w, self.m, vecs)?;
-            for p in sel {
-                self.add_link(p, n, level, vecs)?;
-            }
+        vis.begin(self.levels.len())?;
+        vis.insert(n);
+        let efc = (self.params.ef_construction as usize).max(self.m);
+        let w = self.search_layer(v, &[ep], efc, level, vecs, vis, None)?;
+        let sel = self.select_neighbours(&w, self.m, vecs)?;
+        for p in sel {
+            self.add_link(p, n, level, vecs)?;
         }
         Ok(())
-    }
-
-    /// Chooses the entry point: the lowest id among the highest nodes.
-    fn pick_entry(&mut self) {
-        let mut best: Option<(u32, u32)> = None;
-        for (&id, row) in self.upper.iter() {
-            let level = (row.len() / self.m) as u32;
-            best = match best {
-                Some((bl, bid)) if bl > level || (bl == level && bid < id) => Some((bl, bid)),
-                _ => Some((level, id)),
-            };
-        }
-        if best.is_none() {
-            best = self.ids().next().map(|id| (0, id));
-        }
-        match best {
-            Some((level, id)) => {
-                self.entry = id;
-                self.max_level = level;
-            }
-            None => {
-                self.entry = NONE;
-                self.max_level = 0;
-            }
-        }
     }
 
     /// The `k` nearest ids to `q` that pass `filter`, nearest first, with
@@ -1149,7 +1180,7 @@ impl Hnsw {
             let top = self.node_level(id).unwrap_or(0);
             n += 8;
             for level in 0..=top {
-                n += 4 + 4 * live(self.row(id, level)).count();
+                n += 4 + 4 * self.links(id, level).count();
             }
         }
         n
@@ -1187,9 +1218,8 @@ impl Hnsw {
             put(&mut out, id);
             put(&mut out, top);
             for level in 0..=top {
-                let row = self.row(id, level);
-                put(&mut out, live(row).count() as u32);
-                for n in live(row) {
+                put(&mut out, self.links(id, level).count() as u32);
+                for n in self.links(id, level) {
                     put(&mut out, n);
                 }
             }
@@ -1286,6 +1316,9 @@ impl Hnsw {
             }
             if let Some(slot) = g.levels.get_mut(id as usize) {
                 *slot = top as u8;
+            }
+            if let Some(t) = g.tops.get_mut(top as usize) {
+                *t += 1;
             }
             for level in 0..=top {
                 let cnt = rd.u32()? as usize;
