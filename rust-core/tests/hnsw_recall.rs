@@ -736,3 +736,37 @@ fn removal_work_does_not_grow_with_the_graph() {
     eprintln!("scheduling points per removal: {small:.2} at 2,500 nodes, {big:.2} at 40,000");
     assert!(big <= small * 1.5 + 1.0, "{small} -> {big}");
 }
+
+/// A search whose filter passes almost nothing stops at its budget (and
+/// says so) instead of expanding the whole graph; within the budget it is
+/// the plain search.
+#[test]
+fn bounded_search_stops_at_its_budget() {
+    let g = l2_index();
+    let vecs = base();
+    let q = query(0);
+    let plain = g.search(q, K, 64, &vecs, &mut |_| true).unwrap();
+    let (same, cut) = g
+        .search_bounded(q, K, 64, &vecs, &mut |_| true, usize::MAX)
+        .unwrap();
+    assert_eq!((same, cut), (plain, false));
+    let mut seen = 0usize;
+    let (hits, cut) = g
+        .search_bounded(
+            q,
+            K,
+            64,
+            &vecs,
+            &mut |id| {
+                seen += 1;
+                id % 1000 == 7
+            },
+            200,
+        )
+        .unwrap();
+    assert!(cut, "the budget ended the search");
+    assert!(hits.iter().all(|&(id, _)| id % 1000 == 7));
+    // 200 expansions of at most 2M neighbours each (plus the entry).
+    let m0 = 2 * g.params().m as usize;
+    assert!(seen <= 200 * m0 + 1, "{seen} nodes filtered");
+}

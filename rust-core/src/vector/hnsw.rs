@@ -618,8 +618,27 @@ impl Hnsw {
         level: u32,
         vecs: &V,
         vis: &mut Visited,
-        mut filter: Option<&mut dyn FnMut(u32) -> bool>,
+        filter: Option<&mut dyn FnMut(u32) -> bool>,
     ) -> Result<Vec<Cand>, HnswError> {
+        self.search_layer_bounded(q, eps, ef, level, vecs, vis, filter, usize::MAX)
+            .map(|(res, _)| res)
+    }
+
+    /// `search_layer` expanding at most `budget` nodes; true when it
+    /// stopped for the budget (a filter that rejects most nodes otherwise
+    /// makes the search expand the whole graph).
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer_bounded<V: Vectors>(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        level: u32,
+        vecs: &V,
+        vis: &mut Visited,
+        mut filter: Option<&mut dyn FnMut(u32) -> bool>,
+        budget: usize,
+    ) -> Result<(Vec<Cand>, bool), HnswError> {
         let ef = ef.max(1);
         let mut cands: BinaryHeap<Reverse<Cand>> =
             oom(crate::mem::heap_with_capacity(ef.saturating_mul(2)))?;
@@ -641,7 +660,12 @@ impl Hnsw {
             }
         }
         let mut steps = 0usize;
+        let mut cut = false;
         while let Some(Reverse(c)) = cands.pop() {
+            if steps >= budget {
+                cut = true;
+                break;
+            }
             steps += 1;
             crate::dev::resched_every(steps, 256);
             if res.len() >= ef {
@@ -671,7 +695,7 @@ impl Hnsw {
                 Ok(())
             })?;
         }
-        Ok(res.into_sorted_vec())
+        Ok((res.into_sorted_vec(), cut))
     }
 
     /// Algorithm 4 with keepPrunedConnections: up to `m` of `cands` (sorted
@@ -1140,11 +1164,27 @@ impl Hnsw {
         vecs: &V,
         filter: &mut dyn FnMut(u32) -> bool,
     ) -> Result<Vec<(u32, f32)>, HnswError> {
+        self.search_bounded(q, k, ef, vecs, filter, usize::MAX)
+            .map(|(hits, _)| hits)
+    }
+
+    /// [`Hnsw::search`] expanding at most `budget` nodes at level 0; true
+    /// when the budget ended it (the filter passed too few of the nodes
+    /// reached: the caller may search another way).
+    pub fn search_bounded<V: Vectors>(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        vecs: &V,
+        filter: &mut dyn FnMut(u32) -> bool,
+        budget: usize,
+    ) -> Result<(Vec<(u32, f32)>, bool), HnswError> {
         if k == 0 || self.entry == NONE || !is_finite_vector(q) {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         }
         let Some(ev) = vecs.get(self.entry) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         };
         let mut ep = Cand {
             d: dist(self.metric, q, ev),
@@ -1157,20 +1197,21 @@ impl Hnsw {
         }
         let ef = ef.max(k);
         let slots = self.levels.len();
-        let res = match self.visited.try_lock() {
+        let (res, cut) = match self.visited.try_lock() {
             Some(mut guard) => {
                 guard.begin(slots)?;
-                self.search_layer(q, &[ep], ef, 0, vecs, &mut guard, Some(filter))?
+                self.search_layer_bounded(q, &[ep], ef, 0, vecs, &mut guard, Some(filter), budget)?
             }
             None => {
                 let mut own = Visited::default();
                 own.begin(slots)?;
-                self.search_layer(q, &[ep], ef, 0, vecs, &mut own, Some(filter))?
+                self.search_layer_bounded(q, &[ep], ef, 0, vecs, &mut own, Some(filter), budget)?
             }
         };
-        oom(crate::mem::collect(
+        let hits = oom(crate::mem::collect(
             res.into_iter().take(k).map(|c| (c.id, c.d)),
-        ))
+        ))?;
+        Ok((hits, cut))
     }
 
     /// Bytes [`Hnsw::encode`] produces.
