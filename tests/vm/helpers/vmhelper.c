@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -469,6 +471,647 @@ static int vec_main(int argc, char **argv)
 	return -1;
 }
 
+/* ---------- ioctlfuzz: random ioctls against the files of a tree ----------
+ *
+ * ioctlfuzz DIR SEED COUNT [trace]: COUNT ioctl calls on descriptors of DIR
+ * and the entries below it (regular files and directories, opened O_RDONLY,
+ * O_WRONLY, O_RDWR or O_PATH), in batches of FZ_BATCH calls, each in a
+ * forked child with its own descriptors (the tree changes under it: another
+ * process may mutate it). A call is one of: a real VEXFS_IOC_* command, the
+ * same with other size or direction bits, a random number in the 0xF5 type,
+ * a foreign read-only ioctl (FS_IOC_GETFLAGS, FIEMAP, FIONREAD, TCGETS, ...)
+ * or a random number outside the types whose ioctls change a filesystem's
+ * state ('f', 'X', 0x94: freeze, shutdown, setflags, resize...). Arguments:
+ * NULL, small integers, kernel and non-canonical addresses, an unmapped
+ * page, the last bytes before a PROT_NONE page, a read-only page, random
+ * bytes, and for the vector commands structs with edge values (sizes, dims,
+ * k, ef, counts, flags, NaN/Inf/denormal/huge floats, bad inner pointers).
+ *
+ * Only what the uapi header makes certain is checked: a vector command
+ * never succeeds with an argument it documents as an error (struct not
+ * readable in full, size field out of range or a nonzero tail, dim not the
+ * filesystem's, NaN/Inf, k/ef/count/flags out of range, wrong open mode,
+ * an output it cannot write); a success leaves consistent outputs (INFO
+ * keeps the size field, GET gives the fs dimension, QUERY writes count <= k
+ * hits and nothing after them, BATCH_SET's done counts its zero errors);
+ * an unknown 0xF5 number is ENOTTY (any 0xF5 number on another
+ * filesystem); any ioctl on an O_PATH descriptor is EBADF.
+ *
+ * With IOCTLFUZZ_HIDDEN=INO,... no QUERY hit may be one of those inodes
+ * (files the caller may not read or reach).
+ *
+ * Batch B runs from seed fz_mix(SEED, B) whatever happened before, so
+ * "trace" (one line per call) replays the calls of a failing run. Prints
+ * per-class and per-errno counts; exits 1 when a check failed or a child
+ * died. */
+
+#define FZ_BATCH 250
+#define FZ_MAXFD 48
+#define FZ_SLOT (16 * 4096)	/* RW bytes of a slot, a PROT_NONE page after */
+#define FZ_NERR 160		/* errno buckets; the last is "other" */
+#define FZ_NCLASS 6
+
+static const char *const fz_class_name[FZ_NCLASS] = {
+	"vexfs", "vexfs-size", "vexfs-dir", "vexfs-type", "foreign", "random"
+};
+
+struct fz_shared {
+	unsigned long long n[FZ_NCLASS][FZ_NERR];
+	unsigned long long opens, open_err[FZ_NERR];
+	unsigned long long bad;		/* failed checks */
+	unsigned long long refused;	/* calls with a documented error condition (all refused) */
+	unsigned long long checked;	/* vector command successes whose outputs were checked */
+	unsigned long long calls;
+	unsigned long long ns[7], maxns[7], nb[7];	/* time per VEXFS_IOC_* (0: others) */
+};
+
+static struct fz_shared *fzs;
+static int fz_trace;
+static unsigned fz_dim;			/* the filesystem's vector dimension (0: none) */
+static int fz_isvx;			/* VEXFS_IOC_INFO works: a vexfs */
+static unsigned long long fz_seed, fz_call;
+static unsigned long long fz_hidden[64];	/* inodes no QUERY of this caller may return */
+static int fz_nhidden;
+
+static unsigned long long fz_mix(unsigned long long a, unsigned long long b)
+{
+	unsigned long long z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static unsigned long long fz_state;
+static unsigned fz_r(void)
+{
+	fz_state = fz_mix(fz_state, 0);
+	return (unsigned)(fz_state >> 32);
+}
+static unsigned fz_below(unsigned n) { return n ? fz_r() % n : 0; }
+static int fz_pct(unsigned p) { return fz_below(100) < p; }
+static unsigned fz_pick(const unsigned *v, unsigned n) { return v[fz_below(n)]; }
+#define FZ_PICK(a) fz_pick(a, sizeof(a) / sizeof(a[0]))
+
+/* A region handed to the kernel: its address and how many bytes at it are
+ * readable (r) and writable (w). */
+struct fz_reg { unsigned long addr; unsigned long r, w; const char *kind; };
+
+/* four RW slots and four read-only slots, each followed by a PROT_NONE page */
+static unsigned char *fz_rw[4], *fz_ro[4];
+static unsigned long fz_unmapped;
+
+static unsigned char *fz_map_slot(int prot)
+{
+	unsigned char *p = mmap(NULL, FZ_SLOT + 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || mprotect(p + FZ_SLOT, 4096, PROT_NONE) < 0) { perror("mmap"); exit(2); }
+	if (prot != (PROT_READ | PROT_WRITE) && mprotect(p, FZ_SLOT, prot) < 0) { perror("mprotect"); exit(2); }
+	return p;
+}
+
+static void fz_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fz_bad(const char *fmt, ...)
+{
+	va_list ap;
+	__atomic_add_fetch(&fzs->bad, 1, __ATOMIC_SEQ_CST);
+	if (fzs->bad > 30) return;
+	printf("IOCTLFUZZ-BAD seed=%llu call=%llu: ", fz_seed, fz_call);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* Place LEN bytes of CONTENT (NULL: leave the memory as it is) in slot S
+ * somewhere: valid, tight against the guard page (maybe cut short), in the
+ * read-only slot, or a bad pointer. PBAD: percent of bad placements. */
+static struct fz_reg fz_place(int s, const void *content, unsigned long len, unsigned pbad)
+{
+	struct fz_reg g = { 0, 0, 0, "?" };
+	static const unsigned long kaddr[] = {
+		0xffffffff81000000UL, 0xffff888000000000UL, 0xffffffffffffffffUL,
+		0x8000000000000000UL, 0xfffffffffffff000UL, 0x00007ffffffff000UL,
+	};
+	unsigned k = fz_below(100);
+	if (len > FZ_SLOT) len = FZ_SLOT;
+	if (k < pbad) {
+		switch (fz_below(4)) {
+		case 0: g.addr = 0; g.kind = "null"; break;
+		case 1: g.addr = 1 + fz_below(4096); g.kind = "small"; break;
+		case 2: g.addr = kaddr[fz_below(6)] - (fz_pct(50) ? 0 : fz_below(64)); g.kind = "kernel"; break;
+		default: g.addr = fz_unmapped + fz_below(4096); g.kind = "unmapped"; break;
+		}
+		return g;
+	}
+	k = fz_below(100);
+	if (k < 60) {
+		g.addr = (unsigned long)fz_rw[s];
+		g.r = g.w = FZ_SLOT;
+		g.kind = "valid";
+		if (content) memcpy(fz_rw[s], content, len);
+	} else if (k < 85) {
+		/* the last N bytes before the PROT_NONE page */
+		unsigned long n = fz_pct(50) ? len : fz_below(len + 9);
+		if (n > FZ_SLOT) n = FZ_SLOT;
+		g.addr = (unsigned long)fz_rw[s] + FZ_SLOT - n;
+		g.r = g.w = n;
+		g.kind = n >= len ? "guard-tight" : "guard-short";
+		if (content) memcpy((void *)g.addr, content, n < len ? n : len);
+	} else {
+		g.addr = (unsigned long)fz_ro[s];
+		g.r = FZ_SLOT;
+		g.w = 0;
+		g.kind = "readonly";
+		if (content) {
+			mprotect(fz_ro[s], FZ_SLOT, PROT_READ | PROT_WRITE);
+			memcpy(fz_ro[s], content, len);
+			mprotect(fz_ro[s], FZ_SLOT, PROT_READ);
+		}
+	}
+	return g;
+}
+
+/* one float: mostly ordinary, sometimes an edge value; *nonfinite set on NaN/Inf */
+static float fz_float(int *nonfinite)
+{
+	union { float f; unsigned u; } x;
+	static const unsigned edge[] = {
+		0x00000000, 0x80000000, 0x00000001, 0x807fffff, 0x00800000, 0x7f7fffff,
+		0xff7fffff, 0x7e967699 /* 1e38 */, 0x7fc00000, 0x7f800001, 0xffffffff,
+		0x7f800000, 0xff800000, 0x3f800000,
+	};
+	unsigned k = fz_below(100);
+	if (k < 85) x.f = (float)((double)fz_below(20001) / 100.0 - 100.0);
+	else if (k < 97) x.u = FZ_PICK(edge);
+	else x.u = fz_r();
+	if ((x.u & 0x7f800000) == 0x7f800000) *nonfinite = 1;
+	return x.f;
+}
+
+/* N floats into V; 1 when one of them is NaN or infinite */
+static int fz_vector(float *v, unsigned long n)
+{
+	int nonfinite = 0, special = fz_pct(25);
+	for (unsigned long i = 0; i < n; i++) {
+		if (special) v[i] = fz_float(&nonfinite);
+		else v[i] = (float)((double)fz_below(20001) / 100.0 - 100.0);
+	}
+	return nonfinite;
+}
+
+static unsigned fz_size(unsigned ksize)
+{
+	static const unsigned edge[] = { 0, 1, 4, 0xffffffff, 4096, 4097, 1u << 20 };
+	unsigned k = fz_below(100);
+	if (k < 70) return ksize;
+	if (k < 78) return ksize - 4 * (1 + fz_below(ksize / 4));
+	if (k < 90) return ksize + 4 * (1 + fz_below(16));
+	return FZ_PICK(edge);
+}
+
+static unsigned fz_dimval(void)
+{
+	unsigned edge[] = { 0, 1, fz_dim ? fz_dim - 1 : 7, fz_dim + 1, VEXFS_MAX_DIM, VEXFS_MAX_DIM + 1,
+			    0xffffffff, 1u << 30, 1u << 31, 16, 128 };
+	return fz_pct(70) ? (fz_dim ? fz_dim : 8) : FZ_PICK(edge);
+}
+
+struct fz_fd { int fd; int dir; int rd, wr, path; };
+
+/* What the checks know about one call. */
+struct fz_call {
+	unsigned long cmd;
+	int base;		/* 1..6: the VEXFS_IOC_* it matches (size bits ignored), 0 none */
+	int vxtype;		/* in the 0xF5 type */
+	struct fz_reg arg;	/* the struct (or any argument) */
+	unsigned usize;		/* size field as placed (when arg.r >= 4) */
+	int tail_nonzero;	/* bytes between ksize and usize are not all zero */
+	int impossible;		/* a documented error condition: success is wrong */
+	const char *why;
+	/* outputs to check after a success */
+	struct fz_reg out;
+	unsigned k, dim;
+	unsigned long hits_len;
+	int nan_at[VEXFS_MAX_BATCH];
+	unsigned count;
+};
+
+static void fz_must_fail(struct fz_call *c, int cond, const char *why)
+{
+	if (cond && !c->impossible) { c->impossible = 1; c->why = why; }
+}
+
+static const unsigned long fz_real[7] = {
+	0, VEXFS_IOC_SET_VECTOR, VEXFS_IOC_GET_VECTOR, VEXFS_IOC_DEL_VECTOR,
+	VEXFS_IOC_QUERY, VEXFS_IOC_BATCH_SET, VEXFS_IOC_INFO,
+};
+static const unsigned fz_ksize[7] = {
+	0, sizeof(struct vexfs_ioc_vector), sizeof(struct vexfs_ioc_vector), 0,
+	sizeof(struct vexfs_ioc_query), sizeof(struct vexfs_ioc_batch), sizeof(struct vexfs_ioc_info),
+};
+#define FZ_NOSIZE(c) ((c) & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+static int fz_base_of(unsigned long cmd)
+{
+	for (int i = 1; i <= 6; i++)
+		if (FZ_NOSIZE(cmd) == FZ_NOSIZE(fz_real[i]))
+			return i;
+	return 0;
+}
+
+/* Build the struct of vector command BASE in BUF (ksize + slack bytes) and
+ * place it; fills in the checks. */
+static void fz_build(struct fz_call *c, struct fz_fd *t, struct fz_fd *pool, int npool)
+{
+	static unsigned char buf[4096 + 256] __attribute__((aligned(16)));
+	static float vec[VEXFS_MAX_BATCH * 16 + VEXFS_MAX_DIM + 8];
+	static int fds[VEXFS_MAX_BATCH];
+	unsigned ks = fz_ksize[c->base], len;
+	int nonfinite = 0;
+
+	memset(buf, 0, sizeof buf);
+	c->usize = fz_size(ks);
+	len = c->usize < ks ? ks : c->usize;
+	if (len > ks + 64) len = ks + 64; /* bytes we actually place */
+	*(unsigned *)buf = c->usize;
+	if (c->usize > ks && fz_pct(40)) {
+		unsigned long tl = (c->usize < ks + 64 ? c->usize : ks + 64) - ks;
+		buf[ks + fz_below(tl)] = 1 + fz_below(255);
+		c->tail_nonzero = 1;
+	}
+	switch (c->base) {
+	case 1: case 2: { /* SET, GET */
+		struct vexfs_ioc_vector *a = (void *)buf;
+		a->dim = fz_dimval();
+		unsigned long n = a->dim < VEXFS_MAX_DIM + 8 ? a->dim : VEXFS_MAX_DIM + 8;
+		struct fz_reg d;
+		if (c->base == 1) {
+			nonfinite = fz_vector(vec, n);
+			d = fz_place(1, vec, n * 4, 15);
+			fz_must_fail(c, !t->wr, "SET on a descriptor not open for writing");
+			fz_must_fail(c, a->dim != fz_dim, "SET dim is not the filesystem's");
+			fz_must_fail(c, d.r < (unsigned long)a->dim * 4, "SET data not readable");
+			fz_must_fail(c, nonfinite && a->dim == n, "SET vector has NaN/Inf");
+		} else {
+			d = fz_place(1, NULL, n * 4, 15);
+			fz_must_fail(c, !t->rd, "GET on a descriptor not open for reading");
+			fz_must_fail(c, a->dim < fz_dim, "GET room below the dimension");
+			fz_must_fail(c, d.w < (unsigned long)fz_dim * 4, "GET data not writable");
+			c->dim = a->dim;
+		}
+		a->data = d.addr;
+		fz_must_fail(c, t->dir, "SET/GET on a directory");
+		break;
+	}
+	case 4: { /* QUERY */
+		struct vexfs_ioc_query *q = (void *)buf;
+		static const unsigned kv[] = { 0, 1, 2, 4, 10, VEXFS_MAX_K, VEXFS_MAX_K + 1, 0xffffffff, 1u << 31 };
+		static const unsigned efv[] = { 0, 1, 16, VEXFS_MAX_EF, VEXFS_MAX_EF + 1, 0xffffffff };
+		static const unsigned flv[] = { 0, 0, 0, VEXFS_QUERY_EXACT, VEXFS_QUERY_EXACT, 2, 3, 0xffffffff, 0x80000000 };
+		q->dim = fz_dimval();
+		q->k = fz_pct(60) ? 1 + fz_below(16) : FZ_PICK(kv);
+		q->ef = fz_pct(50) ? 0 : fz_pct(50) ? fz_below(200) : FZ_PICK(efv);
+		q->flags = FZ_PICK(flv);
+		q->count = fz_pct(80) ? 0 : fz_r();
+		unsigned long n = q->dim < VEXFS_MAX_DIM + 8 ? q->dim : VEXFS_MAX_DIM + 8;
+		nonfinite = fz_vector(vec, n);
+		struct fz_reg v = fz_place(1, vec, n * 4, 15);
+		unsigned long hl = (unsigned long)(q->k <= VEXFS_MAX_K ? q->k : 16) * sizeof(struct vexfs_ioc_hit);
+		c->out = fz_place(2, NULL, hl, 15);
+		if (c->out.w) memset((void *)c->out.addr, 0xa5, c->out.w < hl ? c->out.w : hl);
+		q->vector = v.addr;
+		q->hits = c->out.addr;
+		c->k = q->k;
+		c->hits_len = hl;
+		fz_must_fail(c, q->flags & ~VEXFS_QUERY_EXACT, "QUERY unknown flags");
+		fz_must_fail(c, q->k == 0 || q->k > VEXFS_MAX_K, "QUERY k out of range");
+		fz_must_fail(c, q->ef > VEXFS_MAX_EF, "QUERY ef out of range");
+		fz_must_fail(c, q->dim != fz_dim, "QUERY dim is not the filesystem's");
+		fz_must_fail(c, v.r < (unsigned long)q->dim * 4, "QUERY vector not readable");
+		fz_must_fail(c, nonfinite && q->dim == n, "QUERY vector has NaN/Inf");
+		break;
+	}
+	case 5: { /* BATCH_SET */
+		struct vexfs_ioc_batch *b = (void *)buf;
+		static const unsigned cv[] = { 0, 1, 2, 3, 16, 64, VEXFS_MAX_BATCH + 1, 0xffffffff, 1u << 31 };
+		b->dim = fz_dimval();
+		/* a full batch of valid files is up to 1024 HNSW inserts (~5 s under TCG): rare */
+		b->count = fz_pct(60) ? 1 + fz_below(8) : fz_pct(97) ? FZ_PICK(cv) : VEXFS_MAX_BATCH - fz_below(2);
+		b->flags = fz_pct(90) ? 0 : 1u << fz_below(32);
+		b->reserved = fz_pct(90) ? 0 : fz_r() | 1;
+		unsigned cnt = b->count <= VEXFS_MAX_BATCH ? b->count : 8;
+		unsigned long d = b->dim <= 16 ? b->dim : 16;
+		for (unsigned i = 0; i < cnt; i++) {
+			unsigned k = fz_below(100);
+			fds[i] = k < 80 && npool ? pool[fz_below(npool)].fd : k < 85 ? -1 : k < 90 ? 9999 : k < 95 ? (int)fz_below(3) : (int)fz_r();
+			c->nan_at[i] = fz_vector(vec + (unsigned long)i * d, d);
+		}
+		struct fz_reg f = fz_place(1, fds, cnt * 4UL, 10);
+		struct fz_reg v = fz_place(2, vec, cnt * d * 4, 10);
+		c->out = fz_place(3, NULL, cnt * 4UL, 10);
+		b->fds = f.addr;
+		b->vectors = v.addr;
+		b->errors = c->out.addr;
+		b->done = fz_r();
+		c->count = b->count;
+		c->dim = b->dim;
+		fz_must_fail(c, b->flags || b->reserved, "BATCH_SET flags/reserved nonzero");
+		fz_must_fail(c, b->count == 0 || b->count > VEXFS_MAX_BATCH, "BATCH_SET count out of range");
+		fz_must_fail(c, b->dim != fz_dim, "BATCH_SET dim is not the filesystem's");
+		fz_must_fail(c, f.r < (unsigned long)b->count * 4, "BATCH_SET fds not readable");
+		fz_must_fail(c, v.r < (unsigned long)b->count * b->dim * 4, "BATCH_SET vectors not readable");
+		fz_must_fail(c, c->out.w < (unsigned long)b->count * 4, "BATCH_SET errors not writable");
+		break;
+	}
+	case 6: { /* INFO: random output fields (the kernel overwrites them) */
+		for (unsigned i = 4; i < ks && fz_pct(50); i++) buf[i] = fz_r();
+		break;
+	}
+	}
+	c->arg = fz_place(0, buf, len, 12);
+	fz_must_fail(c, c->arg.r < ks, "struct not readable in full");
+	fz_must_fail(c, c->usize < ks || c->usize > 4096, "size field out of range");
+	fz_must_fail(c, c->usize > c->arg.r, "size field beyond the readable struct");
+	fz_must_fail(c, c->tail_nonzero, "nonzero bytes past the known struct");
+	/* outputs written into the struct itself */
+	fz_must_fail(c, (c->base == 4 || c->base == 5 || c->base == 6) && c->arg.w < ks,
+		     "struct not writable");
+}
+
+static void fz_check(struct fz_call *c, struct fz_fd *t, long r, int e)
+{
+	if (t->path) {
+		if (r >= 0 || e != EBADF) fz_bad("cmd %#lx on an O_PATH descriptor: %s, expected EBADF", c->cmd, r >= 0 ? "OK" : errname(e));
+		return;
+	}
+	if (c->vxtype && (!fz_isvx || !c->base)) {
+		/* no vexfs here (or not one of its commands): only ENOTTY; a foreign fs
+		 * checks nothing before its ioctl gives up, vexfs neither */
+		if (r >= 0 || e != ENOTTY) fz_bad("cmd %#lx (unknown here): %s, expected ENOTTY", c->cmd, r >= 0 ? "OK" : errname(e));
+		return;
+	}
+	if (c->base && r < 0 && c->impossible)
+		__atomic_add_fetch(&fzs->refused, 1, __ATOMIC_RELAXED);
+	if (!c->base || r < 0)
+		return;
+	__atomic_add_fetch(&fzs->checked, 1, __ATOMIC_RELAXED);
+	/* a vector command succeeded */
+	if (c->base == 3) {
+		if (!t->wr || t->dir) fz_bad("DEL succeeded on a %s descriptor", t->dir ? "directory" : "read-only");
+		return;
+	}
+	if (c->impossible) {
+		__atomic_add_fetch(&fzs->refused, 1, __ATOMIC_RELAXED);
+		fz_bad("cmd %#lx succeeded although %s (arg %s, size %u)", c->cmd, c->why, c->arg.kind, c->usize);
+		return;
+	}
+	if (c->base == 6) {
+		struct vexfs_ioc_info i;
+		memcpy(&i, (void *)c->arg.addr, sizeof i);
+		if (i.size != c->usize) fz_bad("INFO changed the size field %u -> %u", c->usize, i.size);
+		if (i.dim != fz_dim) fz_bad("INFO dim %u, the filesystem's is %u", i.dim, fz_dim);
+	} else if (c->base == 2) {
+		struct vexfs_ioc_vector a;
+		memcpy(&a, (void *)c->arg.addr, sizeof a);
+		if (a.dim != fz_dim) fz_bad("GET returned dim %u, the filesystem's is %u", a.dim, fz_dim);
+	} else if (c->base == 4) {
+		struct vexfs_ioc_query qq, *q = &qq;
+		memcpy(q, (void *)c->arg.addr, sizeof qq);
+		if (q->count > c->k) { fz_bad("QUERY count %u > k %u", q->count, c->k); return; }
+		unsigned char *h = (void *)c->out.addr;
+		unsigned long lim = c->out.w < c->hits_len ? c->out.w : c->hits_len;
+		if ((unsigned long)q->count * sizeof(struct vexfs_ioc_hit) > c->out.w)
+			fz_bad("QUERY gave %u hits into %lu writable bytes", q->count, c->out.w);
+		for (unsigned long i = (unsigned long)q->count * sizeof(struct vexfs_ioc_hit); i < lim; i++)
+			if (h[i] != 0xa5) { fz_bad("QUERY wrote past its %u hits (byte %lu)", q->count, i); break; }
+		for (unsigned i = 0; i < q->count; i++) {
+			struct vexfs_ioc_hit x;
+			memcpy(&x, h + i * sizeof x, sizeof x);
+			if (x.reserved) { fz_bad("QUERY hit %u reserved=%u", i, x.reserved); break; }
+			for (int j = 0; j < fz_nhidden; j++)
+				if (x.ino == fz_hidden[j]) fz_bad("QUERY returned inode %llu, which uid %u may not see", (unsigned long long)x.ino, getuid());
+		}
+	} else if (c->base == 5) {
+		struct vexfs_ioc_batch bb, *b = &bb;
+		int errs[VEXFS_MAX_BATCH];
+		unsigned zeros = 0;
+		memcpy(b, (void *)c->arg.addr, sizeof bb);
+		memcpy(errs, (void *)c->out.addr, c->count * sizeof errs[0]);
+		for (unsigned i = 0; i < c->count; i++) {
+			if (errs[i] > 0 || errs[i] < -4095) fz_bad("BATCH_SET errors[%u] = %d", i, errs[i]);
+			if (!errs[i]) zeros++;
+			if (!errs[i] && c->nan_at[i] && c->dim <= 16) fz_bad("BATCH_SET set a NaN/Inf vector (file %u)", i);
+		}
+		if (b->done != zeros) fz_bad("BATCH_SET done=%u but %u zero errors", b->done, zeros);
+	}
+}
+
+static void fz_count(int cls, long r, int e)
+{
+	int b = r >= 0 ? 0 : (e > 0 && e < FZ_NERR - 1 ? e : FZ_NERR - 1);
+	__atomic_add_fetch(&fzs->n[cls][b], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&fzs->calls, 1, __ATOMIC_RELAXED);
+}
+
+/* Regular files and directories of DIR (depth <= 3), each opened in a random
+ * mode; the first two are DIR itself (read-only and O_PATH). */
+static int fz_open_all(const char *dir, struct fz_fd *pool)
+{
+	char path[4096];
+	int n = 0;
+	char *stack[64];
+	int sp = 0;
+	pool[n++] = (struct fz_fd){ open(dir, O_RDONLY | O_DIRECTORY), 1, 1, 0, 0 };
+	pool[n++] = (struct fz_fd){ open(dir, O_PATH | O_DIRECTORY), 1, 0, 0, 1 };
+	stack[sp++] = strdup(dir);
+	while (sp && n < FZ_MAXFD) {
+		char *d = stack[--sp];
+		DIR *dp = opendir(d);
+		struct dirent *de;
+		while (dp && (de = readdir(dp)) && n < FZ_MAXFD) {
+			struct stat st;
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+			if (fz_pct(30)) continue;
+			snprintf(path, sizeof path, "%s/%s", d, de->d_name);
+			if (lstat(path, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) continue;
+			int isdir = S_ISDIR(st.st_mode);
+			if (isdir && sp < 64 && strlen(path) < 200 && fz_pct(60)) stack[sp++] = strdup(path);
+			static const int fm[] = { O_RDONLY, O_WRONLY, O_RDWR, O_PATH, O_RDWR | O_APPEND };
+			int m = isdir ? (fz_pct(75) ? O_RDONLY : O_PATH) : fm[fz_below(5)];
+			int fd = open(path, m | O_NOFOLLOW | O_NONBLOCK);
+			__atomic_add_fetch(&fzs->opens, 1, __ATOMIC_RELAXED);
+			if (fd < 0) {
+				__atomic_add_fetch(&fzs->open_err[errno < FZ_NERR - 1 ? errno : FZ_NERR - 1], 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			int acc = m & O_ACCMODE;
+			pool[n++] = (struct fz_fd){ fd, isdir, !(m & O_PATH) && acc != O_WRONLY,
+						    !(m & O_PATH) && acc != O_RDONLY, !!(m & O_PATH) };
+		}
+		if (dp) closedir(dp);
+		free(d);
+	}
+	while (sp) free(stack[--sp]);
+	return n;
+}
+
+static void fz_batch(const char *dir, unsigned long long b, unsigned long ncalls)
+{
+	static struct fz_fd pool[FZ_MAXFD];
+	/* foreign commands that only read (or harmlessly set descriptor flags) */
+	static const unsigned long foreign[] = {
+		_IOR('f', 1, long), _IOR('f', 1, int) /* FS_IOC(32)_GETFLAGS */, _IOR('v', 1, long) /* GETVERSION */,
+		_IOWR('f', 11, char[32]) /* FS_IOC_FIEMAP */, _IOR('X', 31, char[28]) /* FS_IOC_FSGETXATTR */,
+		_IOWR('X', 59, char[128]) /* FS_IOC_GETFSMAP */, _IOR(0x94, 49, char[256]) /* FS_IOC_GETFSLABEL */,
+		_IOR(0x15, 0, char[17]) /* FS_IOC_GETFSUUID */, _IOR(0x15, 1, char[129]) /* FS_IOC_GETFSSYSFSPATH */,
+		_IOR('f', 44, char[8]) /* EXT4_IOC_GETFSUUID */, _IOW('f', 41, int) /* EXT4_IOC_GETSTATE */,
+		_IOWR('f', 134, char[4]) /* FS_IOC_MEASURE_VERITY */, _IOWR('f', 21, char[12]) /* GET_ENCRYPTION_POLICY */,
+		_IO(0x00, 1) /* FIBMAP */, _IO(0x00, 2) /* FIGETBSZ */, 0x541B /* FIONREAD */, 0x5460 /* FIOQSIZE */,
+		0x5451, 0x5450 /* FIOCLEX, FIONCLEX */, 0x5421 /* FIONBIO */, 0x5452 /* FIOASYNC */,
+		0x5401 /* TCGETS */, 0x5413 /* TIOCGWINSZ */, 0x540F /* TIOCGPGRP */, 0x8910 /* SIOCGIFNAME */,
+		_IOR(0x12, 114, size_t) /* BLKGETSIZE64 */, _IO(0x12, 104) /* BLKSSZGET */, _IO(0x12, 94) /* BLKROGET */,
+		_IO(0x12, 96) /* BLKGETSIZE */, _IOR('V', 0, char[104]) /* VIDIOC_QUERYCAP */,
+	};
+	fz_state = fz_mix(fz_seed, b);
+	int npool = fz_open_all(dir, pool), nok = 0;
+	struct fz_fd valid[FZ_MAXFD];
+	for (int i = 0; i < npool; i++)
+		if (pool[i].fd >= 0) valid[nok++] = pool[i];
+	if (!nok) { fz_bad("batch %llu: cannot open %s", b, dir); return; }
+	for (unsigned long i = 0; i < ncalls; i++) {
+		static struct fz_call c;
+		struct fz_fd *t = &valid[fz_below(nok)];
+		if (t->path && fz_pct(70)) t = &valid[fz_below(nok)]; /* fewer O_PATH calls */
+		unsigned k = fz_below(100);
+		int cls;
+		fz_call = b * FZ_BATCH + i;
+		memset(&c, 0, sizeof c);
+		if (k < 45) { cls = 0; c.cmd = fz_real[1 + fz_below(6)]; }
+		else if (k < 55) { /* size bits: ignored by vexfs, the struct's size field decides */
+			cls = 1;
+			c.cmd = (fz_real[1 + fz_below(6)] & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
+				((unsigned long)fz_below(_IOC_SIZEMASK + 1) << _IOC_SIZESHIFT);
+		} else if (k < 62) { /* direction bits */
+			cls = 2;
+			c.cmd = fz_real[1 + fz_below(6)] ^ ((unsigned long)(1 + fz_below(3)) << _IOC_DIRSHIFT);
+		} else if (k < 72) {
+			cls = 3;
+			c.cmd = _IOC(fz_below(4), VEXFS_IOC_MAGIC, fz_pct(70) ? fz_below(16) : fz_below(256), fz_below(_IOC_SIZEMASK + 1));
+		} else if (k < 86) {
+			cls = 4;
+			c.cmd = foreign[fz_below(sizeof foreign / sizeof foreign[0])];
+		} else {
+			cls = 5;
+			do c.cmd = fz_r();
+			while (strchr("fX\x94", _IOC_TYPE(c.cmd)) && _IOC_TYPE(c.cmd));
+		}
+		c.vxtype = _IOC_TYPE(c.cmd) == VEXFS_IOC_MAGIC;
+		c.base = c.vxtype ? fz_base_of(c.cmd) : 0;
+		if (c.base && c.base != 3 && fz_pct(80)) {
+			fz_build(&c, t, valid, nok);
+		} else {
+			/* anything: bad pointers, random bytes, a random integer */
+			static unsigned char rb[512];
+			for (unsigned j = 0; j < sizeof rb; j++) rb[j] = fz_r();
+			if (fz_pct(10)) { c.arg.addr = fz_pct(50) ? fz_below(16) : ((unsigned long)fz_r() << 32 | fz_r()); c.arg.kind = "int"; }
+			else c.arg = fz_place(0, rb, sizeof rb, 35);
+			if (c.arg.r >= 4) memcpy(&c.usize, (void *)c.arg.addr, 4);
+			if (c.base && c.base != 3) {
+				unsigned ks = fz_ksize[c.base];
+				fz_must_fail(&c, c.arg.r < ks, "struct not readable in full");
+				fz_must_fail(&c, c.arg.r >= 4 && (c.usize < ks || c.usize > 4096), "size field out of range");
+				fz_must_fail(&c, c.arg.r >= 4 && c.usize > c.arg.r, "size field beyond the readable struct");
+				fz_must_fail(&c, (c.base == 4 || c.base == 5 || c.base == 6) && c.arg.w < ks, "struct not writable");
+			}
+		}
+		if (fz_trace)
+			printf("call %llu fd=%d%s%s%s cmd=%#lx class=%s arg=%s:%#lx size=%u\n", fz_call, t->fd,
+			       t->dir ? " dir" : "", t->rd ? " r" : "", t->path ? " path" : t->wr ? " w" : "",
+			       c.cmd, fz_class_name[cls], c.arg.kind, c.arg.addr, c.usize);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		long r = syscall(SYS_ioctl, t->fd, c.cmd, c.arg.addr);
+		int e = errno;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		unsigned long long ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+		__atomic_add_fetch(&fzs->ns[c.base], ns, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&fzs->nb[c.base], 1, __ATOMIC_RELAXED);
+		if (ns > fzs->maxns[c.base]) fzs->maxns[c.base] = ns;
+		if (fz_trace) printf("  -> %s\n", r >= 0 ? "OK" : errname(e));
+		fz_count(cls, r, e);
+		fz_check(&c, t, r, e);
+	}
+	for (int i = 0; i < npool; i++)
+		if (pool[i].fd >= 0) close(pool[i].fd);
+}
+
+static int ioctlfuzz(const char *dir, unsigned long long seed, unsigned long count, int trace)
+{
+	struct vexfs_ioc_info inf;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	unsigned long long nb = (count + FZ_BATCH - 1) / FZ_BATCH;
+	int died = 0;
+
+	if (dfd < 0) return fail();
+	fz_isvx = vinfo_fd(dfd, &inf) == 0;
+	fz_dim = fz_isvx ? inf.dim : 0;
+	close(dfd);
+	fz_seed = seed;
+	fz_trace = trace;
+	for (const char *h = getenv("IOCTLFUZZ_HIDDEN"); h && *h && fz_nhidden < 64; ) {
+		char *end;
+		fz_hidden[fz_nhidden++] = strtoull(h, &end, 0);
+		h = *end ? end + 1 : end;
+	}
+	fzs = mmap(NULL, sizeof *fzs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fzs == MAP_FAILED) return fail();
+	memset(fzs, 0, sizeof *fzs);
+	for (int i = 0; i < 4; i++) {
+		fz_rw[i] = fz_map_slot(PROT_READ | PROT_WRITE);
+		fz_ro[i] = fz_map_slot(PROT_READ);
+	}
+	void *u = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(u, 4096);
+	fz_unmapped = (unsigned long)u;
+	printf("ioctlfuzz: seed %llu, %lu calls on %s as uid %u, fs dim %u\n", seed, count, dir, getuid(), fz_dim);
+	for (unsigned long long b = 0; b < nb && !died; b++) {
+		unsigned long n = b + 1 < nb ? FZ_BATCH : count - b * FZ_BATCH;
+		pid_t p = fork();
+		if (p < 0) return fail();
+		if (p == 0) {
+			alarm(120);
+			fz_batch(dir, b, n);
+			_exit(0);
+		}
+		int st;
+		if (waitpid(p, &st, 0) < 0) return fail();
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			printf("IOCTLFUZZ-BAD seed=%llu batch %llu: child %s %d (replay: vmhelper ioctlfuzz DIR %llu %llu trace)\n",
+			       seed, b, WIFSIGNALED(st) ? "killed by signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+			       seed, (b + 1) * FZ_BATCH);
+			died = 1;
+		}
+	}
+	printf("ioctlfuzz: seed %llu calls %llu bad %llu documented-errors %llu successes-checked %llu opens %llu",
+	       seed, fzs->calls, fzs->bad, fzs->refused, fzs->checked, fzs->opens);
+	for (int e = 1; e < FZ_NERR; e++)
+		if (fzs->open_err[e]) printf(" open-%s=%llu", e == FZ_NERR - 1 ? "other" : errname(e), fzs->open_err[e]);
+	printf("\n");
+	for (int cl = 0; cl < FZ_NCLASS; cl++) {
+		printf("ioctlfuzz: %-10s", fz_class_name[cl]);
+		for (int e = 0; e < FZ_NERR; e++)
+			if (fzs->n[cl][e]) printf(" %s=%llu", e == 0 ? "OK" : e == FZ_NERR - 1 ? "other" : errname(e), fzs->n[cl][e]);
+		printf("\n");
+	}
+	static const char *const bn[7] = { "other", "SET", "GET", "DEL", "QUERY", "BATCH_SET", "INFO" };
+	printf("ioctlfuzz: time");
+	for (int i = 0; i < 7; i++)
+		if (fzs->nb[i])
+			printf(" %s=%llu/%.0fms/max%.1fms", bn[i], fzs->nb[i], fzs->ns[i] / 1e6, fzs->maxns[i] / 1e6);
+	printf("\n");
+	return fzs->bad || died ? 1 : 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -503,6 +1146,9 @@ static int usage(void)
 		"  gencheck PATH SEED            (every record is SEED's for its offset, any GEN, or all zero;\n"
 		"                                 prints OK size=N zero=Z records, or BAD at OFF with the bytes)\n"
 		"  churn files|symlinks|fsync|sync DIR SECS [ID]  (load until SECS are up; prints OK iterations)\n"
+		"  ioctlfuzz DIR SEED COUNT [trace]  (COUNT random ioctls on DIR and the files and directories\n"
+		"                                 below it; prints per-errno counts, IOCTLFUZZ-BAD lines; exit 1 on any;\n"
+		"                                 env IOCTLFUZZ_HIDDEN=INO,INO..: inodes no QUERY may return)\n"
 		"vector ioctls (VEXFS_IOC_*; VEC is comma-separated floats, nan/inf allowed):\n"
 		"  vset FILE VEC [OPENFLAGS] | vget FILE [OPENFLAGS] (prints VEC) | vdel FILE [OPENFLAGS]\n"
 		"  vquery PATH K EF VEC [exact]  (one 'ino distance' line per hit, nearest first)\n"
@@ -683,6 +1329,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[2], "none")) return usage();
 		return report(syscall(SYS_renameat2, AT_FDCWD, argv[3], AT_FDCWD, argv[4], fl));
 	}
+	if (!strcmp(c, "ioctlfuzz") && (argc == 5 || (argc == 6 && !strcmp(argv[5], "trace"))))
+		return ioctlfuzz(argv[2], strtoull(argv[3], NULL, 0), strtoul(argv[4], NULL, 0), argc == 6);
 	if (!strcmp(c, "churn") && (argc == 5 || argc == 6))
 		return churn(argv[2], argv[3], atoi(argv[4]), argc == 6 ? argv[5] : "0");
 	if (!strcmp(c, "rename") && argc == 4)
