@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash demo bench bench-vm fuzz clean
+.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash test-vm-debug demo bench bench-vm fuzz clean
 
 all: tools kmod
 
@@ -50,6 +50,14 @@ test-vm: tools kmod
 # Kill qemu mid-workload, boot again: journal replay, fsck, fsync'd files intact.
 test-vm-crash: tools kmod
 	bash tests/vm/run.sh --crash
+
+# The VM suite (with its failslab case) and the power-cut test on a debug
+# kernel: KASAN, KFENCE, lockdep, DEBUG_ATOMIC_SLEEP, failslab, lockup and
+# hung-task detectors. Builds that kernel from linux-source-6.1 the first time
+# (~25 min on 2 cores; cached in /var/cache/vexfs/debug-kernel). Not part of
+# `make test`. See tests/vm/README.md, "Debug kernel".
+test-vm-debug: tools kmod
+	bash scripts/test-vm-debug.sh
 
 # Every test: generated-file check, lint, unit/property tests, FFI contract
 # tests, the in-kernel VM suite. Ends with "N passed, N failed".

@@ -8,15 +8,31 @@ harness_fail() {
 }
 
 # Kernel, host tools, busybox, vexfs.ko and mkfs.vexfs. Sets KVER, KERNEL,
+# KMODS (1: the guest loads virtio/ext4 modules from /lib/modules/$KVER),
 # BUSYBOX, VEXFS_KO, MKFS_VEXFS.
+# Default: the distribution kernel, /boot/vmlinuz-$KVER with its modules.
+# KERNEL_TREE=DIR (a built kernel tree, e.g. scripts/build-debug-kernel.sh):
+# DIR/arch/x86/boot/bzImage, KVER from DIR/include/config/kernel.release,
+# and virtio-blk, virtio-pci and ext4 must be built in (no module copied).
 vm_inputs() {
+	KMODS=1
+	if [ -n "${KERNEL_TREE:-}" ]; then
+		KERNEL=$KERNEL_TREE/arch/x86/boot/bzImage
+		[ -r "$KERNEL_TREE/include/config/kernel.release" ] || harness_fail "$KERNEL_TREE is not a built kernel tree"
+		KVER=$(cat "$KERNEL_TREE/include/config/kernel.release")
+		local opt
+		for opt in CONFIG_VIRTIO_PCI CONFIG_VIRTIO_BLK CONFIG_EXT4_FS CONFIG_BLK_DEV_INITRD CONFIG_SERIAL_8250_CONSOLE; do
+			grep -qx "$opt=y" "$KERNEL_TREE/.config" || harness_fail "$KERNEL_TREE: $opt is not built in (=y), the VM copies no modules from a kernel tree"
+		done
+		KMODS=
+	fi
 	if [ -z "${KVER:-}" ]; then
 		for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V -r); do
 			if [ -d "/lib/modules/$k/kernel" ]; then KVER=$k; break; fi
 		done
 	fi
 	[ -n "${KVER:-}" ] || harness_fail "no /boot/vmlinuz-* with a matching /lib/modules (run scripts/install-deps.sh)"
-	KERNEL=/boot/vmlinuz-$KVER
+	if [ -n "$KMODS" ]; then KERNEL=/boot/vmlinuz-$KVER; fi
 	[ -r "$KERNEL" ] || harness_fail "$KERNEL not readable"
 	for t in qemu-system-x86_64 qemu-img cpio modinfo modprobe gcc mkfs.ext4 timeout; do
 		command -v "$t" >/dev/null || harness_fail "$t not found (run scripts/install-deps.sh)"
@@ -82,15 +98,19 @@ vm_initramfs() {
 	fi
 
 	# kernel modules: virtio block over PCI, ext4 (reference mounts), resolved by modprobe
+	# (none with KERNEL_TREE: vm_inputs checked that they are built in)
 	: >"$IR/etc/modules.list"
-	for m in virtio_pci virtio_blk ext4; do
-		modprobe -S "$KVER" --show-depends "$m" || harness_fail "modprobe --show-depends $m failed"
-	done | awk '$1 == "insmod" {print $2}' | awk '!seen[$0]++' | while read -r ko; do
-		install -D -m644 "$ko" "$IR$ko"
-		echo "$ko" >>"$IR/etc/modules.list"
-	done
-	EXT4_KO=$(modinfo -k "$KVER" -n ext4)
-	case "$EXT4_KO" in (/*) ;; (*) EXT4_KO= ;; esac # built in
+	EXT4_KO=
+	if [ -n "$KMODS" ]; then
+		for m in virtio_pci virtio_blk ext4; do
+			modprobe -S "$KVER" --show-depends "$m" || harness_fail "modprobe --show-depends $m failed"
+		done | awk '$1 == "insmod" {print $2}' | awk '!seen[$0]++' | while read -r ko; do
+			install -D -m644 "$ko" "$IR$ko"
+			echo "$ko" >>"$IR/etc/modules.list"
+		done
+		EXT4_KO=$(modinfo -k "$KVER" -n ext4)
+		case "$EXT4_KO" in (/*) ;; (*) EXT4_KO= ;; esac # built in
+	fi
 	[ "$FSTYPE" = ext4 ] && FS_MODULE=$EXT4_KO
 	if [ "$FSTYPE" = ext4 ] && [ -n "$EXT4_KO" ]; then
 		# in ext4 mode the module cases insmod/rmmod ext4 themselves
@@ -123,9 +143,13 @@ vm_qemu() {
 	flock "${VM_LOCK:-/tmp/vexfs-vm.lock}" timeout --foreground -k 10 "$t" qemu-system-x86_64 -accel tcg -cpu max \
 		-m "${VM_MEM:-1G}" -smp "${VM_SMP:-2}" -nographic -no-reboot -monitor none \
 		-kernel "$KERNEL" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet${VM_APPEND:+ $VM_APPEND}" \
 		"$@" -serial "file:$log" </dev/null >"$qout" 2>&1
 }
 
-# Kernel trouble in a serial log (the run fails if any matches).
+# Kernel trouble in a serial log (the run fails if any matches). Most reports
+# of the debug kernel (tests/vm/README.md, "Debug kernel") start with BUG: or
+# WARNING:; the lockdep, KFENCE, sleep-in-atomic, lockup and stall reports are
+# named as well, so that a report printed without that prefix still counts.
 BAD='Oops|BUG:|WARNING:|Call Trace|general protection|Kernel panic|hung_task|blocked for more than|KASAN|UBSAN|refcount_t|list_add corruption|list_del corruption|kernel BUG|Busy inodes|still has objects|HARNESS:'
+BAD="$BAD|possible circular locking dependency|possible recursive locking|inconsistent lock state|lock held when returning|suspicious RCU usage|KFENCE: |sleeping function called from invalid context|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu_.* detected stalls|self-detected stall|Memory leak|unreferenced object"

@@ -14,7 +14,7 @@
 #   --timeout S     wall-clock bound for one boot (default 240)
 # env: CRASH_KILL_MIN / CRASH_KILL_MAX (kill this many seconds after the workload
 #      started, uniformly; default 2 and 12), VM_OUT (default build/vm-crash),
-#      and run.sh's KVER VEXFS_KO MKFS_VEXFS MKFS_VEXFS_ARGS VM_MEM VM_SMP
+#      and run.sh's KVER KERNEL_TREE VM_APPEND VEXFS_KO MKFS_VEXFS MKFS_VEXFS_ARGS VM_MEM VM_SMP
 # output: PASS/FAIL lines, the kill times, how many fsync'd files were verified,
 #      and as the last line "N passed, N failed"; exit 0 only if all passed.
 #      Serial logs: $VM_OUT/serial-rN.log.

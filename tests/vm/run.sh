@@ -13,6 +13,9 @@
 #                   needs neither vexfs.ko nor mkfs.vexfs)
 #   --timeout S     wall-clock bound for qemu (default 900)
 # env: KVER (kernel version; default: newest /boot/vmlinuz-* with /lib/modules),
+#      KERNEL_TREE (boot DIR/arch/x86/boot/bzImage of a built kernel tree instead,
+#      its drivers built in: the debug kernel of make test-vm-debug),
+#      VM_APPEND (added to the kernel command line),
 #      VEXFS_KO (default build/vexfs.ko), MKFS_VEXFS (default build/bin/mkfs.vexfs, from `make tools`),
 #      MKFS_VEXFS_ARGS (extra mkfs.vexfs arguments), CASE_TIMEOUT (per case, default 240 s),
 #      VM_MEM (default 1G), VM_SMP (default 2), VM_OUT (work dir, default build/vm;
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--fstype) FSTYPE=$2; shift ;;
 	--fstype=*) FSTYPE=${1#*=} ;;
 	--timeout) TIMEOUT=$2; shift ;;
-	-h|--help) sed -n "2,19p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
+	-h|--help) sed -n "2,22p" "$0" | sed "s/^# \{0,1\}//"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
