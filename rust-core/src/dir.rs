@@ -121,7 +121,6 @@ impl<D: Device> Fs<D> {
     }
 
     fn write_dir_block(&mut self, pblock: u64, buf: &mut BlockBuf) -> Result<()> {
-        self.ns_generation = self.ns_generation.wrapping_add(1);
         seal_block(buf);
         self.write_blk(pblock, buf)
     }

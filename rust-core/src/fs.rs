@@ -37,10 +37,6 @@ pub struct Fs<D: Device> {
     pub(crate) next_generation: u32,
     /// The vector space, when mkfs gave the filesystem one.
     pub(crate) vec: Option<alloc::boxed::Box<crate::vector::store::VecSpace>>,
-    /// Bumped by every directory change: keys the subtree cache.
-    pub(crate) ns_generation: u64,
-    /// Files below a directory, from the last subtree query (dir, generation, set).
-    pub(crate) subtree_cache: Option<(u64, u64, hashbrown::HashSet<u64>)>,
     /// The metadata journal: every metadata write goes to its running transaction.
     pub journal: Box<Journal>,
     /// The running transaction is big enough that the device was asked to commit soon.
@@ -124,8 +120,6 @@ impl<D: Device> Fs<D> {
             sb_dirty: false,
             next_generation: (now.nsec ^ (now.sec as u32)) | 1,
             vec: None,
-            ns_generation: 0,
-            subtree_cache: None,
             journal,
             commit_hinted: false,
             orphans: alloc::vec::Vec::new(),
@@ -451,8 +445,6 @@ impl<D: Device> Fs<D> {
         self.sb.clone_from(&self.sp.sb);
         self.sb_dirty = self.sp.sb_dirty;
         core::mem::swap(&mut self.orphans, &mut self.sp.orphans);
-        self.ns_generation = self.ns_generation.wrapping_add(1);
-        self.subtree_cache = None;
         let reloaded = match touched {
             Some(list) => list.iter().try_for_each(|&ino| self.reload_inode(ino)),
             None => crate::mem::collect(self.inodes.keys().copied())

@@ -123,6 +123,27 @@ impl<D: Device> Fs<D> {
     }
 
     fn load_inode(&mut self, ino: u64) -> Result<Inode> {
+        let d = self.read_disk_inode(ino)?;
+        let (extents, tree) = self.load_extents(ino, &d)?;
+        Ok(Inode {
+            ino,
+            d,
+            extents,
+            tree,
+            pins: 0,
+        })
+    }
+
+    /// The on-disk inode `ino`, checked, without its extents and without
+    /// caching it: the cached copy when there is one.
+    pub(crate) fn peek_inode(&mut self, ino: u64) -> Result<DiskInode> {
+        match self.inodes.get(&ino) {
+            Some(i) => Ok(i.d.clone()),
+            None => self.read_disk_inode(ino),
+        }
+    }
+
+    fn read_disk_inode(&mut self, ino: u64) -> Result<DiskInode> {
         if ino == 0 || ino > self.sb.inode_count.get() {
             // A bad number from a caller is not corruption; callers that
             // read it from disk report it as such.
@@ -158,14 +179,7 @@ impl<D: Device> Fs<D> {
                 d.size.get()
             )));
         }
-        let (extents, tree) = self.load_extents(ino, &d)?;
-        Ok(Inode {
-            ino,
-            d,
-            extents,
-            tree,
-            pins: 0,
-        })
+        Ok(d)
     }
 
     /// Write the cached inode back to the inode table.

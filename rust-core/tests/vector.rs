@@ -426,3 +426,102 @@ fn query_breadth_below_k_is_raised_to_k() {
     assert_eq!(narrow.len(), 20, "ef 1 with k 20 still gives 20 hits");
     assert_eq!(narrow, fs.vec_query(&q, ROOT, 20, 20, false).unwrap());
 }
+
+/// Vectors along a line through `dim` dimensions with a per-file wobble, so
+/// that neighbours interleave between directories.
+fn spread(i: usize, dim: usize) -> Vec<f32> {
+    (0..dim)
+        .map(|d| ((i * 7 + d * 13) % 101) as f32 * 0.1 + (i as f32) * 0.001)
+        .collect()
+}
+
+/// A subtree larger than a walk is worth: searched in the graph with a
+/// parent-chain filter; the hits are all below it and agree with the exact
+/// answer; moving a file out shows at once; a dotted path (nested levels)
+/// counts.
+#[test]
+fn large_subtree_is_searched_in_the_graph_by_ancestry() {
+    let dim = 8;
+    let mut fs = fresh_vec(65536, dim as u32, L2);
+    let a = fs.create(ROOT, b"a", DIR, 0, 0, 0).unwrap();
+    let deep = fs.create(a, b"x", DIR, 0, 0, 0).unwrap();
+    let deep = fs.create(deep, b"y", DIR, 0, 0, 0).unwrap();
+    let b = fs.create(ROOT, b"b", DIR, 0, 0, 0).unwrap();
+    let mut in_a = Vec::new();
+    for i in 0..1200 {
+        // Every other file in a (a third of those deep below it), the rest in b.
+        let dir = match i % 6 {
+            0 | 2 => a,
+            4 => deep,
+            _ => b,
+        };
+        let f = fs
+            .create(dir, format!("f{i}").as_bytes(), REG, 0, 0, 0)
+            .unwrap();
+        fs.vec_set(f, &spread(i, dim)).unwrap();
+        if dir != b {
+            in_a.push(f);
+        }
+    }
+    for qi in [3usize, 500, 1001] {
+        let q = spread(qi, dim);
+        let got = fs.vec_query(&q, a, 10, 128, false).unwrap();
+        let want = fs.vec_query(&q, a, 10, 0, true).unwrap();
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(|(i, _)| in_a.contains(i)), "{got:?}");
+        let common = got.iter().filter(|h| want.contains(h)).count();
+        assert!(common >= 9, "graph {got:?} vs exact {want:?}");
+    }
+    // The nearest file of a moves to b: gone from a's answers at once.
+    let q = spread(3, dim);
+    let top = fs.vec_query(&q, a, 1, 128, false).unwrap()[0].0;
+    let (dir, name) = if fs.lookup(a, b"f0").ok() == Some(top) {
+        (a, "f0".to_string())
+    } else {
+        let name = (0..1200)
+            .map(|i| format!("f{i}"))
+            .find(|n| {
+                fs.lookup(a, n.as_bytes()).ok() == Some(top)
+                    || fs.lookup(deep, n.as_bytes()).ok() == Some(top)
+            })
+            .unwrap();
+        let dir = if fs.lookup(a, name.as_bytes()).is_ok() {
+            a
+        } else {
+            deep
+        };
+        (dir, name)
+    };
+    fs.rename(dir, name.as_bytes(), b, b"moved", 0).unwrap();
+    let after = fs.vec_query(&q, a, 10, 128, false).unwrap();
+    assert!(after.iter().all(|(i, _)| *i != top), "{after:?}");
+}
+
+/// A large subtree holding few vectors: the graph search gives way to a
+/// walk of the subtree, and every vector in it is found.
+#[test]
+fn sparse_large_subtree_falls_back_to_a_walk() {
+    let dim = 4;
+    let mut fs = fresh_vec(65536, dim as u32, L2);
+    let plain = fs.create(ROOT, b"plain", DIR, 0, 0, 0).unwrap();
+    let others = fs.create(ROOT, b"others", DIR, 0, 0, 0).unwrap();
+    files(&mut fs, others, 1500, dim);
+    for i in 0..600 {
+        fs.create(plain, format!("n{i}").as_bytes(), REG, 0, 0, 0)
+            .unwrap();
+    }
+    let mut three = Vec::new();
+    for i in 0..3 {
+        let f = fs
+            .create(plain, format!("v{i}").as_bytes(), REG, 0, 0, 0)
+            .unwrap();
+        fs.vec_set(f, &v(5000.0 + i as f32, dim)).unwrap();
+        three.push(f);
+    }
+    // The query sits among the other directory's vectors, far from these.
+    let got = fs.vec_query(&v(700.0, dim), plain, 10, 0, false).unwrap();
+    let mut inos: Vec<u64> = got.iter().map(|h| h.0).collect();
+    inos.sort_unstable();
+    assert_eq!(inos, three);
+    assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
+}

@@ -11,7 +11,7 @@ use crate::{Errno, Fs, Result};
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
@@ -27,6 +27,22 @@ fn hnsw_errno(e: HnswError) -> Errno {
 
 /// Largest candidate list one query may ask for.
 pub const MAX_QUERY: u32 = 65536;
+
+/// Nodes a subtree query's graph search may expand, per unit of ef, before
+/// it gives way to a walk of the subtree.
+const SUBTREE_BUDGET: usize = 32;
+
+/// Longest parent chain a subtree membership test follows (deeper counts
+/// as outside, as in the kernel's permission walk).
+const MAX_DEPTH: usize = 4096;
+
+/// One subtree query's memo: directories found below `within` or not.
+struct Ancestry {
+    within: u64,
+    root: u64,
+    memo: HashMap<u64, bool>,
+    err: Option<Errno>,
+}
 
 /// Slot contents in memory, indexed by slot number.
 pub struct SlotTable {
@@ -754,28 +770,93 @@ impl<D: Device> Fs<D> {
         }
     }
 
-    /// Inodes of every file below directory `dir`.
-    fn subtree(&mut self, dir: u64) -> Result<HashSet<u64>> {
-        let mut seen = HashSet::new();
+    /// Whether `ino` is below `a.within`, by the parent hints of it and of
+    /// the directories above it (a file whose hinted link is gone, hint 0,
+    /// counts as outside, as for the permission walk in the kernel).
+    fn below(&mut self, ino: u64, a: &mut Ancestry) -> bool {
+        match self.below_walk(ino, a) {
+            Ok(b) => b,
+            Err(e) => {
+                a.err.get_or_insert(e);
+                false
+            }
+        }
+    }
+
+    fn below_walk(&mut self, ino: u64, a: &mut Ancestry) -> Result<bool> {
+        let mut dir = self.peek_inode(ino)?.parent.get();
+        let mut path: Vec<u64> = Vec::new();
+        let mut inside = false;
+        for _ in 0..MAX_DEPTH {
+            if dir == a.within {
+                inside = true;
+                break;
+            }
+            if dir == 0 || dir == a.root {
+                break;
+            }
+            if let Some(&b) = a.memo.get(&dir) {
+                inside = b;
+                break;
+            }
+            crate::mem::push(&mut path, dir)?;
+            let d = self.peek_inode(dir)?;
+            if u32::from(d.mode.get()) & S_IFMT != S_IFDIR {
+                break;
+            }
+            dir = d.parent.get();
+        }
+        crate::mem::map_reserve(&mut a.memo, path.len())?;
+        for d in path {
+            crate::mem::map_insert(&mut a.memo, d, inside)?;
+        }
+        Ok(inside)
+    }
+
+    /// The vector slots of the files below `dir`, ascending; None when the
+    /// walk meets more than `cap` entries first (the subtree is large).
+    fn subtree_slots(&mut self, dir: u64, cap: Option<usize>) -> Result<Option<Vec<u32>>> {
+        let mut slots: Vec<u32> = Vec::new();
+        let mut dirs: HashSet<u64> = HashSet::new();
+        crate::mem::set_insert(&mut dirs, dir)?;
         let mut stack = crate::mem::vec_filled(1, dir)?;
-        let limit = self.sb.inode_count.get();
+        let mut entries = 0usize;
         while let Some(d) = stack.pop() {
-            crate::dev::resched();
-            for e in self.list_dir(d)? {
+            let mut pos = 0;
+            while let Some((e, next)) = self.readdir(d, pos)? {
+                pos = next;
+                entries += 1;
+                if cap.is_some_and(|c| entries > c) {
+                    return Ok(None);
+                }
                 if e.file_type == DT_DIR {
-                    if (seen.len() as u64) < limit && crate::mem::set_insert(&mut seen, e.ino)? {
+                    // A directory met twice (a corrupt image) is walked once.
+                    if crate::mem::set_insert(&mut dirs, e.ino)? {
                         crate::mem::push(&mut stack, e.ino)?;
                     }
-                } else {
-                    crate::mem::set_insert(&mut seen, e.ino)?;
+                } else if e.file_type == DT_REG {
+                    if let Some(slot) = self.peek_inode(e.ino)?.vec_slot.get().checked_sub(1) {
+                        let slot = u32::try_from(slot).map_err(|_| Errno::EIO)?;
+                        crate::mem::push(&mut slots, slot)?;
+                    }
                 }
             }
         }
-        Ok(seen)
+        // Hard links: a file met twice is one hit.
+        slots.sort_unstable();
+        slots.dedup();
+        Ok(Some(slots))
     }
 
     /// Up to `n` files nearest to `q` below `within` (the root: all), nearest
     /// first. `ef` 0 uses the filesystem's default breadth.
+    ///
+    /// Below another directory: a subtree of at most `4 x ef` entries is
+    /// walked and searched exactly; a larger one is searched in the graph
+    /// with a filter following parent hints (each directory resolved once
+    /// per query), which stops after `SUBTREE_BUDGET x ef` expanded nodes;
+    /// when that ends it (the subtree holds few of the vectors) or `exact`
+    /// is asked, the whole subtree is walked and searched exactly.
     pub fn vec_query(
         &mut self,
         q: &[f32],
@@ -791,40 +872,75 @@ impl<D: Device> Fs<D> {
         if !self.inode_ref(within)?.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let members = if within == self.sb.root_ino.get() {
-            None
-        } else {
-            // Repeated queries on one directory reuse its walk until the
-            // namespace changes.
-            let gen = self.ns_generation;
-            match self.subtree_cache.take() {
-                Some((d, g, set)) if d == within && g == gen => Some(set),
-                _ => Some(self.subtree(within)?),
+        let n = n as usize;
+        let ef = if ef == 0 { self.space()?.ef_search } else { ef } as usize;
+        let ef = ef.max(n);
+        let root = self.sb.root_ino.get();
+        let hits = if within == root {
+            let vs = self.space()?;
+            let mut live = |slot: u32| vs.slots.owner.get(slot as usize).is_some_and(|&o| o != 0);
+            if exact || vs.stale {
+                exact_search(vs.metric, q, n, vs.slots.used(), &vs.slots, &mut live)
+            } else {
+                vs.graph.search(q, n, ef, &vs.slots, &mut live)
             }
+            .map_err(hnsw_errno)?
+        } else {
+            self.subtree_query(q, within, root, n, ef, exact)?
         };
         let vs = self.space()?;
-        let mut filter = |slot: u32| match (&members, vs.slots.owner.get(slot as usize)) {
-            (_, None) | (_, Some(0)) => false,
-            (None, Some(_)) => true,
-            (Some(m), Some(ino)) => m.contains(ino),
-        };
-        let n = n as usize;
-        let ef = if ef == 0 { vs.ef_search } else { ef } as usize;
-        // A small subtree is searched exactly: cheaper and never misses.
-        let small = members.as_ref().is_some_and(|m| m.len() <= n.max(ef) * 4);
-        let hits = if exact || small || vs.stale {
-            exact_search(vs.metric, q, n, vs.slots.used(), &vs.slots, &mut filter)
-        } else {
-            vs.graph.search(q, n, ef.max(n), &vs.slots, &mut filter)
-        }
-        .map_err(hnsw_errno)?;
-        let out = crate::mem::collect(
+        crate::mem::collect(
             hits.into_iter()
                 .filter_map(|(slot, d)| vs.slots.owner.get(slot as usize).map(|&ino| (ino, d))),
-        )?;
-        if let Some(set) = members {
-            self.subtree_cache = Some((within, self.ns_generation, set));
+        )
+    }
+
+    fn subtree_query(
+        &mut self,
+        q: &[f32],
+        within: u64,
+        root: u64,
+        n: usize,
+        ef: usize,
+        exact: bool,
+    ) -> Result<Vec<(u32, f32)>> {
+        if let Some(slots) = self.subtree_slots(within, Some(ef.saturating_mul(4)))? {
+            return self.exact_among(q, n, &slots);
         }
-        Ok(out)
+        if !exact && !self.space()?.stale {
+            let vs = self.vec.take().ok_or(Errno::EOPNOTSUPP)?;
+            let mut a = Ancestry {
+                within,
+                root,
+                memo: HashMap::new(),
+                err: None,
+            };
+            let r = {
+                let mut inside = |slot: u32| match vs.slots.owner.get(slot as usize) {
+                    Some(&ino) if ino != 0 => self.below(ino, &mut a),
+                    _ => false,
+                };
+                let budget = ef.saturating_mul(SUBTREE_BUDGET);
+                vs.graph
+                    .search_bounded(q, n, ef, &vs.slots, &mut inside, budget)
+            };
+            self.vec = Some(vs);
+            if let Some(e) = a.err {
+                return Err(e);
+            }
+            let (hits, cut) = r.map_err(hnsw_errno)?;
+            if !cut {
+                return Ok(hits);
+            }
+        }
+        let slots = self.subtree_slots(within, None)?.ok_or(Errno::EIO)?;
+        self.exact_among(q, n, &slots)
+    }
+
+    fn exact_among(&mut self, q: &[f32], n: usize, slots: &[u32]) -> Result<Vec<(u32, f32)>> {
+        let vs = self.space()?;
+        let mut live = |slot: u32| vs.slots.owner.get(slot as usize).is_some_and(|&o| o != 0);
+        exact_search(vs.metric, q, n, slots.iter().copied(), &vs.slots, &mut live)
+            .map_err(hnsw_errno)
     }
 }
