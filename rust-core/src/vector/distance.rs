@@ -61,6 +61,17 @@ fn hsum(acc: &[f32; LANES]) -> f32 {
 /// Inner product over the common prefix of `a` and `b`.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+    if x86::avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+        return unsafe { x86::dot(a, b) };
+    }
+    dot_scalar(a, b)
+}
+
+/// [`dot`] in portable code (the reference of the SIMD kernels).
+#[inline]
+fn dot_scalar(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
     let ca = a.chunks_exact(LANES);
@@ -84,12 +95,23 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 #[inline]
 fn dot_self(a: &[f32]) -> f32 {
-    dot(a, a)
+    dot_scalar(a, a)
 }
 
 /// Squared Euclidean distance over the common prefix of `a` and `b`.
 #[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+    if x86::avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+        return unsafe { x86::l2_squared(a, b) };
+    }
+    l2_squared_scalar(a, b)
+}
+
+/// [`l2_squared`] in portable code.
+#[inline]
+fn l2_squared_scalar(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
     let ca = a.chunks_exact(LANES);
@@ -116,13 +138,31 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
 /// vector is zero.
 #[inline]
 pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+    if x86::avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+        return unsafe { x86::cosine_distance(a, b) };
+    }
+    cosine_distance_scalar(a, b)
+}
+
+/// [`cosine_distance`] in portable code.
+#[inline]
+fn cosine_distance_scalar(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
     // Three vectorised passes beat one fused loop, which the compiler leaves
     // scalar (measured: ~100 ns against ~190 ns at 128-d).
-    let mut dot = f64::from(dot(a, b));
-    let mut na = f64::from(dot_self(a));
-    let mut nb = f64::from(dot_self(b));
+    cosine_finish(dot_scalar(a, b), dot_self(a), dot_self(b), a, b)
+}
+
+/// The cosine distance from the f32 sums `a·b`, `a·a`, `b·b` of the
+/// (equal-length) `a` and `b`: redone in f64 when a sum overflowed.
+#[inline]
+fn cosine_finish(dot: f32, na: f32, nb: f32, a: &[f32], b: &[f32]) -> f32 {
+    let mut dot = f64::from(dot);
+    let mut na = f64::from(na);
+    let mut nb = f64::from(nb);
     if na.is_nan() || nb.is_nan() || dot.is_nan() {
         return f32::NAN;
     }
@@ -167,6 +207,12 @@ pub const BATCH: usize = 16;
 /// [`BATCH`] (longer inputs are done in pieces). In the kernel the batch
 /// runs on AVX2/FMA in one FPU section when the CPU allows it.
 pub fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+    if x86::avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+        unsafe { x86::distances(metric, q, vs, out) };
+        return;
+    }
     for (vs, out) in vs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
         #[cfg(feature = "kernel")]
         if crate::ffi::simd_distances(metric, q, vs, out) {
@@ -186,9 +232,232 @@ pub fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
 #[inline]
 fn scalar_distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     match metric {
-        Metric::L2 => l2_squared(a, b),
-        Metric::Cosine => cosine_distance(a, b),
-        Metric::Ip => -dot(a, b),
+        Metric::L2 => l2_squared_scalar(a, b),
+        Metric::Cosine => cosine_distance_scalar(a, b),
+        Metric::Ip => -dot_scalar(a, b),
+    }
+}
+
+/// AVX2/FMA kernels for host builds, chosen once at run time
+/// (`is_x86_feature_detected!`); the scalar code above is the fallback and
+/// the reference. Setting `VEXFS_NO_SIMD` in the environment forces the
+/// scalar code (for comparisons). The kernel build never compiles this: it
+/// has its own kernels (kmod/simd) behind one FPU section per batch.
+#[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+mod x86 {
+    use super::Metric;
+    use core::arch::x86_64::*;
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    const UNKNOWN: u8 = 0;
+    const SCALAR: u8 = 1;
+    const AVX2: u8 = 2;
+    static CHOICE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// True when the AVX2/FMA kernels are to be used.
+    #[inline(always)]
+    pub(super) fn avx2() -> bool {
+        match CHOICE.load(Ordering::Relaxed) {
+            AVX2 => true,
+            SCALAR => false,
+            _ => detect(),
+        }
+    }
+
+    #[cold]
+    fn detect() -> bool {
+        let ok = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::env::var_os("VEXFS_NO_SIMD").is_none();
+        CHOICE.store(if ok { AVX2 } else { SCALAR }, Ordering::Relaxed);
+        ok
+    }
+
+    /// Sum of the 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
+        _mm_cvtss_f32(s)
+    }
+
+    /// 8 floats of `p` from `i`.
+    ///
+    /// # Safety
+    /// `p` points to at least `i + 8` readable f32.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn load(p: *const f32, i: usize) -> __m256 {
+        // SAFETY: per the contract.
+        unsafe { _mm256_loadu_ps(p.add(i)) }
+    }
+
+    /// The common prefix of `a` and `b`.
+    #[inline(always)]
+    fn prefix<'a>(a: &'a [f32], b: &'a [f32]) -> (&'a [f32], &'a [f32], usize) {
+        let n = a.len().min(b.len());
+        (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]), n)
+    }
+
+    /// Squared L2 distance over the common prefix.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        let (a, b, n) = prefix(a, b);
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        while i + 32 <= n {
+            for (k, s) in acc.iter_mut().enumerate() {
+                // SAFETY: i + 8k + 8 <= i + 32 <= n floats in both.
+                let (x, y) = unsafe { (load(pa, i + 8 * k), load(pb, i + 8 * k)) };
+                let d = _mm256_sub_ps(x, y);
+                *s = _mm256_fmadd_ps(d, d, *s);
+            }
+            i += 32;
+        }
+        while i + 8 <= n {
+            // SAFETY: i + 8 <= n floats in both.
+            let (x, y) = unsafe { (load(pa, i), load(pb, i)) };
+            let d = _mm256_sub_ps(x, y);
+            acc[0] = _mm256_fmadd_ps(d, d, acc[0]);
+            i += 8;
+        }
+        let [a0, a1, a2, a3] = acc;
+        let mut s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (x, y) in a
+            .get(i..)
+            .unwrap_or(&[])
+            .iter()
+            .zip(b.get(i..).unwrap_or(&[]))
+        {
+            let d = x - y;
+            s += d * d;
+        }
+        s
+    }
+
+    /// Inner product over the common prefix.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let (a, b, n) = prefix(a, b);
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        while i + 32 <= n {
+            for (k, s) in acc.iter_mut().enumerate() {
+                // SAFETY: i + 8k + 8 <= i + 32 <= n floats in both.
+                let (x, y) = unsafe { (load(pa, i + 8 * k), load(pb, i + 8 * k)) };
+                *s = _mm256_fmadd_ps(x, y, *s);
+            }
+            i += 32;
+        }
+        while i + 8 <= n {
+            // SAFETY: i + 8 <= n floats in both.
+            let (x, y) = unsafe { (load(pa, i), load(pb, i)) };
+            acc[0] = _mm256_fmadd_ps(x, y, acc[0]);
+            i += 8;
+        }
+        let [a0, a1, a2, a3] = acc;
+        let mut s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (x, y) in a
+            .get(i..)
+            .unwrap_or(&[])
+            .iter()
+            .zip(b.get(i..).unwrap_or(&[]))
+        {
+            s += x * y;
+        }
+        s
+    }
+
+    /// `1 - cos(a, b)` over the common prefix, as the scalar code defines it.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+        let (a, b, n) = prefix(a, b);
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let z = _mm256_setzero_ps();
+        let (mut ab, mut aa, mut bb) = ([z; 2], [z; 2], [z; 2]);
+        let mut i = 0;
+        while i + 16 <= n {
+            for k in 0..2 {
+                // SAFETY: i + 8k + 8 <= i + 16 <= n floats in both.
+                let (x, y) = unsafe { (load(pa, i + 8 * k), load(pb, i + 8 * k)) };
+                if let (Some(s), Some(t), Some(u)) = (ab.get_mut(k), aa.get_mut(k), bb.get_mut(k)) {
+                    *s = _mm256_fmadd_ps(x, y, *s);
+                    *t = _mm256_fmadd_ps(x, x, *t);
+                    *u = _mm256_fmadd_ps(y, y, *u);
+                }
+            }
+            i += 16;
+        }
+        if i + 8 <= n {
+            // SAFETY: i + 8 <= n floats in both.
+            let (x, y) = unsafe { (load(pa, i), load(pb, i)) };
+            ab[0] = _mm256_fmadd_ps(x, y, ab[0]);
+            aa[0] = _mm256_fmadd_ps(x, x, aa[0]);
+            bb[0] = _mm256_fmadd_ps(y, y, bb[0]);
+            i += 8;
+        }
+        let mut d = hsum(_mm256_add_ps(ab[0], ab[1]));
+        let mut na = hsum(_mm256_add_ps(aa[0], aa[1]));
+        let mut nb = hsum(_mm256_add_ps(bb[0], bb[1]));
+        for (x, y) in a
+            .get(i..)
+            .unwrap_or(&[])
+            .iter()
+            .zip(b.get(i..).unwrap_or(&[]))
+        {
+            d += x * y;
+            na += x * x;
+            nb += y * y;
+        }
+        super::cosine_finish(d, na, nb, a, b)
+    }
+
+    /// Asks for the first cache lines of `v` (up to 512 bytes).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn prefetch(v: &[f32]) {
+        for line in v.chunks(16).take(8) {
+            _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+        }
+    }
+
+    /// `out[i]` = the distance from `q` to `vs[i]`; the next vector's first
+    /// lines are prefetched while one is computed.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
+        let mut next = vs.iter().skip(1);
+        for (v, o) in vs.iter().zip(out.iter_mut()) {
+            if let Some(n) = next.next() {
+                prefetch(n);
+            }
+            // SAFETY: per the contract.
+            *o = unsafe {
+                match metric {
+                    Metric::L2 => l2_squared(q, v),
+                    Metric::Cosine => cosine_distance(q, v),
+                    Metric::Ip => -dot(q, v),
+                }
+            };
+        }
     }
 }
 
@@ -225,6 +494,128 @@ mod tests {
             let nl: f32 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
             assert!((dot(&a, &b) - nd).abs() <= 1e-4 * (1.0 + nd.abs()));
             assert!((l2_squared(&a, &b) - nl).abs() <= 1e-4 * (1.0 + nl));
+        }
+    }
+
+    /// Random, zero and large inputs of many lengths: every AVX2/FMA kernel
+    /// agrees with the scalar code within a relative tolerance.
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+    #[test]
+    fn simd_kernels_match_scalar() {
+        use alloc::vec::Vec;
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+            std::eprintln!("no AVX2/FMA on this CPU: SIMD kernels not tested");
+            return;
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        let mut dims: Vec<usize> = (0..=67).collect();
+        dims.extend([96, 128, 384, 768, 1000, 1536]);
+        // (scale, offset) of the components: small, typical, large (sums
+        // near f32 range: cosine goes to f64), huge (sums overflow).
+        let kinds: [(f32, f32); 6] = [
+            (1.0, 0.0),
+            (10.0, 0.0),
+            (1.0, 3.0),
+            (1e-20, 0.0),
+            (1e15, 0.0),
+            (1e20, 0.0),
+        ];
+        let close = |x: f32, y: f32, scale: f32, what: &str| {
+            if !x.is_finite() || !y.is_finite() {
+                // Overflowed sums: not finite in both (inf or NaN, by order).
+                assert!(!x.is_finite() && !y.is_finite(), "{what}: {x} vs {y}");
+                return;
+            }
+            let tol = 2e-5 * scale.max(x.abs()).max(y.abs()) + f32::MIN_POSITIVE;
+            assert!(
+                (x - y).abs() <= tol,
+                "{what}: simd {x} scalar {y} (tol {tol})"
+            );
+        };
+        for &n in &dims {
+            for (kind, &(scale, off)) in kinds.iter().enumerate() {
+                for case in 0..4 {
+                    let a: Vec<f32> = (0..n).map(|_| rnd() * scale + off).collect();
+                    let b: Vec<f32> = match case {
+                        0 => (0..n).map(|_| rnd() * scale + off).collect(),
+                        1 => alloc::vec![0.0; n],
+                        2 => a.clone(),
+                        _ => a.iter().map(|x| -x * 2.0).collect(),
+                    };
+                    let what = std::format!("n {n} kind {kind} case {case}");
+                    let abs: f32 = a.iter().zip(&b).map(|(x, y)| (x * y).abs()).sum();
+                    let sq: f32 = a.iter().zip(&b).map(|(x, y)| x * x + y * y).sum();
+                    // SAFETY: AVX2 and FMA are present (checked above).
+                    let (l2, d, c) = unsafe {
+                        (
+                            x86::l2_squared(&a, &b),
+                            x86::dot(&a, &b),
+                            x86::cosine_distance(&a, &b),
+                        )
+                    };
+                    close(
+                        l2,
+                        l2_squared_scalar(&a, &b),
+                        2.0 * sq,
+                        &std::format!("l2 {what}"),
+                    );
+                    close(d, dot_scalar(&a, &b), abs, &std::format!("dot {what}"));
+                    let cs = cosine_distance_scalar(&a, &b);
+                    assert!(
+                        (c - cs).abs() <= 1e-4 || (c.is_nan() && cs.is_nan()),
+                        "cosine {what}: simd {c} scalar {cs}"
+                    );
+                    // The dispatching entry points and the batch give the same.
+                    let same =
+                        |x: f32, y: f32| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan());
+                    assert!(same(l2_squared(&a, &b), l2), "{what}");
+                    assert!(same(dot(&a, &b), d), "{what}");
+                    assert!(same(cosine_distance(&a, &b), c), "{what}");
+                    for m in [Metric::L2, Metric::Cosine, Metric::Ip] {
+                        let vs: Vec<&[f32]> = alloc::vec![&b[..]; 19];
+                        let mut out = alloc::vec![f32::NAN; 19];
+                        distances(m, &a, &vs, &mut out);
+                        let one = distance(m, &a, &b);
+                        let want = scalar_distance(m, &a, &b);
+                        for o in &out {
+                            assert!(
+                                o.to_bits() == one.to_bits() || (o.is_nan() && one.is_nan()),
+                                "{m:?} {what}"
+                            );
+                        }
+                        if m == Metric::Cosine {
+                            assert!(
+                                (one - want).abs() <= 1e-4 || (one.is_nan() && want.is_nan()),
+                                "{m:?} {what}"
+                            );
+                        } else {
+                            let s = if m == Metric::L2 { 2.0 * sq } else { abs };
+                            close(one, want, s, &std::format!("{m:?} {what}"));
+                        }
+                    }
+                }
+            }
+        }
+        // Unequal lengths: the common prefix, as the scalar code.
+        let a: Vec<f32> = (0..70).map(|_| rnd()).collect();
+        let b: Vec<f32> = (0..45).map(|_| rnd()).collect();
+        // SAFETY: AVX2 and FMA are present.
+        let l2 = unsafe { x86::l2_squared(&a, &b) };
+        assert!((l2 - l2_squared_scalar(&a, &b)).abs() <= 1e-5);
+        // NaN in, NaN out.
+        let mut n = a.clone();
+        n[3] = f32::NAN;
+        // SAFETY: AVX2 and FMA are present.
+        unsafe {
+            assert!(x86::l2_squared(&n, &a).is_nan());
+            assert!(x86::dot(&n, &a).is_nan());
+            assert!(x86::cosine_distance(&n, &a).is_nan());
         }
     }
 }
