@@ -141,30 +141,27 @@ struct inode *vexfs_iget(struct super_block *sb, u64 ino)
 }
 
 /*
- * In-core inode for an inode the core just created (and pinned).  Returned
- * locked (I_NEW): the caller finishes with d_instantiate_new() or
- * discard_new_inode().
+ * Give @inode, allocated with new_inode() before the core created the
+ * inode (so that running out of memory cannot leave a name without an
+ * in-core inode), the number and attributes the core chose.  Returns with
+ * the inode locked (I_NEW): the caller finishes with d_instantiate_new()
+ * or discard_new_inode().  On error @inode has been put.
  */
-struct inode *vexfs_iget_new(struct super_block *sb,
-			     const struct vexfs_attr *attr)
+int vexfs_insert_new(struct inode *inode, const struct vexfs_attr *attr)
 {
-	struct inode *inode;
+	struct super_block *sb = inode->i_sb;
 
-	inode = iget_locked(sb, attr->ino);
-	if (!inode) {
-		vexfs_rust_evict(VEXFS_FS(sb), attr->ino, 0);
-		return ERR_PTR(-ENOMEM);
-	}
-	if (!(inode->i_state & I_NEW)) {
+	inode->i_ino = attr->ino;
+	if (insert_inode_locked(inode) < 0) {
 		/* a new inode number that is still in core: core bug */
 		pr_err("vexfs (%s): new inode %llu is already in use\n",
 		       sb->s_id, attr->ino);
-		vexfs_rust_evict(VEXFS_FS(sb), attr->ino, 0);	/* extra pin */
+		vexfs_rust_evict(VEXFS_FS(sb), attr->ino, 0);	/* its pin */
 		iput(inode);
-		return ERR_PTR(-EUCLEAN);
+		return -EUCLEAN;
 	}
 	vexfs_setup_new(inode, attr);
-	return inode;
+	return 0;
 }
 
 int vexfs_getattr(struct user_namespace *mnt_userns, const struct path *path,

@@ -54,16 +54,22 @@ static struct inode *vexfs_new(struct inode *dir, struct dentry *dentry,
 	u32 uid, gid;
 	int err;
 
+	/* memory first: a failure after the core's create would leave a name */
+	inode = new_inode(dir->i_sb);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
 	vexfs_new_owner(dir, &mode, &uid, &gid);
 	vexfs_txn_begin(dir->i_sb);
 	err = vexfs_rust_create(VEXFS_FS(dir->i_sb), dir->i_ino,
 				dentry->d_name.name, dentry->d_name.len,
 				mode, uid, gid, new_encode_dev(rdev), &attr);
-	if (err)
+	if (err) {
+		iput(inode);	/* not pinned: the core never knew it */
 		return ERR_PTR(err);
-	inode = vexfs_iget_new(dir->i_sb, &attr);
+	}
+	err = vexfs_insert_new(inode, &attr);
 	vexfs_refresh_inode(dir);
-	return inode;
+	return err ? ERR_PTR(err) : inode;
 }
 
 static int vexfs_mknod(struct user_namespace *mnt_userns, struct inode *dir,

@@ -65,8 +65,7 @@ static inline struct super_block *vexfs_sb_of(struct vexfs_shim_sb *ssb)
 
 /* inode.c */
 struct inode *vexfs_iget(struct super_block *sb, u64 ino);
-struct inode *vexfs_iget_new(struct super_block *sb,
-			     const struct vexfs_attr *attr);
+int vexfs_insert_new(struct inode *inode, const struct vexfs_attr *attr);
 void vexfs_attr_to_inode(struct inode *inode, const struct vexfs_attr *attr);
 void vexfs_inode_to_attr(struct inode *inode, struct vexfs_attr *attr);
 int vexfs_refresh_inode(struct inode *inode);

@@ -37,7 +37,9 @@ export CASE_TIMEOUT=${CASE_TIMEOUT:-2400}
 # falls back to the HPET (an emulated MMIO read per clock read, very slow
 # with lockdep) and, with a TSC marked unstable that early, was seen to
 # hang in boot. The lockup and hung-task detectors keep their defaults.
-export VM_APPEND=${DEBUG_VM_APPEND:-no_timer_check tsc=reliable}
+# slub_debug=A,vexfs_inode_cache: the inode cache may be picked out by
+# failslab's cache-filter (6.1 sets the flag only at cache creation).
+export VM_APPEND=${DEBUG_VM_APPEND:-no_timer_check tsc=reliable slub_debug=A,vexfs_inode_cache}
 
 mkdir -p "$ROOT/build"
 rc=0

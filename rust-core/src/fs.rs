@@ -394,9 +394,10 @@ impl<D: Device> Fs<D> {
     /// Run one operation that changes metadata: it completes, or leaves no
     /// trace. An operation that fails after it changed the running
     /// transaction is rolled back to the savepoint `begin_op` took (the
-    /// transaction's blocks, the superblock, the orphan list, the inodes it
-    /// touched reloaded); when that cannot be done (it changed the vectors
-    /// in memory, or its changes could not be recorded) the journal is
+    /// transaction's blocks, the superblock, the orphan list; the inodes it
+    /// touched are read again at their next use); when that cannot be done
+    /// (it changed the vectors in memory, a commit ran inside it, or there
+    /// was no room to put back what it dropped) the journal is
     /// aborted, as jbd2 does: the filesystem refuses further changes and
     /// the disk keeps the last committed state.
     pub fn op<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
@@ -445,16 +446,11 @@ impl<D: Device> Fs<D> {
         self.sb.clone_from(&self.sp.sb);
         self.sb_dirty = self.sp.sb_dirty;
         core::mem::swap(&mut self.orphans, &mut self.sp.orphans);
-        let reloaded = match touched {
-            Some(list) => list.iter().try_for_each(|&ino| self.reload_inode(ino)),
-            None => crate::mem::collect(self.inodes.keys().copied())
-                .and_then(|all| all.iter().try_for_each(|&ino| self.reload_inode(ino))),
-        };
-        self.end_op();
-        if let Err(r) = reloaded {
-            self.abort_op(r);
-            return;
+        match touched {
+            Some(list) => list.iter().for_each(|&ino| self.forget_inode(ino)),
+            None => self.forget_all_inodes(),
         }
+        self.end_op();
         if errors != 0 {
             // Corruption found by the operation stays recorded.
             self.sb.state.set(self.sb.state.get() | errors);
@@ -609,6 +605,71 @@ impl<D: Device> Fs<D> {
             fsid,
             bsize: BLOCK_SIZE as u32,
             namelen: NAME_MAX as u32,
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::dev::MemDevice;
+    use crate::fsck::{check, Mode, Options};
+    use crate::mkfs::{format, MkfsOptions};
+
+    fn image() -> MemDevice {
+        let mut dev = MemDevice::new(2048);
+        let opts = MkfsOptions {
+            vectors: None,
+            label: b"abort".to_vec(),
+            inodes: 256,
+            uuid: [5; 16],
+            blocks: 0,
+        };
+        format(&mut dev, &opts).unwrap();
+        dev
+    }
+
+    /// An operation that fails after it can no longer be undone (here: it
+    /// changed the vectors in memory, or a commit ran inside it) aborts the
+    /// journal: changes are refused, what was committed before stays, the
+    /// operation's writes never reach the disk, and fsck finds it clean.
+    #[test]
+    fn a_failed_operation_that_cannot_be_undone_aborts_the_journal() {
+        for commit_inside in [false, true] {
+            let mut fs = Fs::mount(image(), false).unwrap();
+            let kept = fs.create(1, b"kept", 0o100644, 0, 0, 0).unwrap();
+            fs.commit().unwrap();
+            let r: Result<()> = fs.op(|fs| {
+                fs.create(1, b"half", 0o100644, 0, 0, 0)?;
+                if commit_inside {
+                    fs.commit()?;
+                    fs.create(1, b"half2", 0o100644, 0, 0, 0)?;
+                } else {
+                    fs.vec_touched = true;
+                }
+                Err(Errno::ENOMEM)
+            });
+            assert_eq!(r, Err(Errno::ENOMEM));
+            assert!(fs.has_errors(), "commit inside {commit_inside}: aborted");
+            assert_eq!(fs.create(1, b"later", 0o100644, 0, 0, 0), Err(Errno::EROFS));
+            let (dev, _) = fs.unmount();
+            let mut fs = Fs::mount(dev, false).unwrap();
+            assert_eq!(fs.lookup(1, b"kept"), Ok(kept));
+            assert_eq!(fs.lookup(1, b"later"), Err(Errno::ENOENT));
+            // The committed half of the operation is all that is left of it.
+            assert_eq!(fs.lookup(1, b"half").is_ok(), commit_inside);
+            assert_eq!(fs.lookup(1, b"half2"), Err(Errno::ENOENT));
+            let (mut dev, r) = fs.unmount();
+            r.unwrap();
+            let rep = check(
+                &mut dev,
+                &Options {
+                    mode: Mode::No,
+                    verbose: false,
+                },
+            );
+            assert!(rep.errors() == 0 && rep.fatal.is_none(), "{:?}", rep.lines);
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct Inode {
     pub tree: Vec<u64>,
     /// References held by the kernel's inode cache (iget/evict).
     pub pins: u32,
+    /// A failed operation's changes were rolled back under this copy: it is
+    /// read again before its next use (rolling back must not need memory).
+    pub stale: bool,
 }
 
 /// Attributes exchanged with the VFS and the tools.
@@ -96,7 +99,13 @@ impl<D: Device> Fs<D> {
     }
 
     fn cached_inode(&mut self, ino: u64) -> Result<&mut Inode> {
-        if !self.inodes.contains_key(&ino) {
+        if let Some(pins) = self.inodes.get(&ino).filter(|i| i.stale).map(|i| i.pins) {
+            let mut fresh = self.load_inode(ino)?;
+            fresh.pins = pins;
+            if let Some(i) = self.inodes.get_mut(&ino) {
+                *i = fresh;
+            }
+        } else if !self.inodes.contains_key(&ino) {
             crate::mem::map_reserve(&mut self.inodes, 1)?;
             let inode = self.load_inode(ino)?;
             crate::mem::map_insert(&mut self.inodes, ino, inode)?;
@@ -104,22 +113,25 @@ impl<D: Device> Fs<D> {
         self.inodes.get_mut(&ino).ok_or(Errno::EIO)
     }
 
-    /// Reload cached inode `ino` from the (rolled back) blocks, keeping
-    /// the kernel's pins; an unpinned one is just dropped.
-    pub(crate) fn reload_inode(&mut self, ino: u64) -> Result<()> {
-        let Some(pins) = self.inodes.get(&ino).map(|i| i.pins) else {
-            return Ok(());
-        };
-        if pins == 0 {
-            self.inodes.remove(&ino);
-            return Ok(());
+    /// Forget the cached copy of `ino` after a rollback: an unpinned one is
+    /// dropped, one the kernel holds is read again at its next use. Needs
+    /// no memory, so a rollback under memory pressure does not fail.
+    pub(crate) fn forget_inode(&mut self, ino: u64) {
+        match self.inodes.get_mut(&ino) {
+            Some(i) if i.pins > 0 => i.stale = true,
+            Some(_) => {
+                self.inodes.remove(&ino);
+            }
+            None => {}
         }
-        let mut fresh = self.load_inode(ino)?;
-        fresh.pins = pins;
-        if let Some(i) = self.inodes.get_mut(&ino) {
-            *i = fresh;
+    }
+
+    /// [`Fs::forget_inode`] for every cached inode.
+    pub(crate) fn forget_all_inodes(&mut self) {
+        self.inodes.retain(|_, i| i.pins > 0);
+        for i in self.inodes.values_mut() {
+            i.stale = true;
         }
-        Ok(())
     }
 
     fn load_inode(&mut self, ino: u64) -> Result<Inode> {
@@ -131,13 +143,14 @@ impl<D: Device> Fs<D> {
             extents,
             tree,
             pins: 0,
+            stale: false,
         })
     }
 
     /// The on-disk inode `ino`, checked, without its extents and without
     /// caching it: the cached copy when there is one.
     pub(crate) fn peek_inode(&mut self, ino: u64) -> Result<DiskInode> {
-        match self.inodes.get(&ino) {
+        match self.inodes.get(&ino).filter(|i| !i.stale) {
             Some(i) => Ok(i.d.clone()),
             None => self.read_disk_inode(ino),
         }
@@ -185,7 +198,7 @@ impl<D: Device> Fs<D> {
     /// Write the cached inode back to the inode table.
     pub(crate) fn store_inode(&mut self, ino: u64) -> Result<()> {
         let (blk, off) = inode_location(&self.sb, ino)?;
-        let mut d = self.inodes.get(&ino).ok_or(Errno::EIO)?.d.clone();
+        let mut d = self.cached_inode(ino)?.d.clone();
         d.seal(ino);
         self.write_inode_raw(blk, off, &d)
     }
@@ -244,6 +257,7 @@ impl<D: Device> Fs<D> {
                 extents: Vec::new(),
                 tree: Vec::new(),
                 pins: 0,
+                stale: false,
             },
         )?;
         if let Err(e) = self.store_inode(ino) {
@@ -432,18 +446,27 @@ impl<D: Device> Fs<D> {
         if i.pins > 0 {
             return Ok(());
         }
+        // A rolled-back copy: its link count is the disk's.
+        let nlink = match self.cached_inode(ino) {
+            Ok(i) => i.d.nlink.get(),
+            Err(e) => {
+                // Unpinned: dropping it is right; a file left unlinked
+                // stays on the orphan list for the next mount.
+                self.inodes.remove(&ino);
+                return Err(e);
+            }
+        };
         // The core's link count decides: the VFS's view is only a hint.
-        if delete && i.d.nlink.get() != 0 {
+        if delete && nlink != 0 {
             self.dev.log(
                 crate::dev::LogLevel::Warn,
                 format_args!(
                     "inode {} evicted for deletion but has {} links: kept",
-                    ino,
-                    i.d.nlink.get()
+                    ino, nlink
                 ),
             );
         }
-        if i.d.nlink.get() == 0 && !self.read_only && !self.errored {
+        if nlink == 0 && !self.read_only && !self.errored {
             // Freeing a file is an operation of its own (the kernel's
             // unlinks mostly free at evict).
             self.begin_op()?;

@@ -347,7 +347,7 @@ impl<D: Device> Fs<D> {
         if ino == 0 || !self.bit_is_set(crate::alloc_map::Map::Inodes, ino - 1)? {
             return Ok(false);
         }
-        if let Some(i) = self.inodes.get(&ino) {
+        if let Some(i) = self.inodes.get(&ino).filter(|i| !i.stale) {
             return Ok(
                 i.d.generation.get() == generation && i.d.vec_slot.get() == u64::from(slot) + 1
             );

@@ -25,7 +25,10 @@ fsl_on() {
 	echo 0 >$FSL/space
 	echo 1 >$FSL/verbose # one line per failure, no stack dump (ratelimited)
 	if [ -n "${2:-}" ]; then
-		echo 1 >/sys/kernel/slab/$2/failslab || { note "cannot set /sys/kernel/slab/$2/failslab"; return 1; }
+		# read-only in 6.1: set at cache creation by slub_debug=A,CACHE
+		[ "$(cat /sys/kernel/slab/$2/failslab 2>/dev/null)" = 1 ] ||
+			echo 1 >/sys/kernel/slab/$2/failslab 2>/dev/null ||
+			{ note "/sys/kernel/slab/$2/failslab is not 1 (boot with slub_debug=A,$2)"; return 1; }
 		echo Y >$FSL/cache-filter
 	else
 		echo N >$FSL/cache-filter
@@ -35,9 +38,6 @@ fsl_on() {
 fsl_off() {
 	echo 0 >$FSL/probability
 	echo N >$FSL/cache-filter
-	for f in /sys/kernel/slab/*/failslab; do
-		[ "$(cat "$f" 2>/dev/null)" = 1 ] && echo 0 >"$f" 2>/dev/null
-	done
 	return 0
 }
 # inject CMD...: CMD runs marked (its allocations may fail); its output is
@@ -84,6 +84,7 @@ if fsl_available && vfresh "$DEV_MAIN" "$MNT"; then
 	vmhelper vset "$MNT/keep/file" "$V1" >/dev/null
 	sync
 	fsl_mark
+	aborts=$(dmesg | grep -c 'journal aborted')
 	for p in 1 5 20; do
 		fsl_on $p
 		inject vmhelper churn files "$MNT/d" 2 "p$p"
@@ -107,6 +108,9 @@ if fsl_available && vfresh "$DEV_MAIN" "$MNT"; then
 	done
 	fsl_off
 	[ "$(injected)" -gt 0 ] || note "no allocation failed (failslab not effective)"
+	# failed allocations roll operations back: they never abort the journal
+	[ "$(dmesg | grep -c 'journal aborted')" = "$aborts" ] ||
+		note "allocation failures aborted the journal: $(dmesg | grep 'journal aborted' | tail -n 1)"
 	# the filesystem works as before: everything readable, new files, vectors
 	find "$MNT" >/tmp/fsl.find 2>&1 || note "find: $(head -c 200 /tmp/fsl.find)"
 	find "$MNT" -type f | while read -r f; do cat "$f" >/dev/null || echo "$f"; done >/tmp/fsl.unreadable 2>&1
