@@ -62,9 +62,12 @@ fn hsum(acc: &[f32; LANES]) -> f32 {
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    if x86::avx2() {
+    match x86::choice() {
+        // SAFETY: the CPU has AVX-512F (checked at run time).
+        x86::AVX512 => return unsafe { x86::avx512::dot(a, b) },
         // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        return unsafe { x86::dot(a, b) };
+        x86::AVX2 => return unsafe { x86::dot(a, b) },
+        _ => {}
     }
     dot_scalar(a, b)
 }
@@ -102,9 +105,12 @@ fn dot_self(a: &[f32]) -> f32 {
 #[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    if x86::avx2() {
+    match x86::choice() {
+        // SAFETY: the CPU has AVX-512F (checked at run time).
+        x86::AVX512 => return unsafe { x86::avx512::l2_squared(a, b) },
         // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        return unsafe { x86::l2_squared(a, b) };
+        x86::AVX2 => return unsafe { x86::l2_squared(a, b) },
+        _ => {}
     }
     l2_squared_scalar(a, b)
 }
@@ -139,9 +145,12 @@ fn l2_squared_scalar(a: &[f32], b: &[f32]) -> f32 {
 #[inline]
 pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    if x86::avx2() {
+    match x86::choice() {
+        // SAFETY: the CPU has AVX-512F (checked at run time).
+        x86::AVX512 => return unsafe { x86::avx512::cosine_distance(a, b) },
         // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        return unsafe { x86::cosine_distance(a, b) };
+        x86::AVX2 => return unsafe { x86::cosine_distance(a, b) },
+        _ => {}
     }
     cosine_distance_scalar(a, b)
 }
@@ -200,6 +209,19 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     d
 }
 
+/// The distance kernels this process uses: "AVX-512F", "AVX2/FMA" or
+/// "scalar" (host builds choose at run time; the kernel build reports
+/// "scalar": its SIMD is the shim's).
+pub fn kernels() -> &'static str {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+    match x86::choice() {
+        x86::AVX512 => return "AVX-512F",
+        x86::AVX2 => return "AVX2/FMA",
+        _ => {}
+    }
+    "scalar"
+}
+
 /// Most vectors per [`distances`] call: one vector-unit section in the kernel.
 pub const BATCH: usize = 16;
 
@@ -208,10 +230,12 @@ pub const BATCH: usize = 16;
 /// runs on AVX2/FMA in one FPU section when the CPU allows it.
 pub fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
     #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    if x86::avx2() {
+    match x86::choice() {
+        // SAFETY: the CPU has AVX-512F (checked at run time).
+        x86::AVX512 => return unsafe { x86::avx512::distances(metric, q, vs, out) },
         // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        unsafe { x86::distances(metric, q, vs, out) };
-        return;
+        x86::AVX2 => return unsafe { x86::distances(metric, q, vs, out) },
+        _ => {}
     }
     for (vs, out) in vs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
         #[cfg(feature = "kernel")]
@@ -238,11 +262,12 @@ fn scalar_distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// AVX2/FMA kernels for host builds, chosen once at run time
-/// (`is_x86_feature_detected!`); the scalar code above is the fallback and
-/// the reference. Setting `VEXFS_NO_SIMD` in the environment forces the
-/// scalar code (for comparisons). The kernel build never compiles this: it
-/// has its own kernels (kmod/simd) behind one FPU section per batch.
+/// AVX-512F and AVX2/FMA kernels for host builds, chosen once at run time
+/// (`is_x86_feature_detected!`): the widest the CPU has; the scalar code
+/// above is the fallback and the reference. In the environment,
+/// `VEXFS_NO_SIMD` forces the scalar code and `VEXFS_NO_AVX512` stops at
+/// AVX2 (for comparisons). The kernel build never compiles this: it has its
+/// own kernels (kmod/simd) behind one FPU section per batch.
 #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
 mod x86 {
     use super::Metric;
@@ -250,27 +275,185 @@ mod x86 {
     use core::sync::atomic::{AtomicU8, Ordering};
 
     const UNKNOWN: u8 = 0;
-    const SCALAR: u8 = 1;
-    const AVX2: u8 = 2;
+    pub(super) const SCALAR: u8 = 1;
+    pub(super) const AVX2: u8 = 2;
+    pub(super) const AVX512: u8 = 3;
     static CHOICE: AtomicU8 = AtomicU8::new(UNKNOWN);
 
-    /// True when the AVX2/FMA kernels are to be used.
+    /// The kernels in use: `SCALAR`, `AVX2` or `AVX512`.
     #[inline(always)]
-    pub(super) fn avx2() -> bool {
+    pub(super) fn choice() -> u8 {
         match CHOICE.load(Ordering::Relaxed) {
-            AVX2 => true,
-            SCALAR => false,
-            _ => detect(),
+            UNKNOWN => detect(),
+            c => c,
         }
     }
 
     #[cold]
-    fn detect() -> bool {
-        let ok = std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-            && std::env::var_os("VEXFS_NO_SIMD").is_none();
-        CHOICE.store(if ok { AVX2 } else { SCALAR }, Ordering::Relaxed);
-        ok
+    fn detect() -> u8 {
+        let env = |v: &str| std::env::var_os(v).is_some();
+        let c = if env("VEXFS_NO_SIMD")
+            || !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"))
+        {
+            SCALAR
+        } else if std::is_x86_feature_detected!("avx512f") && !env("VEXFS_NO_AVX512") {
+            AVX512
+        } else {
+            AVX2
+        };
+        CHOICE.store(c, Ordering::Relaxed);
+        c
+    }
+
+    /// 512-bit kernels: 16 floats a step, the tail by a masked load.
+    pub(super) mod avx512 {
+        use super::super::Metric;
+        use core::arch::x86_64::*;
+
+        /// `n` floats of `a` and `b` from `i` (at most 16; the rest read as 0).
+        ///
+        /// # Safety
+        /// `a` and `b` hold at least `i + n` floats; the CPU has AVX-512F.
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn load2(a: &[f32], b: &[f32], i: usize, n: usize) -> (__m512, __m512) {
+            let m: __mmask16 = if n >= 16 { 0xffff } else { (1u16 << n) - 1 };
+            // SAFETY: lanes past `n` are masked off and not read.
+            unsafe {
+                (
+                    _mm512_maskz_loadu_ps(m, a.as_ptr().add(i)),
+                    _mm512_maskz_loadu_ps(m, b.as_ptr().add(i)),
+                )
+            }
+        }
+
+        /// Squared L2 distance over the common prefix.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub(in super::super) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+            let n = a.len().min(b.len());
+            let mut acc = [_mm512_setzero_ps(); 4];
+            let mut i = 0;
+            while i + 64 <= n {
+                for (k, s) in acc.iter_mut().enumerate() {
+                    // SAFETY: i + 16k + 16 <= n floats in both.
+                    let (x, y) = unsafe { load2(a, b, i + 16 * k, 16) };
+                    let d = _mm512_sub_ps(x, y);
+                    *s = _mm512_fmadd_ps(d, d, *s);
+                }
+                i += 64;
+            }
+            while i < n {
+                // SAFETY: min(16, n - i) floats from i in both.
+                let (x, y) = unsafe { load2(a, b, i, n - i) };
+                let d = _mm512_sub_ps(x, y);
+                acc[0] = _mm512_fmadd_ps(d, d, acc[0]);
+                i += 16;
+            }
+            let [a0, a1, a2, a3] = acc;
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)))
+        }
+
+        /// Inner product over the common prefix.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub(in super::super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+            let n = a.len().min(b.len());
+            let mut acc = [_mm512_setzero_ps(); 4];
+            let mut i = 0;
+            while i + 64 <= n {
+                for (k, s) in acc.iter_mut().enumerate() {
+                    // SAFETY: i + 16k + 16 <= n floats in both.
+                    let (x, y) = unsafe { load2(a, b, i + 16 * k, 16) };
+                    *s = _mm512_fmadd_ps(x, y, *s);
+                }
+                i += 64;
+            }
+            while i < n {
+                // SAFETY: min(16, n - i) floats from i in both.
+                let (x, y) = unsafe { load2(a, b, i, n - i) };
+                acc[0] = _mm512_fmadd_ps(x, y, acc[0]);
+                i += 16;
+            }
+            let [a0, a1, a2, a3] = acc;
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)))
+        }
+
+        /// `1 - cos(a, b)` over the common prefix, as the scalar code defines it.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub(in super::super) unsafe fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+            let n = a.len().min(b.len());
+            let z = _mm512_setzero_ps();
+            let (mut ab, mut aa, mut bb) = ([z; 2], [z; 2], [z; 2]);
+            let mut i = 0;
+            while i + 32 <= n {
+                for k in 0..2 {
+                    // SAFETY: i + 16k + 16 <= n floats in both.
+                    let (x, y) = unsafe { load2(a, b, i + 16 * k, 16) };
+                    if let (Some(s), Some(t), Some(u)) =
+                        (ab.get_mut(k), aa.get_mut(k), bb.get_mut(k))
+                    {
+                        *s = _mm512_fmadd_ps(x, y, *s);
+                        *t = _mm512_fmadd_ps(x, x, *t);
+                        *u = _mm512_fmadd_ps(y, y, *u);
+                    }
+                }
+                i += 32;
+            }
+            while i < n {
+                // SAFETY: min(16, n - i) floats from i in both.
+                let (x, y) = unsafe { load2(a, b, i, n - i) };
+                ab[0] = _mm512_fmadd_ps(x, y, ab[0]);
+                aa[0] = _mm512_fmadd_ps(x, x, aa[0]);
+                bb[0] = _mm512_fmadd_ps(y, y, bb[0]);
+                i += 16;
+            }
+            let d = _mm512_reduce_add_ps(_mm512_add_ps(ab[0], ab[1]));
+            let na = _mm512_reduce_add_ps(_mm512_add_ps(aa[0], aa[1]));
+            let nb = _mm512_reduce_add_ps(_mm512_add_ps(bb[0], bb[1]));
+            let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
+            super::super::cosine_finish(d, na, nb, a, b)
+        }
+
+        /// `out[i]` = the distance from `q` to `vs[i]`; the next vector's
+        /// first lines are prefetched while one is computed.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub(in super::super) unsafe fn distances(
+            metric: Metric,
+            q: &[f32],
+            vs: &[&[f32]],
+            out: &mut [f32],
+        ) {
+            let mut next = vs.iter().skip(1);
+            for (v, o) in vs.iter().zip(out.iter_mut()) {
+                if let Some(n) = next.next() {
+                    for line in n.chunks(16).take(8) {
+                        _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+                    }
+                }
+                // SAFETY: per the contract.
+                *o = unsafe {
+                    match metric {
+                        Metric::L2 => l2_squared(q, v),
+                        Metric::Cosine => cosine_distance(q, v),
+                        Metric::Ip => -dot(q, v),
+                    }
+                };
+            }
+        }
     }
 
     /// Sum of the 8 lanes.
@@ -507,6 +690,10 @@ mod tests {
             std::eprintln!("no AVX2/FMA on this CPU: SIMD kernels not tested");
             return;
         }
+        let avx512 = std::is_x86_feature_detected!("avx512f");
+        if !avx512 {
+            std::eprintln!("no AVX-512F on this CPU: the 512-bit kernels not tested");
+        }
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut rnd = move || {
             seed ^= seed << 13;
@@ -559,6 +746,46 @@ mod tests {
                             x86::cosine_distance(&a, &b),
                         )
                     };
+                    if avx512 {
+                        // SAFETY: AVX-512F is present (checked above).
+                        let (l2w, dw, cw) = unsafe {
+                            (
+                                x86::avx512::l2_squared(&a, &b),
+                                x86::avx512::dot(&a, &b),
+                                x86::avx512::cosine_distance(&a, &b),
+                            )
+                        };
+                        close(
+                            l2w,
+                            l2_squared_scalar(&a, &b),
+                            2.0 * sq,
+                            &std::format!("avx512 l2 {what}"),
+                        );
+                        close(
+                            dw,
+                            dot_scalar(&a, &b),
+                            abs,
+                            &std::format!("avx512 dot {what}"),
+                        );
+                        let cs = cosine_distance_scalar(&a, &b);
+                        assert!(
+                            (cw - cs).abs() <= 1e-4 || (cw.is_nan() && cs.is_nan()),
+                            "avx512 cosine {what}: simd {cw} scalar {cs}"
+                        );
+                    }
+                    // What the dispatching entry points use.
+                    let (l2, d, c) = if x86::choice() == x86::AVX512 {
+                        // SAFETY: chosen only when AVX-512F is present.
+                        unsafe {
+                            (
+                                x86::avx512::l2_squared(&a, &b),
+                                x86::avx512::dot(&a, &b),
+                                x86::avx512::cosine_distance(&a, &b),
+                            )
+                        }
+                    } else {
+                        (l2, d, c)
+                    };
                     close(
                         l2,
                         l2_squared_scalar(&a, &b),
@@ -608,6 +835,11 @@ mod tests {
         // SAFETY: AVX2 and FMA are present.
         let l2 = unsafe { x86::l2_squared(&a, &b) };
         assert!((l2 - l2_squared_scalar(&a, &b)).abs() <= 1e-5);
+        if avx512 {
+            // SAFETY: AVX-512F is present.
+            let l2 = unsafe { x86::avx512::l2_squared(&a, &b) };
+            assert!((l2 - l2_squared_scalar(&a, &b)).abs() <= 1e-5);
+        }
         // NaN in, NaN out.
         let mut n = a.clone();
         n[3] = f32::NAN;
@@ -616,6 +848,14 @@ mod tests {
             assert!(x86::l2_squared(&n, &a).is_nan());
             assert!(x86::dot(&n, &a).is_nan());
             assert!(x86::cosine_distance(&n, &a).is_nan());
+        }
+        if avx512 {
+            // SAFETY: AVX-512F is present.
+            unsafe {
+                assert!(x86::avx512::l2_squared(&n, &a).is_nan());
+                assert!(x86::avx512::dot(&n, &a).is_nan());
+                assert!(x86::avx512::cosine_distance(&n, &a).is_nan());
+            }
         }
     }
 }
