@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash test-vm-debug demo bench bench-vm fuzz clean
+.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash test-vm-debug demo bench bench-vm bench-ann fuzz clean
 
 all: tools kmod
 
@@ -69,6 +69,14 @@ demo: deps tools kmod
 
 bench:
 	$(CARGO) bench -p vexfs-bench
+
+# ANN benchmark in userspace: the core's HNSW (vexfs-bench ann) against
+# hnswlib 0.8, one thread each, on a synthetic SIFT-like 128-d set, a
+# synthetic 384-d set and real MiniLM sentence embeddings; prints one table of
+# ratios. Venv, data and results under build/ann (ANN_DIR); sizes and
+# parameters from the environment (see bench/ann/run.sh). Not part of `make test`.
+bench-ann:
+	bash bench/ann/run.sh
 
 # Coverage-guided fuzzing (cargo-fuzz, installed if missing): every target in
 # fuzz/ for FUZZ_SECONDS (default 60) each; fails on a crash. See fuzz/README.md.

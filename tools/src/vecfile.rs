@@ -210,60 +210,7 @@ impl VecReader {
     }
 
     fn open_npy(&mut self, size: u64) -> Result<()> {
-        let mut pre = [0u8; 8];
-        if size < 10 {
-            return err(format!(
-                "{} bytes is too short for a .npy file (truncated?)",
-                size
-            ));
-        }
-        read_exact_at(&mut self.file, &mut pre, 0)?;
-        let (magic, ver) = pre.split_at(6);
-        if magic != b"\x93NUMPY" {
-            return err("not a .npy file (no \\x93NUMPY magic)");
-        }
-        let (major, minor) = match ver {
-            [a, b] => (*a, *b),
-            _ => return err("not a .npy file"),
-        };
-        let (hlen, hstart): (u64, u64) = match (major, minor) {
-            (1, 0) => {
-                let mut b = [0u8; 2];
-                self.file.read_exact(&mut b).map_err(io_err)?;
-                (u64::from(u16::from_le_bytes(b)), 10)
-            }
-            (2, 0) | (3, 0) => {
-                let mut b = [0u8; 4];
-                self.file
-                    .read_exact(&mut b)
-                    .map_err(|_| Error("truncated .npy header".into()))?;
-                (u64::from(u32::from_le_bytes(b)), 12)
-            }
-            _ => {
-                return err(format!(
-                    "unsupported .npy format version {}.{} (1.0, 2.0 and 3.0 are)",
-                    major, minor
-                ))
-            }
-        };
-        if hlen > 1 << 20 {
-            return err(format!(".npy header of {} bytes is implausible", hlen));
-        }
-        let data_start = hstart + hlen;
-        if data_start > size {
-            return err(format!(
-                ".npy header claims {} bytes but the file ends at {}: truncated",
-                hlen, size
-            ));
-        }
-        let mut h = vec![0u8; hlen as usize];
-        self.file.read_exact(&mut h).map_err(io_err)?;
-        let text: String = if major == 3 {
-            String::from_utf8(h).map_err(|_| Error(".npy header is not UTF-8".into()))?
-        } else {
-            h.iter().map(|&b| char::from(b)).collect() // latin-1
-        };
-        let hdr = parse_npy_header(&text)?;
+        let (hdr, data_start) = read_npy_header(&mut self.file, size)?;
         let elem = match hdr.descr.as_str() {
             "<f4" => Elem::F32,
             "<f8" => Elem::F64,
@@ -511,6 +458,124 @@ fn read_exact_at(f: &mut BufReader<File>, buf: &mut [u8], off: u64) -> Result<()
             io_err(e)
         }
     })
+}
+
+/// The header of the .npy file `file` (of `size` bytes) and where its data starts.
+fn read_npy_header(file: &mut BufReader<File>, size: u64) -> Result<(NpyHeader, u64)> {
+    let mut pre = [0u8; 8];
+    if size < 10 {
+        return err(format!(
+            "{} bytes is too short for a .npy file (truncated?)",
+            size
+        ));
+    }
+    read_exact_at(file, &mut pre, 0)?;
+    let (magic, ver) = pre.split_at(6);
+    if magic != b"\x93NUMPY" {
+        return err("not a .npy file (no \\x93NUMPY magic)");
+    }
+    let (major, minor) = match ver {
+        [a, b] => (*a, *b),
+        _ => return err("not a .npy file"),
+    };
+    let (hlen, hstart): (u64, u64) = match (major, minor) {
+        (1, 0) => {
+            let mut b = [0u8; 2];
+            file.read_exact(&mut b).map_err(io_err)?;
+            (u64::from(u16::from_le_bytes(b)), 10)
+        }
+        (2, 0) | (3, 0) => {
+            let mut b = [0u8; 4];
+            file.read_exact(&mut b)
+                .map_err(|_| Error("truncated .npy header".into()))?;
+            (u64::from(u32::from_le_bytes(b)), 12)
+        }
+        _ => {
+            return err(format!(
+                "unsupported .npy format version {}.{} (1.0, 2.0 and 3.0 are)",
+                major, minor
+            ))
+        }
+    };
+    if hlen > 1 << 20 {
+        return err(format!(".npy header of {} bytes is implausible", hlen));
+    }
+    let data_start = hstart + hlen;
+    if data_start > size {
+        return err(format!(
+            ".npy header claims {} bytes but the file ends at {}: truncated",
+            hlen, size
+        ));
+    }
+    let mut h = vec![0u8; hlen as usize];
+    file.read_exact(&mut h).map_err(io_err)?;
+    let text: String = if major == 3 {
+        String::from_utf8(h).map_err(|_| Error(".npy header is not UTF-8".into()))?
+    } else {
+        h.iter().map(|&b| char::from(b)).collect() // latin-1
+    };
+    Ok((parse_npy_header(&text)?, data_start))
+}
+
+/// An integer .npy array of shape (rows, width), little-endian int32,
+/// int64, uint32 or uint64 in C order (e.g. ground-truth neighbour ids):
+/// its values (each must fit a u32) row after row, and `width`.
+pub fn read_npy_ids(path: &Path) -> Result<(Vec<u32>, usize)> {
+    let f = File::open(path).map_err(io_err)?;
+    let size = f.metadata().map_err(io_err)?.len();
+    let mut file = BufReader::new(f);
+    let (hdr, data_start) = read_npy_header(&mut file, size)?;
+    let (elem, signed) = match hdr.descr.as_str() {
+        "<i4" => (4usize, true),
+        "<i8" => (8, true),
+        "<u4" => (4, false),
+        "<u8" => (8, false),
+        d => {
+            return err(format!(
+                "dtype '{}' is not supported for ids: little-endian int32/int64/uint32/uint64 are",
+                d
+            ))
+        }
+    };
+    let (rows, width) = match hdr.shape.as_slice() {
+        [n, w] if *w > 0 => (*n, *w),
+        s => return err(format!("shape {:?} is not (rows, width)", s)),
+    };
+    if hdr.fortran_order {
+        return err("array is in Fortran order (fortran_order: True): save it in C order");
+    }
+    let count = rows
+        .checked_mul(width)
+        .and_then(|c| usize::try_from(c).ok())
+        .ok_or_else(|| Error("array too large".into()))?;
+    if count.checked_mul(elem).map(|b| b as u64) != Some(size - data_start) {
+        return err(format!(
+            "shape ({}, {}) of {} does not match the {} bytes of data",
+            rows,
+            width,
+            hdr.descr,
+            size - data_start
+        ));
+    }
+    let mut data = vec![0u8; count * elem];
+    file.seek(SeekFrom::Start(data_start)).map_err(io_err)?;
+    file.read_exact(&mut data).map_err(io_err)?;
+    let mut ids = Vec::with_capacity(count);
+    for c in data.chunks_exact(elem) {
+        let mut b = [0u8; 8];
+        b.get_mut(..elem)
+            .ok_or_else(|| Error("bad element".into()))?
+            .copy_from_slice(c);
+        let v: i128 = match (elem, signed) {
+            (4, true) => i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+            (4, false) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+            (_, true) => i64::from_le_bytes(b).into(),
+            (_, false) => u64::from_le_bytes(b).into(),
+        };
+        ids.push(u32::try_from(v).map_err(|_| Error(format!("id {} is out of range", v)))?);
+    }
+    let width = usize::try_from(width).map_err(|_| Error("width too large".into()))?;
+    Ok((ids, width))
 }
 
 /// The parts of a .npy header dict vexctl needs.
