@@ -51,7 +51,7 @@ use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
 use core::hash::{BuildHasherDefault, Hasher};
 
-use super::distance::{distance, distances, is_finite_vector, Metric, BATCH};
+use super::distance::{distance, distances, is_finite_vector, prefetch, Metric, BATCH};
 
 /// Default search breadth (`ef`) when the caller passes none. Chosen from the
 /// recall tests (tests/hnsw_recall.rs): on 10k clustered 128-d vectors of
@@ -196,17 +196,20 @@ struct Cand {
 }
 
 impl PartialEq for Cand {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
 impl Eq for Cand {}
 impl PartialOrd for Cand {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 impl Ord for Cand {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         self.d.total_cmp(&other.d).then(self.id.cmp(&other.id))
     }
@@ -284,6 +287,8 @@ fn each_dist<V: Vectors, E>(
     };
     for id in ids {
         let Some(v) = vecs.get(id) else { continue };
+        // The batch's vectors are fetched from memory in parallel.
+        prefetch(v);
         if let (Some(i), Some(s)) = (bid.get_mut(len), bv.get_mut(len)) {
             *i = id;
             *s = v;
