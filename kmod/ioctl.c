@@ -28,17 +28,20 @@
 #define VEXFS_QUERY_MAX_N	VEXFS_VEC_MAX_QUERY
 
 /*
- * Copy an argument struct that starts with its own size: smaller than what
- * this kernel knows is -EINVAL, larger is -E2BIG unless the extra bytes are
- * zero (copy_struct_from_user), absurdly large (over a page) is -E2BIG.
+ * Copy an argument struct that starts with its own size, as
+ * copy_struct_from_user does: an older, smaller struct (at least @minsize,
+ * the first version's size) is zero-extended to the @ksize bytes this
+ * kernel knows, a smaller one is -EINVAL; a larger one is -E2BIG unless
+ * the extra bytes are zero; absurdly large (over a page) is -E2BIG.
  */
-static int vexfs_get_arg(void *dst, size_t ksize, void __user *uarg)
+static int vexfs_get_arg(void *dst, size_t ksize, size_t minsize,
+			 void __user *uarg)
 {
 	u32 usize;
 
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
-	if (usize < ksize)
+	if (usize < minsize)
 		return -EINVAL;
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
@@ -119,7 +122,7 @@ static long vexfs_ioc_set(struct file *file, void __user *uarg)
 	err = vexfs_vec_may_write(file);
 	if (err)
 		return err;
-	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	err = vexfs_get_arg(&arg, sizeof(arg), sizeof(arg), uarg);
 	if (err)
 		return err;
 	err = vexfs_vec_space(sb, &info);
@@ -154,7 +157,7 @@ static long vexfs_ioc_get(struct file *file, void __user *uarg)
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_READ))
 		return -EACCES;
-	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	err = vexfs_get_arg(&arg, sizeof(arg), sizeof(arg), uarg);
 	if (err)
 		return err;
 	cap = min_t(u32, arg.dim, VEXFS_MAX_DIM);
@@ -184,10 +187,64 @@ static long vexfs_ioc_del(struct file *file)
 #define VEXFS_HIT_MAX_DEPTH	4096
 
 /*
- * May the caller search directory @ino (MAY_EXEC, as a path walk checks)?
- * @next gets its parent.
+ * A hit's path, built from the leaf up at the end of @path (PATH_MAX bytes,
+ * NUL last); @name takes one link's name from the core.
  */
-static bool vexfs_dir_searchable(struct file *file, u64 ino, u64 *next)
+struct vexfs_path_buf {
+	char path[PATH_MAX];
+	char name[NAME_MAX + 1];
+};
+
+/*
+ * Put @name (@len bytes) and a '/' before the path that starts at *@pos
+ * of @pb (*@pos == PATH_MAX - 1: still empty).  False when it would not
+ * fit in PATH_MAX - 1 bytes.
+ */
+static bool vexfs_path_prepend(struct vexfs_path_buf *pb, u32 *pos,
+			       const char *name, u32 len)
+{
+	u32 sep = *pos != PATH_MAX - 1;
+
+	if (len + sep > *pos)
+		return false;
+	if (sep)
+		pb->path[--*pos] = '/';
+	*pos -= len;
+	memcpy(pb->path + *pos, name, len);
+	return true;
+}
+
+/*
+ * The parent hint of @ino into @parent.  With @pb, the name of the link
+ * the hint names goes before the path in @pb (O(1): the core reads the one
+ * directory block at the inode's parent_pos); *@named is cleared when
+ * there is no name to give or the path grows too long.
+ */
+static int vexfs_hint_step(struct super_block *sb, u64 ino, u64 *parent,
+			   struct vexfs_path_buf *pb, u32 *pos, bool *named)
+{
+	u32 len = 0;
+
+	if (!pb || !*named)
+		return vexfs_rust_parent(VEXFS_FS(sb), ino, parent);
+	if (vexfs_rust_link_name(VEXFS_FS(sb), ino, parent, pb->name,
+				 sizeof(pb->name), &len)) {
+		/* the directory could not be read: no path, the hint still counts */
+		*named = false;
+		return vexfs_rust_parent(VEXFS_FS(sb), ino, parent);
+	}
+	if (!len || len > NAME_MAX || !vexfs_path_prepend(pb, pos, pb->name, len))
+		*named = false;
+	return 0;
+}
+
+/*
+ * May the caller search directory @ino (MAY_EXEC, as a path walk checks)?
+ * @next gets its parent; with @pb, its name goes before the path.
+ */
+static bool vexfs_dir_searchable(struct file *file, u64 ino, u64 *next,
+				 struct vexfs_path_buf *pb, u32 *pos,
+				 bool *named)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
 	struct inode *dir;
@@ -198,7 +255,7 @@ static bool vexfs_dir_searchable(struct file *file, u64 ino, u64 *next)
 		return false;
 	ok = S_ISDIR(dir->i_mode) &&
 	     !inode_permission(file_mnt_user_ns(file), dir, MAY_EXEC) &&
-	     !vexfs_rust_parent(VEXFS_FS(sb), ino, next);
+	     !vexfs_hint_step(sb, ino, next, pb, pos, named);
 	iput(dir);
 	return ok;
 }
@@ -210,38 +267,64 @@ static bool vexfs_dir_searchable(struct file *file, u64 ino, u64 *next)
  * in each inode; a file whose hint is unknown (its hinted link was
  * removed while it had others) is shown only to CAP_DAC_READ_SEARCH.
  * Hits for inodes that are gone (or no longer linked) are dropped.
+ *
+ * With @pb, the same walk builds the hit's path relative to @within, one
+ * name per level: O(depth).  It is left at pb->path + *@pos, NUL-terminated;
+ * "" when it cannot be given (unknown hint, longer than PATH_MAX - 1, or a
+ * walk that met the root and not @within, after a concurrent rename).
  */
-static bool vexfs_hit_visible(struct file *file, u64 within, u64 ino)
+static bool vexfs_hit_visible(struct file *file, u64 within, u64 ino,
+			      struct vexfs_path_buf *pb, u32 *pos)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
 	u64 root = d_inode(sb->s_root)->i_ino;
+	bool named = pb;
 	struct inode *inode;
 	u64 dir = 0;
 	unsigned int depth;
 	bool ok;
 
+	if (pb) {
+		*pos = PATH_MAX - 1;
+		pb->path[*pos] = '\0';
+	}
 	inode = vexfs_iget(sb, ino);
 	if (IS_ERR(inode))
 		return false;
 	ok = inode->i_nlink &&
 	     !inode_permission(file_mnt_user_ns(file), inode, MAY_READ) &&
-	     !vexfs_rust_parent(VEXFS_FS(sb), ino, &dir);
+	     !vexfs_hint_step(sb, ino, &dir, pb, pos, &named);
 	iput(inode);
 	if (!ok)
 		return false;
-	if (!dir)
-		return capable(CAP_DAC_READ_SEARCH);
+	if (!dir) {
+		named = false;
+		ok = capable(CAP_DAC_READ_SEARCH);
+		goto done;
+	}
+	ok = false;
 	for (depth = 0; depth < VEXFS_HIT_MAX_DEPTH; depth++) {
+		bool last = dir == within || dir == root;
 		u64 next = 0;
 
-		if (!vexfs_dir_searchable(file, dir, &next))
+		/* only the directories below @within are named */
+		if (!vexfs_dir_searchable(file, dir, &next, last ? NULL : pb,
+					  pos, &named))
 			return false;
-		if (dir == within || dir == root)
-			return true;
+		if (last) {
+			named = named && dir == within;
+			ok = true;
+			break;
+		}
 		dir = next;
 		cond_resched();
 	}
-	return false;
+done:
+	if (pb && !named) {
+		*pos = PATH_MAX - 1;
+		pb->path[*pos] = '\0';
+	}
+	return ok;
 }
 
 static long vexfs_ioc_query(struct file *file, void __user *uarg)
@@ -251,18 +334,26 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 	struct super_block *sb = inode->i_sb;
 	struct vexfs_vec_hit *hits = NULL;
 	struct vexfs_ioc_hit *out = NULL;
+	struct vexfs_path_buf *pb = NULL;
 	struct vexfs_ioc_query arg;
 	struct vexfs_vec_info info;
+	char __user *upaths;
 	u64 within;
 	u32 *vec = NULL;
-	u32 n, limit, got, kept, i;
+	u32 n, limit, got, kept, i, pos = 0, used = 0;
 	int err;
 
-	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	BUILD_BUG_ON(sizeof(arg) != VEXFS_IOC_QUERY_SIZE_VER1);
+	BUILD_BUG_ON(offsetof(struct vexfs_ioc_query, paths) !=
+		     VEXFS_IOC_QUERY_SIZE_VER0);
+	err = vexfs_get_arg(&arg, sizeof(arg), VEXFS_IOC_QUERY_SIZE_VER0, uarg);
 	if (err)
 		return err;
 	if (arg.flags & ~VEXFS_QUERY_EXACT)
 		return -EINVAL;
+	if (!arg.paths && arg.paths_len)
+		return -EINVAL;
+	upaths = u64_to_user_ptr(arg.paths);
 	if (arg.k == 0 || arg.k > VEXFS_MAX_K || arg.ef > VEXFS_MAX_EF)
 		return -ERANGE;
 	err = vexfs_vec_space(sb, &info);
@@ -274,7 +365,9 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 
 	vec = kvmalloc_array(arg.dim, sizeof(*vec), GFP_KERNEL);
 	out = kvmalloc_array(arg.k, sizeof(*out), GFP_KERNEL | __GFP_ZERO);
-	if (!vec || !out) {
+	if (arg.paths)
+		pb = kvmalloc(sizeof(*pb), GFP_KERNEL);
+	if (!vec || !out || (arg.paths && !pb)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -309,24 +402,43 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 			goto out;
 		}
 		kept = 0;
+		used = 0;
 		for (i = 0; i < got && kept < arg.k; i++) {
-			if (!vexfs_hit_visible(file, within, hits[i].ino))
+			if (!vexfs_hit_visible(file, within, hits[i].ino, pb, &pos))
 				continue;
 			out[kept].ino = hits[i].ino;
 			out[kept].distance = hits[i].distance;
 			out[kept].reserved = 0;
 			kept++;
+			if (pb) {
+				/* the path and its NUL, while they fit */
+				u32 len = PATH_MAX - pos;
+
+				if (used <= arg.paths_len &&
+				    len <= arg.paths_len - used &&
+				    copy_to_user(upaths + used, pb->path + pos, len)) {
+					err = -EFAULT;
+					goto out;
+				}
+				used += len;
+			}
 		}
 		if (kept >= arg.k || got < n || n >= limit)
 			break;
 		n = min_t(u32, n * 4, VEXFS_QUERY_MAX_N);
 	}
 
+	if (pb && used > arg.paths_len) {
+		err = put_user(used, &uq->paths_used) ? -EFAULT : -EOVERFLOW;
+		goto out;
+	}
 	if (copy_to_user(u64_to_user_ptr(arg.hits), out,
 			 (size_t)kept * sizeof(*out)) ||
-	    put_user(kept, &uq->count))
+	    put_user(kept, &uq->count) ||
+	    (pb && put_user(used, &uq->paths_used)))
 		err = -EFAULT;
 out:
+	kvfree(pb);
 	kvfree(hits);
 	kvfree(out);
 	kvfree(vec);
@@ -362,7 +474,7 @@ static long vexfs_ioc_batch(struct file *file, void __user *uarg)
 	size_t nfloats;
 	int err;
 
-	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	err = vexfs_get_arg(&arg, sizeof(arg), sizeof(arg), uarg);
 	if (err)
 		return err;
 	if (arg.flags || arg.reserved)
@@ -421,7 +533,7 @@ static long vexfs_ioc_info(struct file *file, void __user *uarg)
 	struct vexfs_vec_info info = {};
 	int err;
 
-	err = vexfs_get_arg(&arg, sizeof(arg), uarg);
+	err = vexfs_get_arg(&arg, sizeof(arg), sizeof(arg), uarg);
 	if (err)
 		return err;
 	err = vexfs_rust_vec_info(VEXFS_FS(sb), &info);

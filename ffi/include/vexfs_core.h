@@ -278,6 +278,24 @@ int32_t vexfs_rust_evict(struct vexfs_fs *fs, uint64_t ino, uint32_t delete_inod
 int32_t vexfs_rust_parent(struct vexfs_fs *fs, uint64_t ino, uint64_t *parent);
 
 /*
+ The hinted link of `ino`: its parent hint into `*parent` (as
+ vexfs_rust_parent) and the link's name in that directory into `name`
+ (room for `cap` bytes, no NUL added), its length into `*name_len`.
+ `*name_len` is 0 when there is no name to give: the hint is unknown
+ (`*parent` 0), `ino` is the root, or the hinted directory holds no link
+ to it. The entry is read at the inode's `parent_pos`, one directory
+ block; only an unknown or stale position (images made before the field)
+ makes it scan the directory. Nothing is written to the filesystem.
+ -ERANGE when the name is longer than `cap` (NAME_MAX bytes always fit).
+ The shim builds query hits' paths from these, one level at a time.
+
+ # Safety
+ `fs` is NULL or a live handle; `parent` and `name_len` are NULL or
+ writable; `name` is NULL or points to `cap` writable bytes.
+ */
+int32_t vexfs_rust_link_name(struct vexfs_fs *fs, uint64_t ino, uint64_t *parent, uint8_t *name, size_t cap, uint32_t *name_len);
+
+/*
  # Safety
  `fs` is NULL or a live handle; `name` points to `len` bytes; `ino` is NULL or writable.
  */

@@ -7,9 +7,14 @@
  * checked by `make check-gen`).
  *
  * Every argument struct starts with a `size` field that the caller sets to
- * sizeof(struct): a kernel that knows a smaller struct refuses a larger one
- * whose extra bytes are not zero (E2BIG) and a smaller one than it needs
- * (EINVAL); new fields are only ever appended.
+ * sizeof(struct); new fields are only ever appended.  As the kernel's
+ * copy_struct_from_user(): a kernel that knows a smaller struct refuses a
+ * larger one whose extra bytes are not zero (E2BIG) and takes one whose
+ * extra bytes are zero; a kernel that knows a larger struct takes an older,
+ * smaller one (from the first version's size on, VEXFS_IOC_*_SIZE_VER0)
+ * as if the missing fields were zero, and refuses anything smaller (EINVAL).
+ * The size bits of the request number are ignored (older binaries send the
+ * number their header computed): the size field decides.
  *
  * Errors (each distinct, nothing is changed when one is returned):
  *   EINVAL      bad struct size, unknown flags, nonzero reserved fields
@@ -17,6 +22,8 @@
  *   EMSGSIZE    the vector's dimension is not the filesystem's
  *   EDOM        the vector holds a NaN or an infinity
  *   ERANGE      k is 0 or larger than VEXFS_MAX_K, ef larger than VEXFS_MAX_EF
+ *   EOVERFLOW   query: the paths buffer is too small (paths_used says how
+ *               much is needed)
  *   E2BIG       batch count larger than VEXFS_MAX_BATCH
  *   ENODATA     the file has no vector (get, delete)
  *   EOPNOTSUPP  the filesystem was made without a vector space (mkfs --dim)
@@ -66,6 +73,23 @@ struct vexfs_ioc_hit {
 /*
  * QUERY, on any descriptor in the filesystem: the mount root searches
  * everything, a directory restricts the search to its subtree.
+ *
+ * Paths (since VER1): when `paths` is set, the kernel writes into it, for
+ * each hit in order, the hit's path relative to the directory queried (the
+ * mount root when the descriptor is not a directory), NUL-terminated, back
+ * to back: hit i's path starts after the i-th NUL.  A path is built in the
+ * kernel from each level's hinted link (docs/format.md, `parent` and
+ * `parent_pos`): O(depth) per hit, no walk of the tree.  A hit whose path
+ * cannot be given gets the empty string "": a file whose hinted link was
+ * removed while it kept others (such hits are shown only to
+ * CAP_DAC_READ_SEARCH), a path longer than PATH_MAX - 1 bytes, or a tree
+ * renamed under the query.  `paths_used` is set to the bytes written,
+ * NULs included.  When the paths do not fit in `paths_len` bytes the call
+ * fails with EOVERFLOW and sets only `paths_used`, to the bytes needed
+ * (count, the hits and the buffer's contents are then unspecified; the
+ * tree may change before a retry, so retry in a loop).  Each hit needs at
+ * most PATH_MAX bytes, so k * PATH_MAX always suffices.
+ * With `paths` 0, no path is written and `paths_used` is left alone.
  */
 struct vexfs_ioc_query {
 	__u32 size;		/* sizeof(struct vexfs_ioc_query) */
@@ -76,7 +100,15 @@ struct vexfs_ioc_query {
 	__u64 hits;		/* user pointer to struct vexfs_ioc_hit[k] */
 	__u32 count;		/* out: hits written, nearest first */
 	__u32 flags;		/* VEXFS_QUERY_EXACT: exact search instead of HNSW */
+	/* end of VER0 */
+	__u64 paths;		/* user pointer to char[paths_len], 0 = no paths */
+	__u32 paths_len;	/* bytes at paths (0 when paths is 0, else EINVAL) */
+	__u32 paths_used;	/* out: bytes written (EOVERFLOW: bytes needed) */
+	/* end of VER1 */
 };
+
+#define VEXFS_IOC_QUERY_SIZE_VER0	40	/* hits without paths */
+#define VEXFS_IOC_QUERY_SIZE_VER1	56	/* paths */
 
 #define VEXFS_QUERY_EXACT	1
 

@@ -17,13 +17,22 @@ pub struct DirEntry {
     pub name: Vec<u8>,
 }
 
-/// Where an entry was found: file block index, device block, byte offset.
+/// Where an entry was found: file block index, byte offset in the block.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Slot {
     pub iblock: u64,
     pub off: usize,
     pub ino: u64,
     pub file_type: u8,
+}
+
+impl Slot {
+    /// The entry's byte offset in the directory (what `parent_pos` stores,
+    /// minus one). Entries never move: insertion splits a record's free
+    /// tail, removal merges a record into the one before it.
+    pub fn pos(&self) -> u64 {
+        self.iblock * BLOCK_SIZE as u64 + self.off as u64
+    }
 }
 
 /// Names must be 1..=255 bytes, without '/' or NUL, and not "." or "..".
@@ -36,6 +45,13 @@ pub fn check_name(name: &[u8]) -> Result<()> {
         return Err(Errno::EINVAL);
     }
     Ok(())
+}
+
+fn copy_name(name: &[u8], out: &mut [u8]) -> Result<usize> {
+    out.get_mut(..name.len())
+        .ok_or(Errno::ERANGE)?
+        .copy_from_slice(name);
+    Ok(name.len())
 }
 
 fn head_at(buf: &[u8], off: usize) -> Option<DirEntryHead> {
@@ -150,8 +166,9 @@ impl<D: Device> Fs<D> {
         Ok(None)
     }
 
-    /// Add an entry; the caller has checked that the name is free.
-    pub(crate) fn dir_add(&mut self, dir: u64, name: &[u8], ino: u64, ft: u8) -> Result<()> {
+    /// Add an entry; the caller has checked that the name is free. Returns
+    /// the entry's byte offset in the directory ([`Slot::pos`]).
+    pub(crate) fn dir_add(&mut self, dir: u64, name: &[u8], ino: u64, ft: u8) -> Result<u64> {
         check_name(name)?;
         let need = dirent_size(name.len());
         let n = self.dir_blocks(dir)?;
@@ -184,7 +201,8 @@ impl<D: Device> Fs<D> {
                     buf.get_mut(at + DIRENT_HEAD..at + DIRENT_HEAD + name.len())
                         .ok_or(Errno::EIO)?
                         .copy_from_slice(name);
-                    return self.write_dir_block(pblock, &mut buf);
+                    self.write_dir_block(pblock, &mut buf)?;
+                    return Ok(iblock * BLOCK_SIZE as u64 + at as u64);
                 }
                 off += rl;
             }
@@ -217,7 +235,7 @@ impl<D: Device> Fs<D> {
             }
             return Err(e);
         }
-        Ok(())
+        Ok(n * BLOCK_SIZE as u64 + HEADER_SIZE as u64)
     }
 
     /// Remove the entry at `slot`, merging its space into the previous entry.
@@ -260,6 +278,104 @@ impl<D: Device> Fs<D> {
             ft,
         )?;
         self.write_dir_block(pblock, &mut buf)
+    }
+
+    /// The name of the live entry at byte offset `pos` of `dir` if it names
+    /// `ino`, copied into `out`: its length, or None when `pos` is no
+    /// entry's start (out of range, stale) or the entry names another
+    /// inode. One directory block is read: O(1) in the directory's size.
+    fn dir_name_at(
+        &mut self,
+        dir: u64,
+        pos: u64,
+        ino: u64,
+        out: &mut [u8],
+    ) -> Result<Option<usize>> {
+        let bs = BLOCK_SIZE as u64;
+        let (iblock, want) = (pos / bs, (pos % bs) as usize);
+        if iblock >= self.dir_blocks(dir)? || want < HEADER_SIZE {
+            return Ok(None);
+        }
+        let (_, buf) = self.read_dir_block(dir, iblock)?;
+        // Only a record boundary of the (validated) chain counts.
+        let mut off = HEADER_SIZE;
+        while off < want {
+            match head_at(buf.as_slice(), off) {
+                Some(h) => off += h.rec_len.get() as usize,
+                None => return Ok(None),
+            }
+        }
+        match head_at(buf.as_slice(), off) {
+            Some(h) if off == want && h.ino.get() == ino => {
+                let nl = h.name_len as usize;
+                let name = buf
+                    .get(off + DIRENT_HEAD..off + DIRENT_HEAD + nl)
+                    .ok_or(Errno::EIO)?;
+                copy_name(name, out).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The name of the first entry of `dir` naming `ino`, into `out`: a
+    /// scan of the whole directory (O(its size)).
+    fn dir_name_of(&mut self, dir: u64, ino: u64, out: &mut [u8]) -> Result<Option<usize>> {
+        let n = self.dir_blocks(dir)?;
+        for iblock in 0..n {
+            crate::dev::resched();
+            let (_, buf) = self.read_dir_block(dir, iblock)?;
+            let mut off = HEADER_SIZE;
+            while let Some(h) = head_at(buf.as_slice(), off) {
+                if h.ino.get() == ino {
+                    let nl = h.name_len as usize;
+                    let name = buf
+                        .get(off + DIRENT_HEAD..off + DIRENT_HEAD + nl)
+                        .ok_or(Errno::EIO)?;
+                    return copy_name(name, out).map(Some);
+                }
+                off += h.rec_len.get() as usize;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The link the parent hint of `ino` names: the hinted directory and
+    /// the link's name in it, copied into `out` (its length). The length is
+    /// 0 when there is no name to give: the hint is unknown (directory 0),
+    /// `ino` is the root, or the hinted directory holds no link to it.
+    /// The entry is read at the inode's `parent_pos` (one directory block);
+    /// when that is unknown (images made before the field, 0) or does not
+    /// hold the link, the directory is scanned (O(its size); counted in
+    /// `link_scans`). Nothing is written. ERANGE when `out` is too small
+    /// for the name (255 bytes always suffice).
+    pub fn link_name_into(&mut self, ino: u64, out: &mut [u8]) -> Result<(u64, usize)> {
+        let (parent, pos) = {
+            let i = self.inode_ref(ino)?;
+            (i.d.parent.get(), i.d.parent_pos.get())
+        };
+        if parent == 0 || ino == self.sb.root_ino.get() {
+            return Ok((parent, 0));
+        }
+        if !self.inode_ref(parent)?.is_dir() {
+            return Ok((parent, 0));
+        }
+        if pos != 0 {
+            if let Some(n) = self.dir_name_at(parent, pos - 1, ino, out)? {
+                return Ok((parent, n));
+            }
+        }
+        self.link_scans = self.link_scans.saturating_add(1);
+        Ok((parent, self.dir_name_of(parent, ino, out)?.unwrap_or(0)))
+    }
+
+    /// [`Fs::link_name_into`] into a new buffer.
+    pub fn link_name(&mut self, ino: u64) -> Result<(u64, Vec<u8>)> {
+        let mut buf = [0u8; NAME_MAX];
+        let (parent, n) = self.link_name_into(ino, &mut buf)?;
+        Ok((
+            parent,
+            crate::mem::vec_from_slice(buf.get(..n).unwrap_or(&[]))?,
+        ))
     }
 
     pub(crate) fn dir_is_empty(&mut self, dir: u64) -> Result<bool> {

@@ -216,7 +216,8 @@ pub struct DiskInode {
     pub rdev: U32,
     /// Entries used in `extents`.
     pub extent_count: U32,
-    /// Parent directory (directories only): the target of "..".
+    /// Parent directory (directories: the target of ".."); other files: a
+    /// directory holding a link to it, or 0 when not known.
     pub parent: U64,
     pub extents: [DiskExtent; INLINE_EXTENTS],
     /// Vector slot holding this file's embedding, plus one (0 = none).
@@ -227,7 +228,12 @@ pub struct DiskInode {
     pub fs_tag: U32,
     /// Next inode on the orphan list (0 = last).
     pub next_orphan: U64,
-    pub reserved: [u8; 32],
+    /// Where the link `parent` hints at is: byte offset of its entry in the
+    /// `parent` directory, plus one (0 = unknown; images written before
+    /// the field existed have 0). Entries never move, so the name of the
+    /// hinted link is found in one directory block (query paths).
+    pub parent_pos: U64,
+    pub reserved: [u8; 24],
     /// crc32c of the inode number and the bytes above.
     pub checksum: U32,
 }

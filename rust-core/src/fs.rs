@@ -53,6 +53,9 @@ pub struct Fs<D: Device> {
     sp: Savepoint,
     touched: Option<alloc::vec::Vec<u64>>,
     pub(crate) vec_touched: bool,
+    /// Directory scans `link_name` needed because an inode's `parent_pos`
+    /// was unknown or stale (tests check that current images need none).
+    pub link_scans: u64,
 }
 
 /// What `fail_op` restores besides the journal's running transaction.
@@ -128,6 +131,7 @@ impl<D: Device> Fs<D> {
             sp,
             touched: None,
             vec_touched: false,
+            link_scans: 0,
         })
     }
 

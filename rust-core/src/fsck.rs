@@ -187,6 +187,8 @@ impl Node {
 struct Entry {
     blk: u64,
     off: usize,
+    /// Byte offset in the directory (file block * 4096 + `off`).
+    pos: u64,
     ino: u64,
     ft: u8,
     name: Vec<u8>,
@@ -316,6 +318,7 @@ pub fn check<D: Device>(dev: &mut D, opts: &Options) -> Report {
         orphan_chain: Vec::new(),
         freed: BTreeSet::new(),
         freed_slots: 0,
+        reparented: BTreeSet::new(),
     };
     ck.run();
     ck.rep
@@ -354,6 +357,9 @@ struct Checker<'a, D: Device> {
     freed: BTreeSet<u64>,
     /// Slots pass 6 freed for them (the superblock's count included them).
     freed_slots: u64,
+    /// Inodes whose `parent` this run changed: their `parent_pos` is set
+    /// to match without being reported.
+    reparented: BTreeSet<u64>,
 }
 
 impl<D: Device> Checker<'_, D> {
@@ -1154,13 +1160,13 @@ impl<D: Device> Checker<'_, D> {
                 );
                 break;
             };
-            self.scan_dir_block(dir, phys, &mut out);
+            self.scan_dir_block(dir, lb, phys, &mut out);
             lb += 1;
         }
         out
     }
 
-    fn scan_dir_block(&mut self, dir: u64, blk: u64, out: &mut Vec<Entry>) {
+    fn scan_dir_block(&mut self, dir: u64, lb: u64, blk: u64, out: &mut Vec<Entry>) {
         let Some(mut buf) = self.read(blk) else {
             return;
         };
@@ -1210,6 +1216,7 @@ impl<D: Device> Checker<'_, D> {
                 out.push(Entry {
                     blk,
                     off,
+                    pos: lb * BLOCK_SIZE as u64 + off as u64,
                     ino: h.ino.get(),
                     ft: h.file_type,
                     name,
@@ -1527,6 +1534,7 @@ impl<D: Device> Checker<'_, D> {
                         n.found_in = lf;
                         n.d.parent = U64::new(lf);
                     }
+                    self.reparented.insert(top);
                     self.write_node(top);
                     if let Some(p) = self.nodes.get_mut(&lf) {
                         p.subdirs = p.subdirs.saturating_add(1);
@@ -1559,6 +1567,7 @@ impl<D: Device> Checker<'_, D> {
                 if let Some(n) = self.nodes.get_mut(&ino) {
                     n.d.parent = U64::new(want);
                 }
+                self.reparented.insert(ino);
             }
             let done = fix && self.write_node(ino);
             self.problem(
@@ -1721,6 +1730,7 @@ impl<D: Device> Checker<'_, D> {
             self.clear_inode(ino);
             return None;
         }
+        self.reparented.insert(ino);
         if let Some(n) = self.nodes.get_mut(&ino) {
             n.reached = true;
             n.found_in = ROOT_INO;
@@ -1789,6 +1799,7 @@ impl<D: Device> Checker<'_, D> {
                     self.dirs.entry(dir).or_default().push(Entry {
                         blk,
                         off: at,
+                        pos: lb * BLOCK_SIZE as u64 + at as u64,
                         ino,
                         ft,
                         name: name.to_vec(),
@@ -1832,6 +1843,7 @@ impl<D: Device> Checker<'_, D> {
         self.dirs.entry(dir).or_default().push(Entry {
             blk,
             off: HEADER_SIZE,
+            pos: nblocks * BLOCK_SIZE as u64 + HEADER_SIZE as u64,
             ino,
             ft,
             name: name.to_vec(),
@@ -2131,11 +2143,13 @@ impl<D: Device> Checker<'_, D> {
                         n.hint_seen = true;
                         n.d.parent = U64::new(lf);
                     }
+                    self.reparented.insert(ino);
                     self.write_node(ino);
                 }
             }
         }
         self.check_parent_hints();
+        self.check_parent_pos();
         let checks: Vec<(u64, u32, u64)> = self
             .nodes
             .iter()
@@ -2188,6 +2202,7 @@ impl<D: Device> Checker<'_, D> {
                     n.d.parent = U64::new(want);
                     n.hint_seen = true;
                 }
+                self.reparented.insert(ino);
             }
             let done = fix && self.write_node(ino);
             self.problem(
@@ -2195,6 +2210,72 @@ impl<D: Device> Checker<'_, D> {
                 format!(
                     "inode {}: parent hint is {}, which holds no link to it: setting it to {}",
                     ino, was, want
+                ),
+                done,
+            );
+        }
+    }
+
+    /// `parent_pos` must be 0 (unknown) or the byte offset, plus one, of an
+    /// entry of the `parent` directory that links to the inode: query
+    /// paths are built from the name found there (a stale one only costs a
+    /// directory scan, but fsck keeps it exact). The fix points it at such
+    /// an entry, or makes it unknown.
+    fn check_parent_pos(&mut self) {
+        let mut at: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+        for (&d, entries) in &self.dirs {
+            for e in entries {
+                at.insert((d, e.pos), e.ino);
+            }
+        }
+        let first = |dirs: &BTreeMap<u64, Vec<Entry>>, d: u64, ino: u64| -> u64 {
+            dirs.get(&d)
+                .and_then(|v| v.iter().find(|e| e.ino == ino))
+                .map_or(0, |e| e.pos + 1)
+        };
+        let check: Vec<(u64, u64, u64)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.reached && !n.bad)
+            .map(|(&i, n)| (i, n.d.parent.get(), n.d.parent_pos.get()))
+            .collect();
+        for (ino, parent, pp) in check {
+            let own = self.reparented.contains(&ino);
+            let ok = if own {
+                pp != 0 && at.get(&(parent, pp - 1)) == Some(&ino)
+            } else {
+                pp == 0 || at.get(&(parent, pp - 1)) == Some(&ino)
+            };
+            if ok {
+                continue;
+            }
+            let want = if ino == ROOT_INO {
+                0
+            } else {
+                first(&self.dirs, parent, ino)
+            };
+            if own {
+                // This run moved the parent: the position follows, unreported.
+                if want != pp {
+                    if let Some(n) = self.nodes.get_mut(&ino) {
+                        n.d.parent_pos = U64::new(want);
+                    }
+                    self.write_node(ino);
+                }
+                continue;
+            }
+            let fix = self.decide(true);
+            if fix {
+                if let Some(n) = self.nodes.get_mut(&ino) {
+                    n.d.parent_pos = U64::new(want);
+                }
+            }
+            let done = fix && self.write_node(ino);
+            self.problem(
+                "parent_pos",
+                format!(
+                    "inode {}: parent_pos {} names no link to it in directory {}: setting it to {}",
+                    ino, pp, parent, want
                 ),
                 done,
             );

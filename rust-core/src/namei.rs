@@ -95,10 +95,16 @@ impl<D: Device> Fs<D> {
             i.d.nlink = U32::new(2);
         }
         self.store_inode(ino)?;
-        if let Err(e) = self.dir_add(dir, name, ino, dt_from_mode(mode)) {
-            let _ = self.delete_inode(ino);
-            return Err(e);
-        }
+        let pos = match self.dir_add(dir, name, ino, dt_from_mode(mode)) {
+            Ok(pos) => pos,
+            Err(e) => {
+                let _ = self.delete_inode(ino);
+                return Err(e);
+            }
+        };
+        let i = self.inode(ino)?;
+        i.d.parent_pos = U64::new(pos + 1);
+        self.store_inode(ino)?;
         if is_dir {
             self.add_links(dir, 1)?;
         }
@@ -127,31 +133,42 @@ impl<D: Device> Fs<D> {
         if self.dir_find(dir, name)?.is_some() {
             return Err(Errno::EEXIST);
         }
-        self.dir_add(dir, name, ino, ft)?;
+        let pos = self.dir_add(dir, name, ino, ft)?;
         let i = self.inode(ino)?;
         if i.d.parent.get() == 0 {
             i.d.parent = U64::new(dir);
+            i.d.parent_pos = U64::new(pos + 1);
         }
         self.add_links(ino, 1)?;
         self.touch_dir(dir)
     }
 
-    /// A non-directory lost its link in `dir`: a parent hint naming `dir`
-    /// may be wrong now, so it becomes unknown (0). Query hits are shown
-    /// only through directories the caller may search, found from the hint.
-    fn unhint(&mut self, ino: u64, dir: u64) -> Result<()> {
+    /// A non-directory lost its link at byte offset `pos` of `dir`: when
+    /// that was the hinted link (or the hint names `dir` without saying
+    /// where), the hint becomes unknown (0). Query hits are shown only
+    /// through directories the caller may search, found from the hint.
+    fn unhint(&mut self, ino: u64, dir: u64, pos: u64) -> Result<()> {
         let i = self.inode(ino)?;
-        if !i.is_dir() && i.d.parent.get() == dir {
+        let pp = i.d.parent_pos.get();
+        if !i.is_dir() && i.d.parent.get() == dir && (pp == 0 || pp == pos + 1) {
             i.d.parent = U64::new(0);
+            i.d.parent_pos = U64::new(0);
         }
         Ok(())
     }
 
-    /// A non-directory moved from `odir` to `ndir`.
-    fn rehint(&mut self, ino: u64, odir: u64, ndir: u64) -> Result<()> {
+    /// The link of `ino` at `opos` in `odir` is now at `npos` in `ndir`
+    /// (rename, exchange). A directory's hint always follows its one link;
+    /// a non-directory's follows it when it was the hinted link (or the
+    /// hint named `odir` without saying where), and an unknown hint
+    /// becomes this link. The caller stores the inode.
+    fn moved_link(&mut self, ino: u64, odir: u64, opos: u64, ndir: u64, npos: u64) -> Result<()> {
         let i = self.inode(ino)?;
-        if !i.is_dir() && i.d.parent.get() == odir {
+        let (parent, pp) = (i.d.parent.get(), i.d.parent_pos.get());
+        let hinted = parent == odir && (pp == 0 || pp == opos + 1);
+        if i.is_dir() || hinted || parent == 0 {
             i.d.parent = U64::new(ndir);
+            i.d.parent_pos = U64::new(npos + 1);
         }
         Ok(())
     }
@@ -173,7 +190,7 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EISDIR);
         }
         self.dir_remove(dir, slot)?;
-        self.unhint(slot.ino, dir)?;
+        self.unhint(slot.ino, dir, slot.pos())?;
         self.add_links(slot.ino, -1)?;
         self.touch_dir(dir)?;
         self.maybe_delete(slot.ino)
@@ -285,44 +302,54 @@ impl<D: Device> Fs<D> {
                 self.store_inode(d.ino)?;
                 self.add_links(ndir, -1)?;
             } else {
-                self.unhint(d.ino, ndir)?;
+                self.unhint(d.ino, ndir, d.pos())?;
                 self.add_links(d.ino, -1)?;
             }
-            // The old entry may have moved if both names share a block: look again.
+            // Entries do not move, but look the old name up again anyway.
             let src = self.dir_find(odir, oname)?.ok_or(Errno::EIO)?;
             self.dir_remove(odir, src)?;
-            self.finish_move(odir, ndir, src.ino, src_dir)?;
+            self.finish_move(odir, src.pos(), ndir, d.pos(), src.ino, src_dir)?;
             return self.maybe_delete(d.ino);
         }
         if src_dir && odir != ndir && self.inode_ref(ndir)?.d.nlink.get() >= LINK_MAX {
             return Err(Errno::EMLINK);
         }
-        self.dir_add(ndir, nname, src.ino, src.file_type)?;
+        let npos = self.dir_add(ndir, nname, src.ino, src.file_type)?;
         let removed = match self.dir_find(odir, oname) {
-            Ok(Some(s)) => self.dir_remove(odir, s),
+            Ok(Some(s)) => self.dir_remove(odir, s).map(|()| s.pos()),
             Ok(None) => Err(Errno::EIO),
             Err(e) => Err(e),
         };
-        if let Err(e) = removed {
-            // Undo the new name so the file keeps exactly one.
-            if let Ok(Some(n)) = self.dir_find(ndir, nname) {
-                let _ = self.dir_remove(ndir, n);
+        let opos = match removed {
+            Ok(p) => p,
+            Err(e) => {
+                // Undo the new name so the file keeps exactly one.
+                if let Ok(Some(n)) = self.dir_find(ndir, nname) {
+                    let _ = self.dir_remove(ndir, n);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        self.finish_move(odir, ndir, src.ino, src_dir)
+        };
+        self.finish_move(odir, opos, ndir, npos, src.ino, src_dir)
     }
 
-    /// Fix parent pointer, link counts and times after moving `ino`.
-    fn finish_move(&mut self, odir: u64, ndir: u64, ino: u64, is_dir: bool) -> Result<()> {
+    /// Fix parent pointer, link counts and times after moving `ino` from
+    /// byte offset `opos` of `odir` to `npos` of `ndir`.
+    fn finish_move(
+        &mut self,
+        odir: u64,
+        opos: u64,
+        ndir: u64,
+        npos: u64,
+        ino: u64,
+        is_dir: bool,
+    ) -> Result<()> {
+        self.moved_link(ino, odir, opos, ndir, npos)?;
         if is_dir && odir != ndir {
-            let i = self.inode(ino)?;
-            i.d.parent = U64::new(ndir);
             self.store_inode(ino)?;
             self.add_links(odir, -1)?;
             self.add_links(ndir, 1)?;
         }
-        self.rehint(ino, odir, ndir)?;
         self.add_links(ino, 0)?;
         self.touch_dir(odir)?;
         if ndir != odir {
@@ -357,17 +384,9 @@ impl<D: Device> Fs<D> {
             self.add_links(gain, 1)?;
             self.add_links(lose, -1)?;
         }
-        if odir != ndir {
-            for (ino, is_dir, parent) in [(a.ino, a_dir, ndir), (b.ino, b_dir, odir)] {
-                if is_dir {
-                    let i = self.inode(ino)?;
-                    i.d.parent = U64::new(parent);
-                    self.store_inode(ino)?;
-                }
-            }
-        }
-        self.rehint(a.ino, odir, ndir)?;
-        self.rehint(b.ino, ndir, odir)?;
+        // a's link is now b's entry and b's a's.
+        self.moved_link(a.ino, odir, a.pos(), ndir, b.pos())?;
+        self.moved_link(b.ino, ndir, b.pos(), odir, a.pos())?;
         self.add_links(a.ino, 0)?;
         self.add_links(b.ino, 0)?;
         self.touch_dir(odir)?;

@@ -372,8 +372,12 @@ fn parent_hint_of_a_file() {
     edit_inode(&mut p.dev, p.a, |d| d.parent.set(p.sub));
     detect_and_repair(&mut p.dev, "parent_hint");
     assert_eq!(get_inode(&p.dev, p.a).parent.get(), p.docs);
-    // Unknown (0) is allowed; a hint naming a non-directory is not.
-    edit_inode(&mut p.dev, p.b, |d| d.parent.set(0));
+    // Unknown (0, and so without a position) is allowed; a hint naming a
+    // non-directory is not.
+    edit_inode(&mut p.dev, p.b, |d| {
+        d.parent.set(0);
+        d.parent_pos.set(0)
+    });
     assert_clean(&mut p.dev);
     edit_inode(&mut p.dev, p.b, |d| d.parent.set(p.big));
     detect_and_repair(&mut p.dev, "parent_hint");
@@ -387,10 +391,57 @@ fn parent_hint_of_a_file() {
 fn lost_file_hint_is_lost_found() {
     let mut p = populated();
     set_entry(&mut p.dev, p.docs, b"a.txt", Some(0), None);
-    detect_and_repair(&mut p.dev, "unattached");
+    let r = detect_and_repair(&mut p.dev, "unattached");
+    // the positions of what fsck itself moved are set, not reported
+    assert!(!r.has("parent_pos"), "{}", show(&r));
     let mut fs = mounts_and_reads(p.dev.clone(), &p);
     let lf = fs.lookup(ROOT, b"lost+found").unwrap();
     assert_eq!(get_inode(&p.dev, p.a).parent.get(), lf);
+    assert_ne!(get_inode(&p.dev, p.a).parent_pos.get(), 0);
+    assert_ne!(get_inode(&p.dev, lf).parent_pos.get(), 0);
+    let name = format!("#{}", p.a).into_bytes();
+    assert_eq!(fs.link_name(p.a).unwrap(), (lf, name));
+    assert_eq!(fs.link_name(lf).unwrap(), (ROOT, b"lost+found".to_vec()));
+    assert_eq!(fs.link_scans, 0);
+}
+
+#[test]
+fn parent_pos_of_files_and_directories() {
+    let mut p = populated();
+    let a_pos = get_inode(&p.dev, p.a).parent_pos.get();
+    let sub_pos = get_inode(&p.dev, p.sub).parent_pos.get();
+    let b_pos = get_inode(&p.dev, p.b).parent_pos.get();
+    assert!(a_pos != 0 && sub_pos != 0 && b_pos != 0);
+    // inside a.txt's record: no entry starts there
+    edit_inode(&mut p.dev, p.a, |d| d.parent_pos.set(a_pos + 8));
+    detect_and_repair(&mut p.dev, "parent_pos");
+    assert_eq!(get_inode(&p.dev, p.a).parent_pos.get(), a_pos);
+    // another live entry of the same directory (sub's)
+    edit_inode(&mut p.dev, p.a, |d| d.parent_pos.set(sub_pos));
+    detect_and_repair(&mut p.dev, "parent_pos");
+    assert_eq!(get_inode(&p.dev, p.a).parent_pos.get(), a_pos);
+    // a directory, far past its parent's size
+    edit_inode(&mut p.dev, p.sub, |d| d.parent_pos.set(1 << 40));
+    detect_and_repair(&mut p.dev, "parent_pos");
+    assert_eq!(get_inode(&p.dev, p.sub).parent_pos.get(), sub_pos);
+    // the root has no entry; an unknown hint has no position
+    edit_inode(&mut p.dev, ROOT, |d| d.parent_pos.set(33));
+    detect_and_repair(&mut p.dev, "parent_pos");
+    assert_eq!(get_inode(&p.dev, ROOT).parent_pos.get(), 0);
+    edit_inode(&mut p.dev, p.b, |d| {
+        d.parent.set(0);
+        d.parent_pos.set(b_pos)
+    });
+    detect_and_repair(&mut p.dev, "parent_pos");
+    assert_eq!(get_inode(&p.dev, p.b).parent_pos.get(), 0);
+    // unknown (0: images made before the field) is not an error
+    edit_inode(&mut p.dev, p.a, |d| d.parent_pos.set(0));
+    assert_clean(&mut p.dev);
+    let mut fs = mounts_and_reads(p.dev.clone(), &p);
+    assert_eq!(fs.link_name(p.sub).unwrap(), (p.docs, b"sub".to_vec()));
+    assert_eq!(fs.link_scans, 0);
+    assert_eq!(fs.link_name(p.a).unwrap(), (p.docs, b"a.txt".to_vec()));
+    assert_eq!(fs.link_scans, 1);
 }
 
 #[test]

@@ -1072,6 +1072,94 @@ static void t_parent(void)
 	UNMOUNT();
 }
 
+/* The hinted link's name: what the shim builds query paths from. */
+static const char *lname(uint64_t ino, uint64_t *parent)
+{
+	static char buf[256];
+	uint32_t n = 0xdead;
+
+	*parent = 0xdeadbeef;
+	memset(buf, 0, sizeof(buf));
+	if (vexfs_rust_link_name(F.fs, ino, parent, (uint8_t *)buf, 255, &n) != 0 || n > 255)
+		return "<error>";
+	buf[n] = '\0';
+	return buf;
+}
+
+#define LNAME(ino, want_parent, want_name) do {				\
+	uint64_t p_;							\
+	const char *n_ = lname(ino, &p_);				\
+	UEQ(p_, want_parent);						\
+	if (strcmp(n_, want_name))					\
+		FAILF("link name of %llu: '%s', want '%s'",		\
+		      (unsigned long long)(ino), n_, want_name);	\
+} while (0)
+
+static void t_link_name(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, b, d, e, t;
+	char longname[256];
+	uint8_t buf[256];
+	uint64_t p;
+	uint32_t n;
+	int i;
+
+	MOUNT();
+	ERR(vexfs_rust_link_name(NULL, ROOT, &p, buf, sizeof(buf), &n), -EINVAL);
+	ERR(vexfs_rust_link_name(bad, ROOT, &p, buf, sizeof(buf), &n), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_link_name(F.fs, ROOT, NULL, buf, sizeof(buf), &n), -EINVAL);
+	ERR(vexfs_rust_link_name(F.fs, ROOT, &p, NULL, sizeof(buf), &n), -EINVAL);
+	ERR(vexfs_rust_link_name(F.fs, ROOT, &p, buf, sizeof(buf), NULL), -EINVAL);
+	ERR(vexfs_rust_link_name(F.fs, 0, &p, buf, sizeof(buf), &n), -ESTALE);
+	ERR(vexfs_rust_link_name(F.fs, 77, &p, buf, sizeof(buf), &n), -ESTALE);
+	ERR(vexfs_rust_link_name(F.fs, UINT64_MAX, &p, buf, sizeof(buf), &n), -ESTALE);
+	/* the root has no name */
+	LNAME(ROOT, ROOT, "");
+	OK(mk(ROOT, "dir", S_IFDIR | 0755, &d));
+	OK(mk(ROOT, "e", S_IFDIR | 0755, &e));
+	OK(mk(d.ino, "a", S_IFREG | 0644, &a));
+	memset(longname, 'n', 255);
+	longname[255] = '\0';
+	OK(mk(d.ino, longname, S_IFREG | 0644, &b));
+	LNAME(d.ino, ROOT, "dir");
+	LNAME(a.ino, d.ino, "a");
+	LNAME(b.ino, d.ino, longname);
+	/* room for less than the name: ERANGE; a huge cap is fine */
+	ERR(vexfs_rust_link_name(F.fs, a.ino, &p, buf, 0, &n), -ERANGE);
+	ERR(vexfs_rust_link_name(F.fs, b.ino, &p, buf, 254, &n), -ERANGE);
+	OK(vexfs_rust_link_name(F.fs, b.ino, &p, buf, SIZE_MAX, &n));
+	UEQ(n, 255);
+	/* many entries before and after: still found */
+	for (i = 0; i < 150; i++) {
+		char nm[64];
+
+		snprintf(nm, sizeof(nm), "pad-%03d-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i);
+		OK(mk(d.ino, nm, S_IFREG | 0644, &t));
+	}
+	OK(mk(d.ino, "late", S_IFREG | 0644, &t));
+	LNAME(t.ino, d.ino, "late");
+	OK(vexfs_rust_unlink(F.fs, d.ino, NM("pad-000-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")));
+	LNAME(a.ino, d.ino, "a");
+	LNAME(t.ino, d.ino, "late");
+	/* rename follows, for a file and a directory */
+	OK(vexfs_rust_rename(F.fs, d.ino, NM("a"), e.ino, NM("a-moved"), 0));
+	LNAME(a.ino, e.ino, "a-moved");
+	OK(vexfs_rust_rename(F.fs, ROOT, NM("dir"), e.ino, NM("sub"), 0));
+	LNAME(d.ino, e.ino, "sub");
+	/* hard links: the hint stays; removing the hinted link leaves no name */
+	OK(vexfs_rust_link(F.fs, ROOT, NM("a-link"), a.ino));
+	LNAME(a.ino, e.ino, "a-moved");
+	OK(vexfs_rust_unlink(F.fs, e.ino, NM("a-moved")));
+	LNAME(a.ino, 0, "");
+	REMOUNT();
+	LNAME(d.ino, e.ino, "sub");
+	LNAME(t.ino, d.ino, "late");
+	LNAME(a.ino, 0, "");
+	UNMOUNT();
+}
+
 static void t_link(void)
 {
 	struct vexfs_fs *bad = bad_handle();
@@ -3058,6 +3146,7 @@ int main(int argc, char **argv)
 	RUN(t_create_enospc);
 	RUN(t_link);
 	RUN(t_parent);
+	RUN(t_link_name);
 	RUN(t_unlink);
 	RUN(t_rmdir);
 	RUN(t_rename);

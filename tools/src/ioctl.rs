@@ -184,6 +184,7 @@ pub fn del_vector(f: &impl AsRawFd) -> io::Result<()> {
 
 /// VEXFS_IOC_QUERY: the `k` nearest vectors to `v` under the file or
 /// directory `f`, nearest first. `ef` 0 is the filesystem's default.
+/// Without paths (the request as the first version of the ABI made it).
 pub fn query(
     f: &impl AsRawFd,
     v: &[f32],
@@ -191,10 +192,98 @@ pub fn query(
     ef: u32,
     exact: bool,
 ) -> io::Result<Vec<vexfs_ioc_hit>> {
+    match query_into(f, v, k, ef, exact, None) {
+        Ok((h, _)) => Ok(h),
+        Err(QueryErr::Io(e)) => Err(e),
+        // without paths there is nothing to overflow
+        Err(QueryErr::Overflow(_)) => Err(io::Error::from_raw_os_error(libc::EOVERFLOW)),
+    }
+}
+
+/// One hit of [`query_paths`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathHit {
+    pub ino: u64,
+    pub distance: f32,
+    /// Relative to the directory queried (the filesystem's root when `f`
+    /// is not a directory); None when the kernel could not give one (a
+    /// file whose hinted link was removed while it kept others, a path
+    /// longer than PATH_MAX - 1, a tree renamed under the query).
+    pub path: Option<std::path::PathBuf>,
+}
+
+/// [`query`] with each hit's path, computed by the kernel (no walk of the
+/// tree). A paths buffer that is too small (EOVERFLOW) is grown to what
+/// the kernel says it needs and the query asked again.
+pub fn query_paths(
+    f: &impl AsRawFd,
+    v: &[f32],
+    k: u32,
+    ef: u32,
+    exact: bool,
+) -> io::Result<Vec<PathHit>> {
+    use std::os::unix::ffi::OsStrExt;
+    // Most paths are short; each is at most PATH_MAX bytes.
+    let most = (k.clamp(1, VEXFS_MAX_K) as usize) * libc::PATH_MAX as usize;
+    let mut room = (k.clamp(1, VEXFS_MAX_K) as usize * 128).min(most);
+    for _ in 0..8 {
+        let mut buf = vec![0u8; room];
+        match query_into(f, v, k, ef, exact, Some(&mut buf)) {
+            Ok((hits, used)) => {
+                let used = buf.get(..used).unwrap_or(&[]);
+                let mut names = used.split(|&b| b == 0);
+                return Ok(hits
+                    .into_iter()
+                    .map(|h| {
+                        let p = names.next().unwrap_or(&[]);
+                        PathHit {
+                            ino: h.ino,
+                            distance: h.distance,
+                            path: (!p.is_empty()).then(|| std::ffi::OsStr::from_bytes(p).into()),
+                        }
+                    })
+                    .collect());
+            }
+            Err(QueryErr::Overflow(need)) => room = need.clamp(room + 1, most.max(room + 1)),
+            Err(QueryErr::Io(e)) => return Err(e),
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::EOVERFLOW))
+}
+
+enum QueryErr {
+    /// EOVERFLOW: the paths need this many bytes.
+    Overflow(usize),
+    Io(io::Error),
+}
+
+impl From<io::Error> for QueryErr {
+    fn from(e: io::Error) -> Self {
+        QueryErr::Io(e)
+    }
+}
+
+/// The query, with paths into `paths` when given: the hits and the bytes
+/// of `paths` used.
+fn query_into(
+    f: &impl AsRawFd,
+    v: &[f32],
+    k: u32,
+    ef: u32,
+    exact: bool,
+    paths: Option<&mut [u8]>,
+) -> Result<(Vec<vexfs_ioc_hit>, usize), QueryErr> {
     // The kernel refuses k outside 1..=VEXFS_MAX_K (ERANGE); never allocate
     // more room than it may fill.
     let room = k.clamp(1, VEXFS_MAX_K) as usize;
     let mut hits = vec![vexfs_ioc_hit::default(); room];
+    let (pptr, plen) = match paths {
+        Some(p) => (
+            ptr_u64(p.as_mut_ptr()),
+            u32::try_from(p.len()).map_err(|_| too_long("paths buffer", p.len()))?,
+        ),
+        None => (0, 0),
+    };
     let mut arg = vexfs_ioc_query {
         size: size_u32::<vexfs_ioc_query>(),
         dim: u32::try_from(v.len()).map_err(|_| too_long("vector", v.len()))?,
@@ -204,14 +293,28 @@ pub fn query(
         hits: ptr_u64(hits.as_mut_ptr()),
         count: 0,
         flags: if exact { VEXFS_QUERY_EXACT } else { 0 },
+        paths: pptr,
+        paths_len: plen,
+        paths_used: 0,
     };
     if k as usize > room {
-        return Err(io::Error::from_raw_os_error(libc::ERANGE));
+        return Err(io::Error::from_raw_os_error(libc::ERANGE).into());
     }
-    // SAFETY: vector points to dim floats, hits to k (<= room) hit structs.
-    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_QUERY, &mut arg)? };
+    // SAFETY: vector points to dim floats, hits to k (<= room) hit structs,
+    // paths (when set) to paths_len writable bytes.
+    if let Err(e) = unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_QUERY, &mut arg) } {
+        if pptr != 0 && e.raw_os_error() == Some(libc::EOVERFLOW) {
+            return Err(QueryErr::Overflow(arg.paths_used as usize));
+        }
+        return Err(e.into());
+    }
     hits.truncate(arg.count as usize);
-    Ok(hits)
+    let used = if pptr != 0 {
+        arg.paths_used as usize
+    } else {
+        0
+    };
+    Ok((hits, used.min(plen as usize)))
 }
 
 /// Marks an `errors` entry the kernel did not write.
@@ -344,6 +447,7 @@ pub fn explain(op: Op, errno: i32, ctx: Ctx) -> Option<String> {
             _ => return None,
         },
         libc::EXDEV => "a file of the batch is on another filesystem".into(),
+        libc::EOVERFLOW if op == Op::Query => "the hits' paths did not fit in vexctl's buffer (the tree kept changing)".into(),
         libc::ENOTTY => "not on a VexFS filesystem (or the vexfs module does not know this request)".into(),
         _ => return None,
     };
@@ -389,11 +493,12 @@ mod tests {
         target_arch = "riscv64"
     ))]
     fn request_numbers_by_hand() {
-        // Struct sizes on LP64: 16, 40, 48, 56 bytes.
+        // Struct sizes on LP64: 16, 56, 48, 56 bytes (the query's first
+        // version, 40 bytes, was 0xC028_F504: the kernel ignores the size bits).
         assert_eq!(VEXFS_IOC_SET_VECTOR, 0x4010_F501);
         assert_eq!(VEXFS_IOC_GET_VECTOR, 0xC010_F502);
         assert_eq!(VEXFS_IOC_DEL_VECTOR, 0x0000_F503);
-        assert_eq!(VEXFS_IOC_QUERY, 0xC028_F504);
+        assert_eq!(VEXFS_IOC_QUERY, 0xC038_F504);
         assert_eq!(VEXFS_IOC_BATCH_SET, 0xC030_F505);
         assert_eq!(VEXFS_IOC_INFO, 0xC038_F506);
     }
@@ -402,7 +507,15 @@ mod tests {
     fn struct_sizes() {
         assert_eq!(size_of::<vexfs_ioc_vector>(), 16);
         assert_eq!(size_of::<vexfs_ioc_hit>(), 16);
-        assert_eq!(size_of::<vexfs_ioc_query>(), 40);
+        assert_eq!(size_of::<vexfs_ioc_query>(), 56);
+        assert_eq!(
+            size_of::<vexfs_ioc_query>(),
+            crate::uapi::VEXFS_IOC_QUERY_SIZE_VER1 as usize
+        );
+        assert_eq!(
+            std::mem::offset_of!(vexfs_ioc_query, paths),
+            crate::uapi::VEXFS_IOC_QUERY_SIZE_VER0 as usize
+        );
         assert_eq!(size_of::<vexfs_ioc_batch>(), 48);
         assert_eq!(size_of::<vexfs_ioc_info>(), 56);
     }

@@ -11,6 +11,8 @@ pub const VEXFS_MAX_EF: u32 = 8192;
 pub const VEXFS_METRIC_L2: u32 = 1;
 pub const VEXFS_METRIC_COSINE: u32 = 2;
 pub const VEXFS_METRIC_IP: u32 = 3;
+pub const VEXFS_IOC_QUERY_SIZE_VER0: u32 = 40;
+pub const VEXFS_IOC_QUERY_SIZE_VER1: u32 = 56;
 pub const VEXFS_QUERY_EXACT: u32 = 1;
 pub type __u32 = core::ffi::c_uint;
 pub type __u64 = core::ffi::c_ulonglong;
@@ -40,6 +42,9 @@ pub struct vexfs_ioc_query {
     pub hits: __u64,
     pub count: __u32,
     pub flags: __u32,
+    pub paths: __u64,
+    pub paths_len: __u32,
+    pub paths_used: __u32,
 }
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]

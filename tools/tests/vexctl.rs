@@ -35,7 +35,8 @@ int main(void) {
     P(offsetof(struct vexfs_ioc_vector, data));
     P(offsetof(struct vexfs_ioc_hit, distance));
     P(offsetof(struct vexfs_ioc_query, hits)); P(offsetof(struct vexfs_ioc_query, count));
-    P(offsetof(struct vexfs_ioc_query, flags));
+    P(offsetof(struct vexfs_ioc_query, flags)); P(offsetof(struct vexfs_ioc_query, paths));
+    P(offsetof(struct vexfs_ioc_query, paths_len)); P(offsetof(struct vexfs_ioc_query, paths_used));
     P(offsetof(struct vexfs_ioc_batch, errors)); P(offsetof(struct vexfs_ioc_batch, done));
     P(offsetof(struct vexfs_ioc_info, count)); P(offsetof(struct vexfs_ioc_info, index_bytes));
     P(offsetof(struct vexfs_ioc_info, levels));
@@ -110,6 +111,18 @@ int main(void) {
         (
             "offsetof(struct vexfs_ioc_query, flags)",
             offset_of!(vexfs_ioc_query, flags) as u64,
+        ),
+        (
+            "offsetof(struct vexfs_ioc_query, paths)",
+            offset_of!(vexfs_ioc_query, paths) as u64,
+        ),
+        (
+            "offsetof(struct vexfs_ioc_query, paths_len)",
+            offset_of!(vexfs_ioc_query, paths_len) as u64,
+        ),
+        (
+            "offsetof(struct vexfs_ioc_query, paths_used)",
+            offset_of!(vexfs_ioc_query, paths_used) as u64,
         ),
         (
             "offsetof(struct vexfs_ioc_batch, errors)",
@@ -645,11 +658,12 @@ const FAKE_KERNEL: &str = r#"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "vexfs_uapi.h"
 
 #define DIM 3
 #define CAP 8192
-struct rec { unsigned long long ino; float v[DIM]; };
+struct rec { unsigned long long ino; float v[DIM]; char path[512]; };
 static struct rec recs[CAP];
 static unsigned n;
 
@@ -673,6 +687,12 @@ static int ino_of(int fd, unsigned long long *ino) {
     *ino = st.st_ino;
     return 0;
 }
+static void path_of(int fd, char *out, size_t len) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(proc, out, len - 1);
+    out[n < 0 ? 0 : n] = 0;
+}
 static int writable(int fd) { int m = fcntl(fd, F_GETFL) & O_ACCMODE; return m == O_WRONLY || m == O_RDWR; }
 static int set1(int fd, const float *v) {
     unsigned long long ino;
@@ -683,6 +703,7 @@ static int set1(int fd, const float *v) {
     if (i < 0) { if (n == CAP) return -ENOSPC; i = n++; }
     recs[i].ino = ino;
     memcpy(recs[i].v, v, sizeof(recs[i].v));
+    path_of(fd, recs[i].path, sizeof(recs[i].path));
     return 0;
 }
 
@@ -732,9 +753,16 @@ int ioctl(int fd, unsigned long req, ...) {
     }
     case VEXFS_IOC_QUERY: {
         struct vexfs_ioc_query *a = arg;
-        if (a->size != sizeof(*a) || a->flags & ~VEXFS_QUERY_EXACT) { r = -EINVAL; break; }
+        if (a->size < VEXFS_IOC_QUERY_SIZE_VER0 || a->size > sizeof(*a) || a->flags & ~VEXFS_QUERY_EXACT) { r = -EINVAL; break; }
+        char *paths = a->size >= VEXFS_IOC_QUERY_SIZE_VER1 ? (char *)(unsigned long)a->paths : NULL;
         if (a->dim != DIM) { r = -EMSGSIZE; break; }
         if (a->k == 0 || a->k > VEXFS_MAX_K) { r = -ERANGE; break; }
+        /* paths relative to the directory queried; "" outside it (no subtree filter here) */
+        char qdir[512];
+        struct stat qst;
+        path_of(fd, qdir, sizeof qdir);
+        if (fstat(fd, &qst) || !S_ISDIR(qst.st_mode)) qdir[0] = 0;
+        unsigned pused = 0;
         const float *q = (const float *)(unsigned long)a->vector;
         struct vexfs_ioc_hit *h = (void *)(unsigned long)a->hits;
         static float dist[CAP]; static int used[CAP];
@@ -752,6 +780,19 @@ int ioctl(int fd, unsigned long req, ...) {
             h[a->count].ino = recs[best].ino; h[a->count].distance = dist[best];
             h[a->count].reserved = 0;
             a->count++;
+            if (paths) {
+                size_t ql = strlen(qdir);
+                const char *rel = "";
+                if (ql && !strncmp(recs[best].path, qdir, ql) && recs[best].path[ql] == '/')
+                    rel = recs[best].path + ql + 1;
+                size_t len = strlen(rel) + 1;
+                if (pused + len <= a->paths_len) memcpy(paths + pused, rel, len);
+                pused += len;
+            }
+        }
+        if (paths) {
+            a->paths_used = pused;
+            if (pused > a->paths_len) r = -EOVERFLOW;
         }
         break;
     }
@@ -903,7 +944,7 @@ fn fake_kernel_set_get_rm_search_info() {
         )
     );
 
-    // Search: nearest first, paths found by walking, distances.
+    // Search: nearest first, paths from the ioctl, distances.
     let (code, out, err) = f.run(&["search", dir, "-k", "2", "--vector", "0.9,0.1,0"]);
     assert_eq!(code, 0, "{}", err);
     let lines: Vec<&str> = out.lines().collect();
@@ -927,7 +968,7 @@ fn fake_kernel_set_get_rm_search_info() {
     assert_eq!(hits[0]["path"], c.as_str());
     assert_eq!(hits[0]["rank"], 1);
     assert_eq!(hits[0]["distance"], 0.25);
-    // A hit outside the walked tree shows as <ino N>.
+    // A hit the kernel gives no path for shows as <ino N>.
     let (_, out, _) = f.run(&[
         "search",
         sub.to_str().unwrap(),
@@ -1045,4 +1086,30 @@ fn fake_kernel_import() {
     assert!(err.contains("2 vectors imported"), "{}", err);
     let (_, out, _) = f.run(&["get", into2.join("r-000001").to_str().unwrap()]);
     assert_eq!(out, "4,5,6\n");
+}
+
+#[test]
+fn fake_kernel_long_paths_grow_the_buffer() {
+    let f = Fake::new();
+    if !fake_works(&f) {
+        return;
+    }
+    // 2 x 200 bytes of directory names: more than vexctl's first buffer
+    // (128 bytes per hit), so the kernel answers EOVERFLOW with the size
+    // needed and vexctl asks again.
+    let deep = f.fs.join("d".repeat(200)).join("e".repeat(200));
+    std::fs::create_dir_all(&deep).unwrap();
+    let file = deep.join("leaf");
+    std::fs::write(&file, b"").unwrap();
+    let file = file.to_str().unwrap().to_string();
+    assert_eq!(f.run(&["set", &file, "--vector", "1,2,3"]).0, 0);
+    let dir = f.fs.to_str().unwrap();
+    let (code, out, err) = f.run(&["search", dir, "-k", "1", "--vector", "1,2,3"]);
+    assert_eq!(code, 0, "{}", err);
+    assert!(out.trim_end().ends_with(&file), "{}", out);
+    let (_, out, _) = f.run(&[
+        "search", dir, "-k", "1", "--vector", "1,2,3", "--format", "json",
+    ]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j[0]["path"], file.as_str());
 }

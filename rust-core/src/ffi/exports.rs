@@ -524,6 +524,46 @@ pub unsafe extern "C" fn vexfs_rust_parent(fs: *mut vexfs_fs, ino: u64, parent: 
     })))
 }
 
+/// The hinted link of `ino`: its parent hint into `*parent` (as
+/// vexfs_rust_parent) and the link's name in that directory into `name`
+/// (room for `cap` bytes, no NUL added), its length into `*name_len`.
+/// `*name_len` is 0 when there is no name to give: the hint is unknown
+/// (`*parent` 0), `ino` is the root, or the hinted directory holds no link
+/// to it. The entry is read at the inode's `parent_pos`, one directory
+/// block; only an unknown or stale position (images made before the field)
+/// makes it scan the directory. Nothing is written to the filesystem.
+/// -ERANGE when the name is longer than `cap` (NAME_MAX bytes always fit).
+/// The shim builds query hits' paths from these, one level at a time.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `parent` and `name_len` are NULL or
+/// writable; `name` is NULL or points to `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_link_name(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    parent: *mut u64,
+    name: *mut u8,
+    cap: usize,
+    name_len: *mut u32,
+) -> i32 {
+    if parent.is_null() || name.is_null() || name_len.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    // No name is longer than NAME_MAX: never take a larger slice.
+    // SAFETY: name points to cap (>= this) writable bytes per the contract.
+    let out = unsafe { core::slice::from_raw_parts_mut(name, cap.min(NAME_MAX)) };
+    ret(with_fs!(fs, |f| f.link_name_into(ino, out).map(
+        |(p, n)| {
+            // SAFETY: parent and name_len are writable per the contract; n <= cap.
+            unsafe {
+                parent.write(p);
+                name_len.write(n as u32);
+            }
+        }
+    )))
+}
+
 /// # Safety
 /// `fs` is NULL or a live handle; `name` points to `len` bytes; `ino` is NULL or writable.
 #[no_mangle]

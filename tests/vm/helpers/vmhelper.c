@@ -223,6 +223,84 @@ static int do_query(int fd, const float *v, unsigned dim, unsigned k, unsigned e
 	return 0;
 }
 
+/*
+ * QUERY with paths: one 'ino distance path' line per hit ("" paths print
+ * as '-'), into a paths buffer of ROOM bytes (0: k * PATH_MAX).  On
+ * EOVERFLOW prints 'EOVERFLOW paths_used=N'.
+ */
+static int do_query_paths(int fd, const float *v, unsigned dim, unsigned k, unsigned ef,
+			  unsigned long room)
+{
+	struct vexfs_ioc_hit *hits = calloc(k ? k : 1, sizeof *hits);
+	char *paths;
+	if (!room) room = (unsigned long)(k ? k : 1) * 4096;
+	paths = malloc(room + 1);
+	memset(paths, 0x5a, room + 1);
+	struct vexfs_ioc_query q = { .size = sizeof q, .dim = dim, .vector = (uintptr_t)v,
+				     .k = k, .ef = ef, .hits = (uintptr_t)hits,
+				     .paths = (uintptr_t)paths, .paths_len = room,
+				     .paths_used = 0xdeadbeef };
+	if (ioctl(fd, VEXFS_IOC_QUERY, &q) < 0) {
+		if (errno == EOVERFLOW) {
+			printf("EOVERFLOW paths_used=%u\n", q.paths_used);
+			return 1;
+		}
+		return fail();
+	}
+	if (q.paths_used > room || paths[room] != 0x5a) {
+		printf("paths_used %u, room %lu: written past the buffer\n", q.paths_used, room);
+		return 1;
+	}
+	unsigned long at = 0;
+	for (unsigned i = 0; i < q.count; i++) {
+		const char *p = paths + at;
+		size_t n = strnlen(p, q.paths_used - at);
+		if (at + n >= q.paths_used) {
+			printf("hit %u: path not NUL-terminated within paths_used %u\n", i, q.paths_used);
+			return 1;
+		}
+		printf("%llu %.9g %s\n", (unsigned long long)hits[i].ino, hits[i].distance, n ? p : "-");
+		at += n + 1;
+	}
+	if (at != q.paths_used) {
+		printf("paths_used %u, but %u paths take %lu bytes\n", q.paths_used, q.count, at);
+		return 1;
+	}
+	free(paths);
+	free(hits);
+	return 0;
+}
+
+/*
+ * QUERY as a binary built with the first header did it: a 40-byte struct
+ * (VEXFS_IOC_QUERY_SIZE_VER0) and the request number that size gave.
+ */
+struct vexfs_ioc_query_v0 {
+	__u32 size, dim;
+	__u64 vector;
+	__u32 k, ef;
+	__u64 hits;
+	__u32 count, flags;
+};
+
+static int do_query_v0(int fd, const float *v, unsigned dim, unsigned k, unsigned ef)
+{
+	_Static_assert(sizeof(struct vexfs_ioc_query_v0) == VEXFS_IOC_QUERY_SIZE_VER0, "v0 size");
+	struct vexfs_ioc_hit *hits = calloc(k ? k : 1, sizeof *hits);
+	/* the struct then 16 bytes the kernel must not touch */
+	struct { struct vexfs_ioc_query_v0 q; unsigned char after[16]; } u;
+	memset(&u, 0x77, sizeof u);
+	u.q = (struct vexfs_ioc_query_v0){ .size = sizeof u.q, .dim = dim, .vector = (uintptr_t)v,
+					   .k = k, .ef = ef, .hits = (uintptr_t)hits };
+	if (ioctl(fd, _IOWR(VEXFS_IOC_MAGIC, 4, struct vexfs_ioc_query_v0), &u) < 0) return fail();
+	for (unsigned i = 0; i < sizeof u.after; i++)
+		if (u.after[i] != 0x77) { printf("wrote past the v0 struct (byte %u)\n", i); return 1; }
+	for (unsigned i = 0; i < u.q.count; i++)
+		printf("%llu %.9g\n", (unsigned long long)hits[i].ino, hits[i].distance);
+	free(hits);
+	return 0;
+}
+
 /* Set vectors for NPATH files with one BATCH_SET; prints done and per-file results. */
 static int do_batch(int onfd, unsigned dim, unsigned count, const int *fds, const float *vecs, int verbose)
 {
@@ -290,7 +368,11 @@ static int vprobe(const char *what, const char *path)
 		u.q.size = sizeof u.q; u.q.dim = dim; u.q.vector = (uintptr_t)v; u.q.k = 4;
 		u.q.hits = (uintptr_t)hits;
 		memset(hits, 0xff, sizeof hits);
-		if (!strcmp(what + 6, "size-small")) u.q.size = sizeof u.q - 4;
+		if (!strcmp(what + 6, "size-small")) u.q.size = VEXFS_IOC_QUERY_SIZE_VER0 - 4;
+		else if (!strcmp(what + 6, "size-ver0")) u.q.size = VEXFS_IOC_QUERY_SIZE_VER0;
+		else if (!strcmp(what + 6, "size-between")) u.q.size = VEXFS_IOC_QUERY_SIZE_VER0 + 4;
+		else if (!strcmp(what + 6, "paths-len-only")) u.q.paths_len = 16;
+		else if (!strcmp(what + 6, "badpaths")) { u.q.paths = (uintptr_t)bad; u.q.paths_len = 4096; }
 		else if (!strcmp(what + 6, "size-big-zero")) u.q.size = sizeof u.q + 64;
 		else if (!strcmp(what + 6, "size-big-nonzero")) { u.q.size = sizeof u.q + 64; u.raw[sizeof u.q + 63] = 0x80; }
 		else if (!strcmp(what + 6, "badvec")) u.q.vector = (uintptr_t)bad;
@@ -388,6 +470,19 @@ static int vec_main(int argc, char **argv)
 		if (argc == 7 && strcmp(argv[6], "exact")) return usage();
 		return do_query(fd, v, n, strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0),
 				argc == 7 ? VEXFS_QUERY_EXACT : 0);
+	}
+	if (!strcmp(c, "vqpaths") && (argc == 6 || argc == 7)) { /* vqpaths PATH K EF VEC [ROOM] */
+		unsigned n = parse_vec(argv[5], v, VEXFS_MAX_DIM + 1);
+		int fd = open_any(argv[2], O_RDONLY);
+		if (fd < 0) return fail();
+		return do_query_paths(fd, v, n, strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0),
+				      argc == 7 ? strtoul(argv[6], NULL, 0) : 0);
+	}
+	if (!strcmp(c, "vquery0") && argc == 6) { /* vquery0 PATH K EF VEC */
+		unsigned n = parse_vec(argv[5], v, VEXFS_MAX_DIM + 1);
+		int fd = open_any(argv[2], O_RDONLY);
+		if (fd < 0) return fail();
+		return do_query_v0(fd, v, n, strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0));
 	}
 	if (!strcmp(c, "vinfo") && argc == 3) {
 		struct vexfs_ioc_info inf;
@@ -690,6 +785,8 @@ struct fz_call {
 	const char *why;
 	/* outputs to check after a success */
 	struct fz_reg out;
+	struct fz_reg pout;	/* QUERY paths buffer, when paths was set */
+	unsigned paths_len;
 	unsigned k, dim;
 	unsigned long hits_len;
 	int nan_at[VEXFS_MAX_BATCH];
@@ -708,6 +805,11 @@ static const unsigned long fz_real[7] = {
 static const unsigned fz_ksize[7] = {
 	0, sizeof(struct vexfs_ioc_vector), sizeof(struct vexfs_ioc_vector), 0,
 	sizeof(struct vexfs_ioc_query), sizeof(struct vexfs_ioc_batch), sizeof(struct vexfs_ioc_info),
+};
+/* smallest size field taken: older, smaller structs are zero-extended */
+static const unsigned fz_kmin[7] = {
+	0, sizeof(struct vexfs_ioc_vector), sizeof(struct vexfs_ioc_vector), 0,
+	VEXFS_IOC_QUERY_SIZE_VER0, sizeof(struct vexfs_ioc_batch), sizeof(struct vexfs_ioc_info),
 };
 #define FZ_NOSIZE(c) ((c) & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
@@ -783,6 +885,21 @@ static void fz_build(struct fz_call *c, struct fz_fd *t, struct fz_fd *pool, int
 		q->hits = c->out.addr;
 		c->k = q->k;
 		c->hits_len = hl;
+		/* paths (only read when the size field covers them) */
+		if (c->usize >= ks && fz_pct(30)) {
+			unsigned long pl = fz_pct(70) ? 64 + fz_below(8192) : fz_below(64);
+			c->pout = fz_place(3, NULL, pl, 15);
+			if (c->pout.w) memset((void *)c->pout.addr, 0xa5, c->pout.w < pl ? c->pout.w : pl);
+			q->paths = c->pout.addr;
+			q->paths_len = fz_pct(95) ? pl : fz_r();
+			if (!q->paths && q->paths_len)
+				fz_must_fail(c, 1, "QUERY paths_len without paths");
+			c->paths_len = q->paths && c->pout.w ? (q->paths_len < c->pout.w ? q->paths_len : c->pout.w) : 0;
+		} else if (c->usize >= ks && fz_pct(3)) {
+			q->paths_len = 1 + fz_below(100);
+			fz_must_fail(c, 1, "QUERY paths_len without paths");
+		}
+		q->paths_used = fz_r();
 		fz_must_fail(c, q->flags & ~VEXFS_QUERY_EXACT, "QUERY unknown flags");
 		fz_must_fail(c, q->k == 0 || q->k > VEXFS_MAX_K, "QUERY k out of range");
 		fz_must_fail(c, q->ef > VEXFS_MAX_EF, "QUERY ef out of range");
@@ -829,12 +946,14 @@ static void fz_build(struct fz_call *c, struct fz_fd *t, struct fz_fd *pool, int
 	}
 	}
 	c->arg = fz_place(0, buf, len, 12);
-	fz_must_fail(c, c->arg.r < ks, "struct not readable in full");
-	fz_must_fail(c, c->usize < ks || c->usize > 4096, "size field out of range");
+	fz_must_fail(c, c->arg.r < (c->usize < ks ? c->usize : ks), "struct not readable in full");
+	fz_must_fail(c, c->arg.r < fz_kmin[c->base], "struct not readable in full");
+	fz_must_fail(c, c->usize < fz_kmin[c->base] || c->usize > 4096, "size field out of range");
 	fz_must_fail(c, c->usize > c->arg.r, "size field beyond the readable struct");
 	fz_must_fail(c, c->tail_nonzero, "nonzero bytes past the known struct");
 	/* outputs written into the struct itself */
-	fz_must_fail(c, (c->base == 4 || c->base == 5 || c->base == 6) && c->arg.w < ks,
+	fz_must_fail(c, (c->base == 5 || c->base == 6) && c->arg.w < ks, "struct not writable");
+	fz_must_fail(c, c->base == 4 && c->arg.w < offsetof(struct vexfs_ioc_query, count) + 4,
 		     "struct not writable");
 }
 
@@ -876,7 +995,9 @@ static void fz_check(struct fz_call *c, struct fz_fd *t, long r, int e)
 		if (a.dim != fz_dim) fz_bad("GET returned dim %u, the filesystem's is %u", a.dim, fz_dim);
 	} else if (c->base == 4) {
 		struct vexfs_ioc_query qq, *q = &qq;
-		memcpy(q, (void *)c->arg.addr, sizeof qq);
+		/* an older, smaller struct may be all that is readable */
+		memset(q, 0, sizeof qq);
+		memcpy(q, (void *)c->arg.addr, c->arg.r < sizeof qq ? c->arg.r : sizeof qq);
 		if (q->count > c->k) { fz_bad("QUERY count %u > k %u", q->count, c->k); return; }
 		unsigned char *h = (void *)c->out.addr;
 		unsigned long lim = c->out.w < c->hits_len ? c->out.w : c->hits_len;
@@ -890,6 +1011,21 @@ static void fz_check(struct fz_call *c, struct fz_fd *t, long r, int e)
 			if (x.reserved) { fz_bad("QUERY hit %u reserved=%u", i, x.reserved); break; }
 			for (int j = 0; j < fz_nhidden; j++)
 				if (x.ino == fz_hidden[j]) fz_bad("QUERY returned inode %llu, which uid %u may not see", (unsigned long long)x.ino, getuid());
+		}
+		if (c->pout.addr && q->paths == c->pout.addr) {
+			/* count NUL-terminated paths in paths_used bytes, nothing past them */
+			const unsigned char *pp = (const void *)c->pout.addr;
+			unsigned nul = 0;
+			if (q->paths_used > c->paths_len) {
+				fz_bad("QUERY paths_used %u > %u writable bytes of paths_len", q->paths_used, c->paths_len);
+				return;
+			}
+			for (unsigned i = 0; i < q->paths_used; i++)
+				nul += !pp[i];
+			if (nul != q->count || (q->paths_used && pp[q->paths_used - 1]))
+				fz_bad("QUERY %u hits but %u paths in paths_used %u", q->count, nul, q->paths_used);
+			for (unsigned i = q->paths_used; i < c->paths_len && i < 8192 + 64; i++)
+				if (pp[i] != 0xa5) { fz_bad("QUERY wrote paths past paths_used %u (byte %u)", q->paths_used, i); break; }
 		}
 	} else if (c->base == 5) {
 		struct vexfs_ioc_batch bb, *b = &bb;
@@ -1152,13 +1288,17 @@ static int usage(void)
 		"vector ioctls (VEXFS_IOC_*; VEC is comma-separated floats, nan/inf allowed):\n"
 		"  vset FILE VEC [OPENFLAGS] | vget FILE [OPENFLAGS] (prints VEC) | vdel FILE [OPENFLAGS]\n"
 		"  vquery PATH K EF VEC [exact]  (one 'ino distance' line per hit, nearest first)\n"
+		"  vqpaths PATH K EF VEC [ROOM]  (with paths: 'ino distance path', '-' for none; ROOM bytes of\n"
+		"                                 paths, default k*4096; 'EOVERFLOW paths_used=N' when too small)\n"
+		"  vquery0 PATH K EF VEC         (vquery with the first ABI's 40-byte struct and request number)\n"
 		"  vinfo PATH                    (dim= metric= m= ef_construction= ef_search= count= ...)\n"
 		"  vbatch ONPATH FILE[@OPENFLAGS]=VEC ...  (one BATCH_SET; prints done=N and per-file results)\n"
 		"  vimport DIR FIRST N SEED      (create DIR/vNNNNN FIRST..FIRST+N-1, BATCH_SET generated vectors)\n"
 		"  vgen DIM SEED I               (the vector vimport gives file I)\n"
 		"  vprobe WHAT PATH              (raw bad requests: set-|get-{size-small,size-zero,size-big-zero,\n"
 		"                                 size-big-nonzero,size-huge,newer-cmd,badptr,badarg,dim-huge,dim-max,dim-zero,\n"
-		"                                 small-room,plain}, query-{size-small,size-big-zero,size-big-nonzero,\n"
+		"                                 small-room,plain}, query-{size-small,size-ver0,size-between,\n"
+		"                                 size-big-zero,size-big-nonzero,paths-len-only,badpaths,\n"
 		"                                 badvec,badhits,badarg,flags,exact,k0,k1025,dim,dim-huge,nan,inf,\n"
 		"                                 reserved,plain}, batch-{size-small,too-large,zero,flags,reserved,dim,\n"
 		"                                 badfds,badvecs,baderrors,badfd,plain}, info-{size-small,\n"

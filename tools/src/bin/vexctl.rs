@@ -7,7 +7,6 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsRawFd;
@@ -251,48 +250,27 @@ fn cmd_rm(file: &Path) -> Res<()> {
     ioctl::del_vector(&f).map_err(|e| ioctl_fail(file, &f, Op::Del, &e, Ctx::default()))
 }
 
-/// Paths under `root` (not leaving its filesystem, not following symlinks)
-/// of the inode numbers in `want`; stops once all are found.
-fn find_paths(root: &Path, want: &HashSet<u64>) -> HashMap<u64, PathBuf> {
-    let mut found = HashMap::new();
-    let Ok(meta) = std::fs::symlink_metadata(root) else {
-        return found;
-    };
-    let dev = meta.dev();
-    if want.contains(&meta.ino()) {
-        found.insert(meta.ino(), root.to_path_buf());
-    }
-    let mut stack = Vec::new();
-    if meta.is_dir() {
-        stack.push(root.to_path_buf());
-    }
-    while let Some(dir) = stack.pop() {
-        if found.len() == want.len() {
-            break;
-        }
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for ent in rd.flatten() {
-            let p = ent.path();
-            let Ok(m) = std::fs::symlink_metadata(&p) else {
-                continue;
+/// The directory the kernel's query paths are relative to: PATH itself when
+/// it is a directory, else the root of its filesystem (found by going up
+/// from PATH while the device stays the same: O(depth), no walk of the tree).
+fn query_base(path: &Path) -> PathBuf {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => path.to_path_buf(),
+        Ok(m) => {
+            let Ok(abs) = path.canonicalize() else {
+                return path.to_path_buf();
             };
-            if m.dev() != dev {
-                continue;
-            }
-            if want.contains(&m.ino()) && !found.contains_key(&m.ino()) {
-                found.insert(m.ino(), p.clone());
-                if found.len() == want.len() {
-                    return found;
+            let mut base = abs.parent().map(Path::to_path_buf).unwrap_or(abs.clone());
+            while let Some(up) = base.parent() {
+                match std::fs::metadata(up) {
+                    Ok(u) if u.dev() == m.dev() => base = up.to_path_buf(),
+                    _ => break,
                 }
             }
-            if m.is_dir() {
-                stack.push(p);
-            }
+            base
         }
+        Err(_) => path.to_path_buf(),
     }
-    found
 }
 
 fn cmd_search(
@@ -311,7 +289,7 @@ fn cmd_search(
     }
     let f = open(path, false)?;
     let v = load_vector(src, &f)?;
-    let hits = ioctl::query(&f, &v, k, ef, exact).map_err(|e| {
+    let hits = ioctl::query_paths(&f, &v, k, ef, exact).map_err(|e| {
         ioctl_fail(
             path,
             &f,
@@ -324,13 +302,14 @@ fn cmd_search(
             },
         )
     })?;
-    let want: HashSet<u64> = hits.iter().map(|h| h.ino).collect();
-    let paths = find_paths(path, &want);
+    // The kernel gives each hit's path relative to the directory queried.
+    let base = query_base(path);
+    let full = |h: &ioctl::PathHit| h.path.as_ref().map(|p| base.join(p));
     match format {
         OutFormat::Text => {
             let mut s = String::new();
             for (i, h) in hits.iter().enumerate() {
-                let p = match paths.get(&h.ino) {
+                let p = match full(h) {
                     Some(p) => p.display().to_string(),
                     None => format!("<ino {}>", h.ino),
                 };
@@ -351,7 +330,7 @@ fn cmd_search(
                         "rank": i + 1,
                         "distance": json_f32(h.distance),
                         "ino": h.ino,
-                        "path": paths.get(&h.ino).map(|p| p.to_string_lossy().into_owned()),
+                        "path": full(h).map(|p| p.to_string_lossy().into_owned()),
                     })
                 })
                 .collect();
@@ -738,26 +717,21 @@ mod tests {
     }
 
     #[test]
-    fn paths_of_inodes() {
+    fn query_base_is_the_directory_or_the_filesystem_root() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
         std::fs::create_dir_all(root.join("a/b")).unwrap();
         std::fs::write(root.join("a/b/x"), b"").unwrap();
-        std::fs::write(root.join("y"), b"").unwrap();
-        std::os::unix::fs::symlink(root.join("a"), root.join("link")).unwrap();
-        let ino = |p: &str| std::fs::symlink_metadata(root.join(p)).unwrap().ino();
-        let want: HashSet<u64> = [ino("a/b/x"), ino("y"), ino("a"), 1].into_iter().collect();
-        let found = find_paths(root, &want);
-        assert_eq!(found.get(&ino("a/b/x")), Some(&root.join("a/b/x")));
-        assert_eq!(found.get(&ino("y")), Some(&root.join("y")));
-        assert_eq!(found.get(&ino("a")), Some(&root.join("a")));
-        assert_eq!(found.len(), 3);
-        let root_ino = std::fs::symlink_metadata(root).unwrap().ino();
-        let found = find_paths(root, &[root_ino].into_iter().collect());
-        assert_eq!(found.get(&root_ino), Some(&root.to_path_buf()));
-        // A file as the search path.
-        let found = find_paths(&root.join("y"), &[ino("y")].into_iter().collect());
-        assert_eq!(found.len(), 1);
+        assert_eq!(query_base(&root.join("a")), root.join("a"));
+        // a file: the root of its filesystem, an ancestor of it
+        let b = query_base(&root.join("a/b/x"));
+        let canon = root.canonicalize().unwrap();
+        assert!(canon.starts_with(&b), "{} {}", b.display(), canon.display());
+        let dev = |p: &Path| std::fs::metadata(p).unwrap().dev();
+        assert_eq!(dev(&b), dev(root));
+        if let Some(up) = b.parent() {
+            assert_ne!(dev(up), dev(&b));
+        }
     }
 
     #[test]
