@@ -87,6 +87,8 @@ mod host {
         pub blocks: u64,
         /// Writes seen so far (for tests that count I/O).
         pub writes: u64,
+        /// Reads seen so far.
+        pub reads: u64,
     }
 
     impl MemDevice {
@@ -99,6 +101,7 @@ mod host {
                 data: std::vec![0u8; len],
                 blocks,
                 writes: 0,
+                reads: 0,
             }
         }
 
@@ -118,6 +121,7 @@ mod host {
         fn read_block(&mut self, blocknr: u64, buf: &mut [u8; BLOCK_SIZE]) -> Result<()> {
             let r = self.range(blocknr)?;
             buf.copy_from_slice(self.data.get(r).ok_or(Errno::EIO)?);
+            self.reads += 1;
             Ok(())
         }
         fn write_block(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {

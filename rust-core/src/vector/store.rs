@@ -197,7 +197,34 @@ impl<D: Device> Fs<D> {
                     .unwrap_or([0; 8]),
             ),
         };
-        let (slots, count) = self.read_slots(dim, capacity)?;
+        // A stored graph that is current was written after the vector set
+        // last changed, by a clean sync: slots and inodes then agree (the
+        // journal committed them together) and need no cross-check, which
+        // costs an inode read per vector. Any disagreement between graph
+        // and slots falls back to the checked read and a rebuild.
+        let mut stored = self.load_graph(capacity, self.sb.vec_count.get());
+        let (mut slots, mut count) = self.read_slots(dim, capacity, stored.as_ref())?;
+        if let (Some(g), Some(_)) = (stored.as_ref(), slots.as_ref()) {
+            // Every live slot is in the graph (checked while reading): equal
+            // counts make the sets equal.
+            if g.len() as u64 != count {
+                self.dev.log(
+                    LogLevel::Warn,
+                    format_args!("vector index does not match the vector slots: rebuilding"),
+                );
+                stored = None;
+                slots = None;
+            }
+        }
+        let slots = match slots {
+            Some(t) => t,
+            None => {
+                stored = None;
+                let (t, c) = self.read_slots(dim, capacity, None)?;
+                count = c;
+                t.ok_or(Errno::EIO)?
+            }
+        };
         if count != self.sb.vec_count.get() {
             self.dev.log(
                 LogLevel::Warn,
@@ -209,7 +236,8 @@ impl<D: Device> Fs<D> {
             );
             self.sb.vec_count.set(count);
         }
-        let (graph, loaded, rebuilt) = self.index_for(params, metric, capacity, count, &slots)?;
+        let (graph, loaded, rebuilt) =
+            self.index_for(params, metric, capacity, count, &slots, stored)?;
         // A rebuilt graph is stored at the next sync.
         self.vec = Some(crate::mem::boxed(VecSpace {
             dim,
@@ -226,10 +254,18 @@ impl<D: Device> Fs<D> {
     }
 
     /// Every slot block read and checked: the vectors, with orphaned slots
-    /// (torn between slot and inode) freed. (Split from `load_vectors` to
-    /// keep kernel stack frames small.)
+    /// (torn between slot and inode) freed. With `current`, the graph
+    /// stored by a clean sync, owners are not checked against their inodes
+    /// and a slot the graph lacks ends the read with `None` (the caller
+    /// reads again with the checks). (Split from `load_vectors` to keep
+    /// kernel stack frames small.)
     #[inline(never)]
-    fn read_slots(&mut self, dim: u32, capacity: u32) -> Result<(SlotTable, u64)> {
+    fn read_slots(
+        &mut self,
+        dim: u32,
+        capacity: u32,
+        current: Option<&Hnsw>,
+    ) -> Result<(Option<SlotTable>, u64)> {
         let mut slots = SlotTable {
             dim: dim as usize,
             data: Vec::new(),
@@ -271,9 +307,17 @@ impl<D: Device> Fs<D> {
                         self.corrupt(format_args!("vector slot {}: bad owner or values", slot))
                     );
                 }
+                if let Some(g) = current {
+                    if !g.contains(slot) {
+                        return Ok((None, count));
+                    }
+                    slots.put(slot, ino, &v)?;
+                    count += 1;
+                    continue;
+                }
                 // The slot must be the one its inode names: a write torn
                 // between slot and inode leaves an orphan, which is freed.
-                if !self.owner_names_slot(ino, head.generation.get(), slot)? {
+                if !self.owner_names_slot(ino, Some(head.generation.get()), slot)? {
                     self.dev.log(
                         LogLevel::Warn,
                         format_args!(
@@ -295,7 +339,7 @@ impl<D: Device> Fs<D> {
                 self.write_slot(slot, 0, 0, &zeros)?;
             }
         }
-        Ok((slots, count))
+        Ok((Some(slots), count))
     }
 
     /// The stored graph when it is intact and current, else one rebuilt
@@ -308,9 +352,9 @@ impl<D: Device> Fs<D> {
         capacity: u32,
         count: u64,
         slots: &SlotTable,
+        stored: Option<Hnsw>,
     ) -> Result<(Hnsw, bool, bool)> {
         let mut rebuilt = false;
-        let stored = self.load_graph(capacity, count);
         let loaded = stored.is_some();
         let graph = match stored {
             Some(g) => g,
@@ -342,15 +386,15 @@ impl<D: Device> Fs<D> {
         Ok((graph, loaded, rebuilt))
     }
 
-    /// Whether inode `ino` is in use, has `generation` and names `slot`.
-    fn owner_names_slot(&mut self, ino: u64, generation: u32, slot: u32) -> Result<bool> {
+    /// Whether inode `ino` is in use, has `generation` (when given) and
+    /// names `slot`. Reads the inode without caching it.
+    fn owner_names_slot(&mut self, ino: u64, generation: Option<u32>, slot: u32) -> Result<bool> {
+        let gen_ok = |g: u32| generation.is_none_or(|want| want == g);
         if ino == 0 || !self.bit_is_set(crate::alloc_map::Map::Inodes, ino - 1)? {
             return Ok(false);
         }
         if let Some(i) = self.inodes.get(&ino).filter(|i| !i.stale) {
-            return Ok(
-                i.d.generation.get() == generation && i.d.vec_slot.get() == u64::from(slot) + 1
-            );
+            return Ok(gen_ok(i.d.generation.get()) && i.d.vec_slot.get() == u64::from(slot) + 1);
         }
         let (blk, off) = inode_location(&self.sb, ino)?;
         let mut buf = new_block()?;
@@ -360,7 +404,7 @@ impl<D: Device> Fs<D> {
         if d.checksum.get() != d.compute_checksum(ino) {
             return Err(self.corrupt(format_args!("inode {} checksum mismatch", ino)));
         }
-        Ok(d.generation.get() == generation && d.vec_slot.get() == u64::from(slot) + 1)
+        Ok(gen_ok(d.generation.get()) && d.vec_slot.get() == u64::from(slot) + 1)
     }
 
     /// The stored graph, if it is intact and current.
@@ -889,10 +933,25 @@ impl<D: Device> Fs<D> {
             self.subtree_query(q, within, root, n, ef, exact)?
         };
         let vs = self.space()?;
-        crate::mem::collect(
-            hits.into_iter()
-                .filter_map(|(slot, d)| vs.slots.owner.get(slot as usize).map(|&ino| (ino, d))),
-        )
+        let hits: Vec<(u32, u64, f32)> =
+            crate::mem::collect(hits.into_iter().filter_map(|(slot, d)| {
+                vs.slots.owner.get(slot as usize).map(|&ino| (slot, ino, d))
+            }))?;
+        // A clean mount does not check slot owners against their inodes
+        // (see `load_vectors`): each hit is checked here instead, so a
+        // damaged slot names no wrong file.
+        let mut out = crate::mem::vec_with_capacity(hits.len())?;
+        for (slot, ino, d) in hits {
+            if self.owner_names_slot(ino, None, slot)? {
+                crate::mem::push(&mut out, (ino, d))?;
+            } else {
+                self.corrupt(format_args!(
+                    "vector slot {} claims inode {} which does not name it",
+                    slot, ino
+                ));
+            }
+        }
+        Ok(out)
     }
 
     fn subtree_query(
