@@ -20,6 +20,8 @@ if [ "$FSTYPE" = vexfs ]; then
 	run sh -c 'grep vexfs /proc/filesystems'
 	run mkfs.vexfs -f $MKFS_VEXFS_ARGS $DEV
 else
+	# in ext4 mode the harness leaves ext4.ko to the script (its dependencies are loaded)
+	if [ -n "$FS_MODULE" ]; then run insmod $FS_MODULE; fi
 	run mkfs.ext4 -q -F $DEV
 fi
 mkdir -p $MNT
