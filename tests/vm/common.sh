@@ -74,6 +74,11 @@ vm_initramfs() {
 	install -m644 "$VM/guest/crash.sh" "$IR/tests/crash.sh"
 	install -m644 "$VM/demo.sh" "$IR/tests/demo.sh"
 	install -m644 "$VM/bench.sh" "$IR/tests/bench.sh"
+	if [ "$MODE" = demo ]; then # the demo's knowledge base (tests/vm/demo-data/make.py)
+		mkdir -p "$IR/tests/demo-data"
+		install -m644 "$VM"/demo-data/kb.tsv "$VM"/demo-data/kb.fvecs "$VM"/demo-data/queries.tsv \
+			"$VM"/demo-data/queries.fvecs "$IR/tests/demo-data/"
+	fi
 	if [ -n "$(ls "$VM"/cases/*.sh 2>/dev/null)" ]; then
 		install -m644 "$VM"/cases/*.sh "$IR/tests/cases/"
 	fi

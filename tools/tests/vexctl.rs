@@ -1113,3 +1113,87 @@ fn fake_kernel_long_paths_grow_the_buffer() {
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(j[0]["path"], file.as_str());
 }
+
+#[test]
+fn fake_kernel_import_names() {
+    let f = Fake::new();
+    if !fake_works(&f) {
+        return;
+    }
+    let kb = f.fs.join("kb");
+    std::fs::create_dir_all(kb.join("gzip")).unwrap();
+    std::fs::create_dir_all(kb.join("os/path")).unwrap();
+    // An existing file keeps its contents and gets its vector.
+    std::fs::write(kb.join("gzip/compress.txt"), b"Compress data.\n").unwrap();
+    let v = write(f.dir.path(), "v.json", b"[[1,0,0],[0,1,0],[0,0,1]]");
+    let vs = v.to_str().unwrap();
+    let kbs = kb.to_str().unwrap();
+    let list = write(
+        f.dir.path(),
+        "names",
+        b"gzip/compress.txt\nos/path/join.txt\ntop.txt\n",
+    );
+    let (code, _, err) = f.run(&["import", kbs, vs, "--names", list.to_str().unwrap()]);
+    assert_eq!(code, 0, "{}", err);
+    assert!(err.contains("3 vectors imported"), "{}", err);
+    assert_eq!(
+        std::fs::read(kb.join("gzip/compress.txt")).unwrap(),
+        b"Compress data.\n"
+    );
+    assert_eq!(
+        std::fs::metadata(kb.join("os/path/join.txt"))
+            .unwrap()
+            .len(),
+        0
+    );
+    let (_, out, _) = f.run(&["get", kb.join("os/path/join.txt").to_str().unwrap()]);
+    assert_eq!(out, "0,1,0\n");
+    let (_, out, _) = f.run(&["search", kbs, "-k", "1", "--vector", "0.9,0.1,0"]);
+    assert!(out.trim_end().ends_with("gzip/compress.txt"), "{}", out);
+    assert!(!kb.join("vec-000000").exists());
+
+    // Refused before any file is created: wrong count, absolute or empty
+    // names, a missing list; --prefix and --names together is a usage error.
+    let into = f.fs.join("into");
+    std::fs::create_dir(&into).unwrap();
+    let is = into.to_str().unwrap();
+    for (body, want) in [
+        (&b"a\nb\n"[..], "2 names for 3 vectors"),
+        (b"a\nb\nc\nd\n", "4 names for 3 vectors"),
+        (
+            b"a\n/etc/x\nc\n",
+            "line 2: '/etc/x': a name must be a nonempty path relative",
+        ),
+        (b"a\n\nc\n", "line 2: '': a name must be"),
+    ] {
+        let l = write(f.dir.path(), "bad-names", body);
+        let (code, _, err) = f.run(&["import", is, vs, "--names", l.to_str().unwrap()]);
+        assert_eq!(code, 1, "{}", err);
+        assert!(err.contains(want), "{}: {}", want, err);
+        assert_eq!(std::fs::read_dir(&into).unwrap().count(), 0);
+    }
+    let missing = f.dir.path().join("no-such-list");
+    let (code, _, err) = f.run(&["import", is, vs, "--names", missing.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("No such file or directory"), "{}", err);
+    let (code, _, _) = f.run(&[
+        "import",
+        is,
+        vs,
+        "--names",
+        list.to_str().unwrap(),
+        "--prefix",
+        "x",
+    ]);
+    assert_eq!(code, 2);
+    // A name whose directory does not exist fails for that file only.
+    let l = write(f.dir.path(), "names2", b"a\nnodir/b\nc\n");
+    let (code, _, err) = f.run(&["import", is, vs, "--names", l.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("nodir/b: No such file or directory"),
+        "{}",
+        err
+    );
+    assert!(err.contains("2 of 3 vectors set, 1 failed"), "{}", err);
+}

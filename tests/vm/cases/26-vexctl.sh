@@ -316,3 +316,33 @@ if vexfs_only && have_vexctl; then
 	vfail "missing path" "^vexctl: /nonexistent: No such file or directory$" info /nonexistent
 fi
 end
+
+# import --names: vectors for files of a tree, by a list of paths
+begin vexctl_import_names
+if vexfs_only && have_vexctl && vfresh; then
+	mkdir -p "$MNT/kb/a/b" "$MNT/kb/c" "$MNT/other"
+	echo "text of x" >"$MNT/kb/a/b/x.txt"
+	mkvec fvecs 4 8 5 /tmp/n.fvecs
+	printf 'a/b/x.txt\na/y.txt\nc/z.txt\ntop.txt\n' >/tmp/n.names
+	vok "import --names" import "$MNT/kb" /tmp/n.fvecs --names /tmp/n.names
+	eq "import message" "$(cat /tmp/vx.err)" "vexctl: /tmp/n.fvecs: 4 vectors imported into $MNT/kb"
+	content "$MNT/kb/a/b/x.txt" "text of x"
+	eq "new files are empty" "$(stat -c %s $MNT/kb/c/z.txt)" 0
+	eq "no vec-* files" "$(ls $MNT/kb | tr '\n' ' ')" "a c top.txt "
+	i=0
+	for p in a/b/x.txt a/y.txt c/z.txt top.txt; do
+		vok "get $p" get "$MNT/kb/$p"
+		eq "vector of $p" "$(cat /tmp/vx.out)" "$(vec 4 8 5 $i)"
+		vok "search vector $i" search "$MNT" -k 1 --exact --vector "$(vec 4 8 5 $i)"
+		eq "nearest to vector $i" "$(awk '{print $2, $3}' /tmp/vx.out)" "0 $MNT/kb/$p"
+		i=$((i + 1))
+	done
+	printf 'a\nb\n' >/tmp/n2.names
+	vfail "names: wrong count" "/tmp/n2.names: 2 names for 4 vectors$" import "$MNT/other" /tmp/n.fvecs --names /tmp/n2.names
+	printf 'a\n/b\nc\nd\n' >/tmp/n3.names
+	vfail "names: absolute" "/tmp/n3.names: line 2: '/b': a name must be" import "$MNT/other" /tmp/n.fvecs --names /tmp/n3.names
+	eq "refused lists made no files" "$(ls $MNT/other | wc -l)" 0
+	vok "info" info "$MNT"
+	eq "count" "$(field vectors)" 4
+fi
+end

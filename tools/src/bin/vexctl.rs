@@ -96,7 +96,8 @@ enum Cmd {
         format: OutFormat,
     },
     /// Create one empty file per vector of VECFILE in DIR, named
-    /// <prefix>-<index> (zero-padded), and set their vectors.
+    /// <prefix>-<index> (zero-padded) or as --names says, and set their
+    /// vectors.
     ///
     /// The files stay empty: the vectors live in the filesystem's vector
     /// area. An existing file of the same name is reused (its contents are
@@ -109,6 +110,11 @@ enum Cmd {
         /// File name prefix.
         #[arg(long, default_value = "vec")]
         prefix: String,
+        /// The files' names instead, one per line of LIST: the Nth vector
+        /// goes to the file on line N, a path relative to DIR whose
+        /// directory must exist (existing files keep their contents).
+        #[arg(long, value_name = "LIST", conflicts_with = "prefix")]
+        names: Option<PathBuf>,
         /// Vectors per BATCH_SET request (1..=1024).
         #[arg(long, default_value_t = 1024)]
         batch: usize,
@@ -375,9 +381,33 @@ struct ImportArgs<'a> {
     dir: &'a Path,
     vecfile: &'a Path,
     prefix: &'a str,
+    names: Option<&'a Path>,
     batch: usize,
     input_format: Option<Format>,
     dim: Option<usize>,
+}
+
+/// The lines of `list`, which must name `n` files by paths relative to the
+/// import directory.
+fn read_names(list: &Path, n: u64) -> Res<Vec<String>> {
+    let text = std::fs::read_to_string(list).map_err(|e| io_at(list, &e))?;
+    let names: Vec<String> = text.lines().map(str::to_string).collect();
+    for (i, s) in names.iter().enumerate() {
+        if s.is_empty() || s.starts_with('/') {
+            return Err(at(
+                list,
+                format!(
+                    "line {}: '{}': a name must be a nonempty path relative to the directory",
+                    i + 1,
+                    s
+                ),
+            ));
+        }
+    }
+    if names.len() as u64 != n {
+        return Err(at(list, format!("{} names for {} vectors", names.len(), n)));
+    }
+    Ok(names)
 }
 
 fn cmd_import(a: &ImportArgs) -> Res<()> {
@@ -411,6 +441,10 @@ fn cmd_import(a: &ImportArgs) -> Res<()> {
     let dim = a.dim.or(is_f32.then_some(info.dim as usize));
     let mut rd = VecReader::open(a.vecfile, a.input_format, dim).map_err(|e| at(a.vecfile, e))?;
     let n = rd.len();
+    let names = match a.names {
+        Some(list) => Some(read_names(list, n)?),
+        None => None,
+    };
     if n > 0 && rd.dim() != info.dim as usize {
         return Err(at(
             a.vecfile,
@@ -455,7 +489,16 @@ fn cmd_import(a: &ImportArgs) -> Res<()> {
         let mut paths = Vec::with_capacity(got);
         let mut vecs = Vec::with_capacity(got * rd.dim());
         for (i, v) in vectors.chunks_exact(rd.dim()).enumerate() {
-            let p = a.dir.join(import_name(a.prefix, first + i as u64, n));
+            let idx = first + i as u64;
+            let p = match &names {
+                Some(v) => a.dir.join(
+                    usize::try_from(idx)
+                        .ok()
+                        .and_then(|j| v.get(j))
+                        .map_or("", |s| s),
+                ),
+                None => a.dir.join(import_name(a.prefix, idx, n)),
+            };
             match OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -678,6 +721,7 @@ fn run(cli: Cli) -> Res<()> {
             dir,
             vecfile,
             prefix,
+            names,
             batch,
             input_format,
             dim,
@@ -685,6 +729,7 @@ fn run(cli: Cli) -> Res<()> {
             dir: &dir,
             vecfile: &vecfile,
             prefix: &prefix,
+            names: names.as_deref(),
             batch,
             input_format,
             dim,
