@@ -8,6 +8,7 @@ use crate::format::*;
 use crate::vector::distance::{is_finite_vector, Metric};
 use crate::vector::hnsw::{exact_search, Hnsw, HnswError, HnswParams, Vectors};
 use crate::{Errno, Fs, Result};
+use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -197,34 +198,7 @@ impl<D: Device> Fs<D> {
                     .unwrap_or([0; 8]),
             ),
         };
-        // A stored graph that is current was written after the vector set
-        // last changed, by a clean sync: slots and inodes then agree (the
-        // journal committed them together) and need no cross-check, which
-        // costs an inode read per vector. Any disagreement between graph
-        // and slots falls back to the checked read and a rebuild.
-        let mut stored = self.load_graph(capacity, self.sb.vec_count.get());
-        let (mut slots, mut count) = self.read_slots(dim, capacity, stored.as_ref())?;
-        if let (Some(g), Some(_)) = (stored.as_ref(), slots.as_ref()) {
-            // Every live slot is in the graph (checked while reading): equal
-            // counts make the sets equal.
-            if g.len() as u64 != count {
-                self.dev.log(
-                    LogLevel::Warn,
-                    format_args!("vector index does not match the vector slots: rebuilding"),
-                );
-                stored = None;
-                slots = None;
-            }
-        }
-        let slots = match slots {
-            Some(t) => t,
-            None => {
-                stored = None;
-                let (t, c) = self.read_slots(dim, capacity, None)?;
-                count = c;
-                t.ok_or(Errno::EIO)?
-            }
-        };
+        let (slots, count, stored) = self.slots_and_graph(dim, capacity)?;
         if count != self.sb.vec_count.get() {
             self.dev.log(
                 LogLevel::Warn,
@@ -251,6 +225,46 @@ impl<D: Device> Fs<D> {
             loaded,
         })?);
         Ok(())
+    }
+
+    /// The slots, their count and the stored graph if it is current.
+    ///
+    /// A stored graph that is current was written after the vector set last
+    /// changed, by a clean sync: slots and inodes then agree (the journal
+    /// committed them together) and need no cross-check, which costs an
+    /// inode read per vector. Any disagreement between graph and slots
+    /// falls back to the checked read and a rebuild. (Apart from
+    /// `load_vectors` to keep kernel stack frames small.)
+    #[inline(never)]
+    fn slots_and_graph(
+        &mut self,
+        dim: u32,
+        capacity: u32,
+    ) -> Result<(SlotTable, u64, Option<Box<Hnsw>>)> {
+        let mut stored = self.load_graph(capacity, self.sb.vec_count.get());
+        let (mut slots, mut count) = self.read_slots(dim, capacity, stored.as_deref())?;
+        if let (Some(g), Some(_)) = (stored.as_ref(), slots.as_ref()) {
+            // Every live slot is in the graph (checked while reading): equal
+            // counts make the sets equal.
+            if g.len() as u64 != count {
+                self.dev.log(
+                    LogLevel::Warn,
+                    format_args!("vector index does not match the vector slots: rebuilding"),
+                );
+                stored = None;
+                slots = None;
+            }
+        }
+        let slots = match slots {
+            Some(t) => t,
+            None => {
+                stored = None;
+                let (t, c) = self.read_slots(dim, capacity, None)?;
+                count = c;
+                t.ok_or(Errno::EIO)?
+            }
+        };
+        Ok((slots, count, stored))
     }
 
     /// Every slot block read and checked: the vectors, with orphaned slots
@@ -352,12 +366,12 @@ impl<D: Device> Fs<D> {
         capacity: u32,
         count: u64,
         slots: &SlotTable,
-        stored: Option<Hnsw>,
+        stored: Option<Box<Hnsw>>,
     ) -> Result<(Hnsw, bool, bool)> {
         let mut rebuilt = false;
         let loaded = stored.is_some();
         let graph = match stored {
-            Some(g) => g,
+            Some(g) => *g,
             None => {
                 rebuilt = count > 0;
                 if count > 0 {
@@ -408,7 +422,8 @@ impl<D: Device> Fs<D> {
     }
 
     /// The stored graph, if it is intact and current.
-    fn load_graph(&mut self, capacity: u32, count: u64) -> Option<Hnsw> {
+    /// (Boxed: an `Hnsw` is large, and mount's kernel stack frames stay small.)
+    fn load_graph(&mut self, capacity: u32, count: u64) -> Option<Box<Hnsw>> {
         let (start, blocks) = self.index_region();
         if blocks == 0 {
             return None;
@@ -450,7 +465,7 @@ impl<D: Device> Fs<D> {
             return None;
         }
         match Hnsw::decode(&bytes, capacity) {
-            Ok(g) if g.len() as u64 == count => Some(g),
+            Ok(g) if g.len() as u64 == count => crate::mem::boxed(g).ok(),
             _ => {
                 self.dev.log(
                     LogLevel::Warn,
