@@ -16,6 +16,7 @@
 
 u32 vexfs_simd_l2sq(const u32 *a, const u32 *b, size_t n);
 void vexfs_simd_dot3(const u32 *a, const u32 *b, size_t n, u32 *out);
+u32 vexfs_simd_cos(const u32 *a, const u32 *b, size_t n);
 
 static bool vexfs_simd_enabled = true;
 module_param_named(simd, vexfs_simd_enabled, bool, 0644);
@@ -57,6 +58,8 @@ static void vexfs_simd_run(int op, const u32 *q, const u32 *const *vs,
 	for (i = from; i < to; i++) {
 		if (op == VEXFS_SIMD_L2SQ)
 			out[i] = vexfs_simd_l2sq(q, vs[i], n);
+		else if (op == VEXFS_SIMD_COS)
+			out[i] = vexfs_simd_cos(q, vs[i], n);
 		else
 			vexfs_simd_dot3(q, vs[i], n, out + 3 * i);
 	}
@@ -72,7 +75,8 @@ int vexfs_shim_simd(int op, const u32 *q, const u32 *const *vs, size_t count,
 	if (!vexfs_cpu_has_simd || !READ_ONCE(vexfs_simd_enabled) ||
 	    !irq_fpu_usable())
 		return -EOPNOTSUPP;
-	if (op != VEXFS_SIMD_L2SQ && op != VEXFS_SIMD_DOT3)
+	if (op != VEXFS_SIMD_L2SQ && op != VEXFS_SIMD_DOT3 &&
+	    op != VEXFS_SIMD_COS)
 		return -EINVAL;
 	if (count > VEXFS_SIMD_BATCH)
 		return -EINVAL;

@@ -65,6 +65,8 @@ void vexfs_shim_free(void *ptr, size_t size, size_t align);
 /* Operations of vexfs_shim_simd. */
 #define VEXFS_SIMD_L2SQ 1	/* out[0] = sum of (a[i] - b[i])^2 */
 #define VEXFS_SIMD_DOT3 2	/* out[0..3] = a.b, a.a, b.b */
+#define VEXFS_SIMD_COS 3	/* out[0] = 1 - a.b / sqrt(a.a * b.b), in 0..2; 1 for a zero
+				 * vector; NaN when a sum overflowed */
 
 /* Most vectors the core passes to one vexfs_shim_simd call. */
 #define VEXFS_SIMD_BATCH 16
@@ -72,7 +74,7 @@ void vexfs_shim_free(void *ptr, size_t size, size_t align);
 /*
  * Float kernels on the CPU's vector unit, for a batch: for each i < @count
  * (at most VEXFS_SIMD_BATCH), kernel @op over @n floats at @q and @vs[i],
- * with the results at @out[i] (L2SQ) or @out[3i..3i+2] (DOT3); everything
+ * with the results at @out[i] (L2SQ, COS) or @out[3i..3i+2] (DOT3); everything
  * as IEEE-754 bits. 0 with all results in @out, or -EOPNOTSUPP when no
  * vector unit is usable here (no AVX2/FMA, disabled, or the FPU is not
  * usable in this context): the core then computes in software. A batch

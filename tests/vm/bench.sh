@@ -11,11 +11,13 @@ MNT=/mnt/bench
 set -e
 insmod /lib/vexfs.ko
 mkdir -p $MNT
-for metric in l2 cosine; do
-	mkfs.vexfs -f -q --dim 64 --metric $metric $DEV
+# dim 64 with both metrics, and dim 384 (sentence-embedding size) with L2.
+for run in "64 l2 ${BENCH_N:-3000}" "64 cosine ${BENCH_N:-3000}" "384 l2 ${BENCH_N384:-2000}"; do
+	set -- $run
+	mkfs.vexfs -f -q --dim $1 --metric $2 $DEV
 	mount -t vexfs $DEV $MNT
-	echo "=== vectors: dim 64, metric $metric, simd=$(cat /sys/module/vexfs/parameters/simd)"
-	vexfs-vmbench $MNT --n ${BENCH_N:-3000} --queries ${BENCH_Q:-100} --k 10
+	echo "=== vectors: dim $1, metric $2, simd=$(cat /sys/module/vexfs/parameters/simd)"
+	vexfs-vmbench $MNT --n $3 --queries ${BENCH_Q:-100} --k 10
 	echo "SIMD distances so far: $(cat /sys/module/vexfs/parameters/simd_calls)"
 	umount $MNT
 done

@@ -111,6 +111,41 @@ pub unsafe extern "C" fn vexfs_simd_dot3(a: *const u32, b: *const u32, n: usize,
     }
 }
 
+/// The cosine distance `1 - a·b / sqrt(a·a × b·b)` as the core defines it
+/// (`vector::distance::cosine_finish`): clamped to 0..=2, 1 for a zero
+/// vector; NaN when an f32 sum is not finite (the core then redoes it in
+/// f64 in software). Computed here, in hard float, because the core's
+/// kernel build would do the division and square root in software floats.
+///
+/// # Safety
+/// As `vexfs_simd_l2sq`.
+#[cfg(target_arch = "x86_64")]
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_cos(a: *const u32, b: *const u32, n: usize) -> u32 {
+    // SAFETY: per the contract.
+    let [dot, na, nb] = unsafe { dot3(a.cast(), b.cast(), n) };
+    // SAFETY: the caller's CPU has AVX2 (so SSE2).
+    unsafe { cos_finish(dot, na, nb) }.to_bits()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn cos_finish(dot: f32, na: f32, nb: f32) -> f32 {
+    if !(dot.is_finite() && na.is_finite() && nb.is_finite()) {
+        return f32::NAN;
+    }
+    if na <= 0.0 || nb <= 0.0 {
+        return 1.0;
+    }
+    // SSE2 is part of x86_64: the square root of the f64 product (which
+    // overflows f32 early).
+    let denom = _mm_cvtsd_f64(_mm_sqrt_pd(_mm_set_sd(f64::from(na) * f64::from(nb))));
+    if !(denom > 0.0 && denom.is_finite()) {
+        return 1.0;
+    }
+    (1.0 - f64::from(dot) / denom).clamp(0.0, 2.0) as f32
+}
+
 #[cfg(feature = "kernel")]
 #[panic_handler]
 fn simd_panic(_: &core::panic::PanicInfo<'_>) -> ! {
@@ -140,6 +175,28 @@ mod tests {
     }
 
     #[test]
+    fn cosine_edges() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        let z = [0.0f32; 9];
+        let one = [1.0f32; 9];
+        let big = [1e30f32; 9];
+        // SAFETY: AVX2/FMA checked; 9 floats each.
+        let cos = |a: &[f32], b: &[f32]| {
+            f32::from_bits(unsafe { vexfs_simd_cos(a.as_ptr().cast(), b.as_ptr().cast(), 9) })
+        };
+        assert_eq!(cos(&z, &one), 1.0, "a zero vector");
+        assert_eq!(cos(&one, &one), 0.0, "itself");
+        let neg: Vec<f32> = one.iter().map(|x| -x).collect();
+        assert_eq!(cos(&one, &neg), 2.0, "opposite");
+        assert!(
+            cos(&big, &one).is_nan(),
+            "an overflowed sum: NaN, redone in software"
+        );
+    }
+
+    #[test]
     fn matches_scalar_within_tolerance() {
         if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
             eprintln!("no AVX2/FMA on this CPU: skipped");
@@ -166,6 +223,16 @@ mod tests {
             for k in 0..3 {
                 assert!(close(f32::from_bits(out[k]), d[k]), "n {n} k {k}");
             }
+            // SAFETY: as above.
+            let c =
+                f32::from_bits(unsafe { vexfs_simd_cos(a.as_ptr().cast(), b.as_ptr().cast(), n) });
+            let want = if d[1] <= 0.0 || d[2] <= 0.0 {
+                1.0
+            } else {
+                (1.0 - f64::from(d[0]) / (f64::from(d[1]) * f64::from(d[2])).sqrt()).clamp(0.0, 2.0)
+                    as f32
+            };
+            assert!((c - want).abs() <= 1e-5, "cos n {n}: {c} vs {want}");
         }
     }
 }

@@ -48,7 +48,8 @@ pub fn simd_distances(
     let mut res = [0u32; 3 * B];
     let op = match metric {
         Metric::L2 => shim_sys::VEXFS_SIMD_L2SQ,
-        Metric::Cosine | Metric::Ip => shim_sys::VEXFS_SIMD_DOT3,
+        Metric::Cosine => shim_sys::VEXFS_SIMD_COS,
+        Metric::Ip => shim_sys::VEXFS_SIMD_DOT3,
     };
     // SAFETY: q and each vs[i] (i < count) hold at least n floats; res has
     // room for 3 results per vector.
@@ -65,27 +66,17 @@ pub fn simd_distances(
     if r != 0 {
         return false;
     }
+    // Bits only from here: this build is soft-float, where float
+    // arithmetic and comparisons are library calls.
+    const NAN: u32 = 0x7fc0_0000;
+    let finite = |x: u32| x & 0x7f80_0000 != 0x7f80_0000;
     for (i, o) in out.iter_mut().take(count).enumerate() {
-        *o = match metric {
-            Metric::L2 => res.get(i).map_or(f32::NAN, |&x| f32::from_bits(x)),
-            Metric::Ip | Metric::Cosine => {
-                let get = |j: usize| res.get(3 * i + j).map_or(f32::NAN, |&x| f32::from_bits(x));
-                let (x, y, z) = (get(0), get(1), get(2));
-                if !(x.is_finite() && y.is_finite() && z.is_finite()) {
-                    f32::NAN
-                } else if metric == Metric::Ip {
-                    -x
-                } else if y <= 0.0 || z <= 0.0 {
-                    1.0
-                } else {
-                    let denom = libm::sqrt(f64::from(y) * f64::from(z));
-                    (1.0 - f64::from(x) / denom).clamp(0.0, 2.0) as f32
-                }
-            }
+        let bits = match metric {
+            Metric::L2 | Metric::Cosine => res.get(i).copied().unwrap_or(NAN),
+            // -(a·b): the sign bit flipped.
+            Metric::Ip => res.get(3 * i).copied().unwrap_or(NAN) ^ 0x8000_0000,
         };
-        if metric == Metric::L2 && !o.is_finite() {
-            *o = f32::NAN;
-        }
+        *o = f32::from_bits(if finite(bits) { bits } else { NAN });
     }
     true
 }

@@ -9,6 +9,7 @@ pub const VEXFS_LOG_INFO: u32 = 6;
 pub const VEXFS_LOG_DEBUG: u32 = 7;
 pub const VEXFS_SIMD_L2SQ: u32 = 1;
 pub const VEXFS_SIMD_DOT3: u32 = 2;
+pub const VEXFS_SIMD_COS: u32 = 3;
 pub const VEXFS_SIMD_BATCH: u32 = 16;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]

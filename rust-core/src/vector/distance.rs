@@ -222,6 +222,13 @@ pub fn kernels() -> &'static str {
     "scalar"
 }
 
+/// `x.is_nan()` by its bits: in the soft-float kernel build a float
+/// comparison is a library call.
+#[inline(always)]
+pub fn is_nan(x: f32) -> bool {
+    x.to_bits() & 0x7fff_ffff > 0x7f80_0000
+}
+
 /// Asks the CPU to bring `v` (its first 2 KiB) into the cache: a search
 /// calls it for each vector of a batch before computing the batch, so
 /// their memory reads overlap. A no-op where there is no prefetch.
@@ -259,7 +266,7 @@ pub fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
         #[cfg(feature = "kernel")]
         if crate::ffi::simd_distances(metric, q, vs, out) {
             for (v, o) in vs.iter().zip(out.iter_mut()) {
-                if o.is_nan() {
+                if is_nan(*o) {
                     *o = scalar_distance(metric, q, v);
                 }
             }

@@ -51,7 +51,7 @@ use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
 use core::hash::{BuildHasherDefault, Hasher};
 
-use super::distance::{distance, distances, is_finite_vector, prefetch, Metric, BATCH};
+use super::distance::{distance, distances, is_finite_vector, is_nan, prefetch, Metric, BATCH};
 
 /// Default search breadth (`ef`) when the caller passes none. Chosen from the
 /// recall tests (tests/hnsw_recall.rs): on 10k clustered 128-d vectors of
@@ -250,11 +250,19 @@ impl Visited {
     }
 }
 
+/// `a < b` for distances (never NaN here: NaN is mapped to +inf) by their
+/// bits, as `Cand`'s order: the kernel build is soft-float, where a float
+/// comparison is a library call and this is two integer operations.
+#[inline(always)]
+fn lt(a: f32, b: f32) -> bool {
+    a.total_cmp(&b).is_lt()
+}
+
 /// Distance with NaN mapped to +inf, so corrupt data sorts last.
 #[inline]
 fn dist(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     let d = distance(metric, a, b);
-    if d.is_nan() {
+    if is_nan(d) {
         f32::INFINITY
     } else {
         d
@@ -281,7 +289,7 @@ fn each_dist<V: Vectors, E>(
         };
         distances(metric, q, vs, ds);
         for (&id, &d) in bid.iter().zip(ds.iter()) {
-            f(id, if d.is_nan() { f32::INFINITY } else { d })?;
+            f(id, if is_nan(d) { f32::INFINITY } else { d })?;
         }
         Ok(())
     };
@@ -602,7 +610,7 @@ impl Hnsw {
         loop {
             let mut moved = false;
             let _ = each_dist(self.metric, q, self.links(cur.id, level), vecs, |n, d| {
-                if d < cur.d {
+                if lt(d, cur.d) {
                     cur = Cand { d, id: n };
                     moved = true;
                 }
@@ -678,7 +686,7 @@ impl Hnsw {
             crate::dev::resched_every(steps, 256);
             if res.len() >= ef {
                 if let Some(worst) = res.peek() {
-                    if c.d > worst.d {
+                    if lt(worst.d, c.d) {
                         break;
                     }
                 }
@@ -686,7 +694,7 @@ impl Hnsw {
             let fresh = self.links(c.id, level).filter(|&n| vis.insert(n));
             each_dist(self.metric, q, fresh, vecs, |n, d| {
                 let worst = res.peek().map_or(f32::INFINITY, |w| w.d);
-                if res.len() < ef || d < worst {
+                if res.len() < ef || lt(d, worst) {
                     let cand = Cand { d, id: n };
                     hpush(&mut cands, Reverse(cand))?;
                     let ok = match filter.as_mut() {
@@ -722,7 +730,10 @@ impl Hnsw {
                 break;
             }
             let Some(cv) = vecs.get(c.id) else { continue };
-            if sel.iter().all(|(_, rv)| dist(self.metric, cv, rv) >= c.d) {
+            if sel
+                .iter()
+                .all(|(_, rv)| !lt(dist(self.metric, cv, rv), c.d))
+            {
                 vpush(&mut sel, (c.id, cv))?;
             }
         }
@@ -947,7 +958,7 @@ impl Hnsw {
                 let Some(cv) = vecs.get(c.id) else { continue };
                 let dominated = cur.iter().any(|&r| {
                     vecs.get(r)
-                        .is_some_and(|rv| dist(self.metric, cv, rv) < c.d)
+                        .is_some_and(|rv| lt(dist(self.metric, cv, rv), c.d))
                 });
                 if dominated {
                     vpush(&mut pruned, c.id)?;
