@@ -258,15 +258,20 @@ fn lt(a: f32, b: f32) -> bool {
     a.total_cmp(&b).is_lt()
 }
 
-/// Distance with NaN mapped to +inf, so corrupt data sorts last.
-#[inline]
-fn dist(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-    let d = distance(metric, a, b);
+/// NaN mapped to +inf, so corrupt data sorts last.
+#[inline(always)]
+fn nan_inf(d: f32) -> f32 {
     if is_nan(d) {
         f32::INFINITY
     } else {
         d
     }
+}
+
+/// Distance with NaN mapped to +inf.
+#[inline]
+fn dist(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    nan_inf(distance(metric, a, b))
 }
 
 /// `f(id, distance to q)` for each of `ids` that has a vector, in order.
@@ -289,7 +294,7 @@ fn each_dist<V: Vectors, E>(
         };
         distances(metric, q, vs, ds);
         for (&id, &d) in bid.iter().zip(ds.iter()) {
-            f(id, if is_nan(d) { f32::INFINITY } else { d })?;
+            f(id, nan_inf(d))?;
         }
         Ok(())
     };
@@ -724,20 +729,34 @@ impl Hnsw {
         m: usize,
         vecs: &V,
     ) -> Result<Vec<u32>, HnswError> {
-        let mut sel: Vec<(u32, &[f32])> = oom(crate::mem::vec_with_capacity(m))?;
+        let mut sel: Vec<u32> = oom(crate::mem::vec_with_capacity(m))?;
+        let mut sel_v: Vec<&[f32]> = oom(crate::mem::vec_with_capacity(m))?;
+        // The kernel computes a candidate's distances to all selected in one
+        // batch (one FPU section, not one per distance); host builds stop
+        // at the first selected one nearer than the base, as hnswlib.
+        let mut ds: Vec<f32> = if cfg!(feature = "kernel") {
+            oom(crate::mem::vec_filled(m, 0.0))?
+        } else {
+            Vec::new()
+        };
         for c in cands {
             if sel.len() >= m {
                 break;
             }
             let Some(cv) = vecs.get(c.id) else { continue };
-            if sel
-                .iter()
-                .all(|(_, rv)| !lt(dist(self.metric, cv, rv), c.d))
-            {
-                vpush(&mut sel, (c.id, cv))?;
+            let good = match ds.get_mut(..sel_v.len()) {
+                Some(out) if cfg!(feature = "kernel") => {
+                    distances(self.metric, cv, &sel_v, out);
+                    out.iter().all(|&d| !lt(nan_inf(d), c.d))
+                }
+                _ => sel_v.iter().all(|rv| !lt(dist(self.metric, cv, rv), c.d)),
+            };
+            if good {
+                vpush(&mut sel, c.id)?;
+                vpush(&mut sel_v, cv)?;
             }
         }
-        oom(crate::mem::collect(sel.into_iter().map(|(id, _)| id)))
+        Ok(sel)
     }
 
     /// `n`'s row at `level` once the link `n -> new` is added, shrunk with
@@ -765,13 +784,16 @@ impl Hnsw {
         let Some(nv) = vecs.get(n) else {
             return Ok(None);
         };
+        // In batches (one FPU section each in the kernel); a link without a
+        // vector is dropped, as the selection below would skip it.
         let mut cands: Vec<Cand> = oom(crate::mem::vec_with_capacity(mmax + 1))?;
-        for c in kept.into_iter().chain(core::iter::once(new)) {
-            let d = vecs
-                .get(c)
-                .map_or(f32::INFINITY, |cv| dist(self.metric, nv, cv));
-            vpush(&mut cands, Cand { d, id: c })?;
-        }
+        each_dist(
+            self.metric,
+            nv,
+            kept.into_iter().chain(core::iter::once(new)),
+            vecs,
+            |id, d| vpush(&mut cands, Cand { d, id }),
+        )?;
         cands.sort_unstable();
         self.select_neighbours(&cands, mmax, vecs).map(Some)
     }
