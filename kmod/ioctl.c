@@ -531,11 +531,14 @@ static long vexfs_ioc_info(struct file *file, void __user *uarg)
 	struct super_block *sb = file_inode(file)->i_sb;
 	struct vexfs_ioc_info arg;
 	struct vexfs_vec_info info = {};
+	u32 usize;
 	int err;
 
-	err = vexfs_get_arg(&arg, sizeof(arg), sizeof(arg), uarg);
+	static_assert(sizeof(arg) == VEXFS_IOC_INFO_SIZE_VER1);
+	err = vexfs_get_arg(&arg, sizeof(arg), VEXFS_IOC_INFO_SIZE_VER0, uarg);
 	if (err)
 		return err;
+	usize = min_t(u32, arg.size, sizeof(arg));
 	err = vexfs_rust_vec_info(VEXFS_FS(sb), &info);
 	if (err == -EOPNOTSUPP) {
 		/* no vector space: dim 0 says so */
@@ -555,10 +558,14 @@ static long vexfs_ioc_info(struct file *file, void __user *uarg)
 	arg.capacity = info.capacity;
 	arg.index_bytes = info.index_bytes;
 	arg.levels = info.levels;
-	/* the caller's size field is left as it was */
+	arg.cache_bytes = info.cache_bytes;
+	arg.cache_budget = info.cache_budget;
+	arg.cache_hits = info.cache_hits;
+	arg.cache_misses = info.cache_misses;
+	/* the caller's size field is left as it was; an older struct gets its fields */
 	if (copy_to_user((u8 __user *)uarg + sizeof(arg.size),
 			 (u8 *)&arg + sizeof(arg.size),
-			 sizeof(arg) - sizeof(arg.size)))
+			 usize - sizeof(arg.size)))
 		return -EFAULT;
 	return 0;
 }

@@ -420,7 +420,23 @@ static int vprobe(const char *what, const char *path)
 	}
 	if (!strncmp(what, "info-", 5)) {
 		u.i.size = sizeof u.i;
-		if (!strcmp(what + 5, "size-small")) u.i.size = sizeof u.i - 8;
+		if (!strcmp(what + 5, "size-small")) u.i.size = VEXFS_IOC_INFO_SIZE_VER0 - 8;
+		else if (!strcmp(what + 5, "ver0")) {
+			/* the old struct: its fields filled, nothing written past it */
+			u.i.size = VEXFS_IOC_INFO_SIZE_VER0;
+			memset(u.raw + VEXFS_IOC_INFO_SIZE_VER0, 0x5a, sizeof u.raw - VEXFS_IOC_INFO_SIZE_VER0);
+			int r = ioctl(fd, VEXFS_IOC_INFO, &u);
+			for (unsigned i = VEXFS_IOC_INFO_SIZE_VER0; r == 0 && i < sizeof u.raw; i++)
+				if (u.raw[i] != 0x5a) {
+					printf("byte %u past the VER0 struct written\n", i);
+					return 1;
+				}
+			if (r == 0 && (u.i.dim != inf.dim || u.i.count != inf.count)) {
+				printf("VER0 fields differ\n");
+				return 1;
+			}
+			return report(r);
+		}
 		else if (!strcmp(what + 5, "size-big-zero")) u.i.size = sizeof u.i + 64;
 		else if (!strcmp(what + 5, "size-big-nonzero")) { u.i.size = sizeof u.i + 64; u.raw[sizeof u.i] = 1; }
 		else if (!strcmp(what + 5, "badarg")) return report(ioctl(fd, VEXFS_IOC_INFO, bad));
@@ -489,10 +505,12 @@ static int vec_main(int argc, char **argv)
 		int fd = open_any(argv[2], O_RDONLY);
 		if (fd < 0) return fail();
 		if (vinfo_fd(fd, &inf) < 0) return fail();
-		printf("dim=%u metric=%u m=%u ef_construction=%u ef_search=%u count=%llu capacity=%llu index_bytes=%llu levels=%u\n",
+		printf("dim=%u metric=%u m=%u ef_construction=%u ef_search=%u count=%llu capacity=%llu index_bytes=%llu levels=%u cache_bytes=%llu cache_budget=%llu cache_hits=%llu cache_misses=%llu\n",
 		       inf.dim, inf.metric, inf.m, inf.ef_construction, inf.ef_search,
 		       (unsigned long long)inf.count, (unsigned long long)inf.capacity,
-		       (unsigned long long)inf.index_bytes, inf.levels);
+		       (unsigned long long)inf.index_bytes, inf.levels,
+		       (unsigned long long)inf.cache_bytes, (unsigned long long)inf.cache_budget,
+		       (unsigned long long)inf.cache_hits, (unsigned long long)inf.cache_misses);
 		return 0;
 	}
 	if (!strcmp(c, "vbatch") && argc >= 4) { /* vbatch ONPATH PATH[@ro]=VEC ... */
@@ -809,7 +827,7 @@ static const unsigned fz_ksize[7] = {
 /* smallest size field taken: older, smaller structs are zero-extended */
 static const unsigned fz_kmin[7] = {
 	0, sizeof(struct vexfs_ioc_vector), sizeof(struct vexfs_ioc_vector), 0,
-	VEXFS_IOC_QUERY_SIZE_VER0, sizeof(struct vexfs_ioc_batch), sizeof(struct vexfs_ioc_info),
+	VEXFS_IOC_QUERY_SIZE_VER0, sizeof(struct vexfs_ioc_batch), VEXFS_IOC_INFO_SIZE_VER0,
 };
 #define FZ_NOSIZE(c) ((c) & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
