@@ -970,7 +970,10 @@ static void fz_build(struct fz_call *c, struct fz_fd *t, struct fz_fd *pool, int
 	fz_must_fail(c, c->usize > c->arg.r, "size field beyond the readable struct");
 	fz_must_fail(c, c->tail_nonzero, "nonzero bytes past the known struct");
 	/* outputs written into the struct itself */
-	fz_must_fail(c, (c->base == 5 || c->base == 6) && c->arg.w < ks, "struct not writable");
+	fz_must_fail(c, c->base == 5 && c->arg.w < ks, "struct not writable");
+	/* INFO writes the fields of the caller's size (an older struct gets fewer) */
+	fz_must_fail(c, c->base == 6 && c->arg.w < (c->usize < ks ? c->usize : ks),
+		     "struct not writable");
 	fz_must_fail(c, c->base == 4 && c->arg.w < offsetof(struct vexfs_ioc_query, count) + 4,
 		     "struct not writable");
 }
@@ -1172,10 +1175,13 @@ static void fz_batch(const char *dir, unsigned long long b, unsigned long ncalls
 			if (c.arg.r >= 4) memcpy(&c.usize, (void *)c.arg.addr, 4);
 			if (c.base && c.base != 3) {
 				unsigned ks = fz_ksize[c.base];
-				fz_must_fail(&c, c.arg.r < ks, "struct not readable in full");
-				fz_must_fail(&c, c.arg.r >= 4 && (c.usize < ks || c.usize > 4096), "size field out of range");
+				/* INFO takes sizes from VER0 on and writes that many bytes */
+				unsigned km = c.base == 6 ? fz_kmin[6] : ks;
+				unsigned kw = c.base == 6 && c.usize < ks ? c.usize : ks;
+				fz_must_fail(&c, c.arg.r < km, "struct not readable in full");
+				fz_must_fail(&c, c.arg.r >= 4 && (c.usize < km || c.usize > 4096), "size field out of range");
 				fz_must_fail(&c, c.arg.r >= 4 && c.usize > c.arg.r, "size field beyond the readable struct");
-				fz_must_fail(&c, (c.base == 4 || c.base == 5 || c.base == 6) && c.arg.w < ks, "struct not writable");
+				fz_must_fail(&c, (c.base == 4 || c.base == 5 || c.base == 6) && c.arg.w < kw, "struct not writable");
 			}
 		}
 		if (fz_trace)
