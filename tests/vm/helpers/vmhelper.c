@@ -907,7 +907,8 @@ static void fz_build(struct fz_call *c, struct fz_fd *t, struct fz_fd *pool, int
 		if (c->usize >= ks && fz_pct(30)) {
 			unsigned long pl = fz_pct(70) ? 64 + fz_below(8192) : fz_below(64);
 			c->pout = fz_place(3, NULL, pl, 15);
-			if (c->pout.w) memset((void *)c->pout.addr, 0xa5, c->pout.w < pl ? c->pout.w : pl);
+			/* all that the check after the call reads (paths_len may be random, > pl) */
+			if (c->pout.w) memset((void *)c->pout.addr, 0xa5, c->pout.w < 8192 + 64 ? c->pout.w : 8192 + 64);
 			q->paths = c->pout.addr;
 			q->paths_len = fz_pct(95) ? pl : fz_r();
 			if (!q->paths && q->paths_len)
@@ -1007,7 +1008,9 @@ static void fz_check(struct fz_call *c, struct fz_fd *t, long r, int e)
 	}
 	if (c->base == 6) {
 		struct vexfs_ioc_info i;
-		memcpy(&i, (void *)c->arg.addr, sizeof i);
+		/* a VER0-sized struct may be all that is readable */
+		memset(&i, 0, sizeof i);
+		memcpy(&i, (void *)c->arg.addr, c->arg.r < sizeof i ? c->arg.r : sizeof i);
 		if (i.size != c->usize) fz_bad("INFO changed the size field %u -> %u", c->usize, i.size);
 		if (i.dim != fz_dim) fz_bad("INFO dim %u, the filesystem's is %u", i.dim, fz_dim);
 	} else if (c->base == 2) {
