@@ -402,30 +402,44 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 			goto out;
 		}
 		kept = 0;
-		used = 0;
 		for (i = 0; i < got && kept < arg.k; i++) {
-			if (!vexfs_hit_visible(file, within, hits[i].ino, pb, &pos))
+			if (!vexfs_hit_visible(file, within, hits[i].ino, NULL, &pos))
 				continue;
 			out[kept].ino = hits[i].ino;
 			out[kept].distance = hits[i].distance;
 			out[kept].reserved = 0;
 			kept++;
-			if (pb) {
-				/* the path and its NUL, while they fit */
-				u32 len = PATH_MAX - pos;
-
-				if (used <= arg.paths_len &&
-				    len <= arg.paths_len - used &&
-				    copy_to_user(upaths + used, pb->path + pos, len)) {
-					err = -EFAULT;
-					goto out;
-				}
-				used += len;
-			}
 		}
 		if (kept >= arg.k || got < n || n >= limit)
 			break;
 		n = min_t(u32, n * 4, VEXFS_QUERY_MAX_N);
+	}
+
+	/*
+	 * Paths only for the hits returned: a pass that was asked again must
+	 * leave nothing in the caller's buffer.  The walk is repeated with the
+	 * names; a hit that a racing rename or chmod hid since is dropped.
+	 */
+	if (pb) {
+		u32 j = 0;
+
+		for (i = 0; i < kept; i++) {
+			u32 len;
+
+			if (!vexfs_hit_visible(file, within, out[i].ino, pb, &pos))
+				continue;
+			out[j++] = out[i];
+			/* the path and its NUL, while they fit */
+			len = PATH_MAX - pos;
+			if (used <= arg.paths_len &&
+			    len <= arg.paths_len - used &&
+			    copy_to_user(upaths + used, pb->path + pos, len)) {
+				err = -EFAULT;
+				goto out;
+			}
+			used += len;
+		}
+		kept = j;
 	}
 
 	if (pb && used > arg.paths_len) {
