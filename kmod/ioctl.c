@@ -402,30 +402,44 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 			goto out;
 		}
 		kept = 0;
-		used = 0;
 		for (i = 0; i < got && kept < arg.k; i++) {
-			if (!vexfs_hit_visible(file, within, hits[i].ino, pb, &pos))
+			if (!vexfs_hit_visible(file, within, hits[i].ino, NULL, &pos))
 				continue;
 			out[kept].ino = hits[i].ino;
 			out[kept].distance = hits[i].distance;
 			out[kept].reserved = 0;
 			kept++;
-			if (pb) {
-				/* the path and its NUL, while they fit */
-				u32 len = PATH_MAX - pos;
-
-				if (used <= arg.paths_len &&
-				    len <= arg.paths_len - used &&
-				    copy_to_user(upaths + used, pb->path + pos, len)) {
-					err = -EFAULT;
-					goto out;
-				}
-				used += len;
-			}
 		}
 		if (kept >= arg.k || got < n || n >= limit)
 			break;
 		n = min_t(u32, n * 4, VEXFS_QUERY_MAX_N);
+	}
+
+	/*
+	 * Paths only for the hits returned: a pass that was asked again must
+	 * leave nothing in the caller's buffer.  The walk is repeated with the
+	 * names; a hit that a racing rename or chmod hid since is dropped.
+	 */
+	if (pb) {
+		u32 j = 0;
+
+		for (i = 0; i < kept; i++) {
+			u32 len;
+
+			if (!vexfs_hit_visible(file, within, out[i].ino, pb, &pos))
+				continue;
+			out[j++] = out[i];
+			/* the path and its NUL, while they fit */
+			len = PATH_MAX - pos;
+			if (used <= arg.paths_len &&
+			    len <= arg.paths_len - used &&
+			    copy_to_user(upaths + used, pb->path + pos, len)) {
+				err = -EFAULT;
+				goto out;
+			}
+			used += len;
+		}
+		kept = j;
 	}
 
 	if (pb && used > arg.paths_len) {
@@ -531,11 +545,14 @@ static long vexfs_ioc_info(struct file *file, void __user *uarg)
 	struct super_block *sb = file_inode(file)->i_sb;
 	struct vexfs_ioc_info arg;
 	struct vexfs_vec_info info = {};
+	u32 usize;
 	int err;
 
-	err = vexfs_get_arg(&arg, sizeof(arg), sizeof(arg), uarg);
+	static_assert(sizeof(arg) == VEXFS_IOC_INFO_SIZE_VER1);
+	err = vexfs_get_arg(&arg, sizeof(arg), VEXFS_IOC_INFO_SIZE_VER0, uarg);
 	if (err)
 		return err;
+	usize = min_t(u32, arg.size, sizeof(arg));
 	err = vexfs_rust_vec_info(VEXFS_FS(sb), &info);
 	if (err == -EOPNOTSUPP) {
 		/* no vector space: dim 0 says so */
@@ -555,10 +572,14 @@ static long vexfs_ioc_info(struct file *file, void __user *uarg)
 	arg.capacity = info.capacity;
 	arg.index_bytes = info.index_bytes;
 	arg.levels = info.levels;
-	/* the caller's size field is left as it was */
+	arg.cache_bytes = info.cache_bytes;
+	arg.cache_budget = info.cache_budget;
+	arg.cache_hits = info.cache_hits;
+	arg.cache_misses = info.cache_misses;
+	/* the caller's size field is left as it was; an older struct gets its fields */
 	if (copy_to_user((u8 __user *)uarg + sizeof(arg.size),
 			 (u8 *)&arg + sizeof(arg.size),
-			 sizeof(arg) - sizeof(arg.size)))
+			 usize - sizeof(arg.size)))
 		return -EFAULT;
 	return 0;
 }

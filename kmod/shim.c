@@ -91,6 +91,17 @@ void vexfs_shim_lock(struct vexfs_shim_sb *ssb)
 	sbi->nofs_flags = memalloc_nofs_save();
 }
 
+/* The memory shrinker's way in: it must not wait for a lock holder. */
+int vexfs_shim_trylock(struct vexfs_shim_sb *ssb)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(vexfs_sb_of(ssb));
+
+	if (!mutex_trylock(&sbi->lock))
+		return 0;
+	sbi->nofs_flags = memalloc_nofs_save();
+	return 1;
+}
+
 void vexfs_shim_unlock(struct vexfs_shim_sb *ssb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(vexfs_sb_of(ssb));

@@ -58,11 +58,68 @@ static void vexfs_evict_inode(struct inode *inode)
 		       inode->i_sb->s_id, inode->i_ino, err);
 }
 
+/* Budget of each mount's cache of decoded vector slot blocks. */
+static unsigned int vec_cache_mb = 32;
+module_param(vec_cache_mb, uint, 0644);
+MODULE_PARM_DESC(vec_cache_mb,
+		 "MiB of decoded vector slot blocks each mount keeps (default 32; read at mount)");
+
+/*
+ * The core's slot cache under memory pressure.  Both callbacks only try
+ * the mount's lock: reclaim can run inside an allocation the core makes
+ * while holding it (and the core never waits for reclaim), so a held lock
+ * means SHRINK_STOP, never a wait.
+ */
+static unsigned long vexfs_vec_count(struct shrinker *s,
+				     struct shrink_control *sc)
+{
+	struct vexfs_sb_info *sbi = container_of(s, struct vexfs_sb_info,
+						 vec_shrinker);
+
+	return vexfs_rust_vec_cache_count(sbi->fs);
+}
+
+static unsigned long vexfs_vec_scan(struct shrinker *s,
+				    struct shrink_control *sc)
+{
+	struct vexfs_sb_info *sbi = container_of(s, struct vexfs_sb_info,
+						 vec_shrinker);
+	s64 freed = vexfs_rust_vec_cache_shrink(sbi->fs, sc->nr_to_scan);
+
+	if (freed < 0)
+		return SHRINK_STOP;
+	return freed;
+}
+
+static void vexfs_vec_shrinker_start(struct super_block *sb)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	int err;
+
+	err = vexfs_rust_vec_cache_budget(sbi->fs, (u64)vec_cache_mb << 20);
+	if (err == -EOPNOTSUPP)
+		return;		/* no vector space */
+	sbi->vec_shrinker.count_objects = vexfs_vec_count;
+	sbi->vec_shrinker.scan_objects = vexfs_vec_scan;
+	sbi->vec_shrinker.seeks = DEFAULT_SEEKS;
+	err = register_shrinker(&sbi->vec_shrinker, "vexfs-vec:%s", sb->s_id);
+	if (err)
+		pr_warn("vexfs (%s): no shrinker for the vector cache (%d)\n",
+			sb->s_id, err);
+	else
+		sbi->vec_shrinker_on = true;
+}
+
 static void vexfs_put_super(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	int err;
 
+	/* before the core is freed: no scan may reach it afterwards */
+	if (sbi->vec_shrinker_on) {
+		unregister_shrinker(&sbi->vec_shrinker);
+		sbi->vec_shrinker_on = false;
+	}
 	err = vexfs_rust_unmount(sbi->fs);
 	if (err)
 		pr_err("vexfs (%s): unmount failed (%d)\n", sb->s_id, err);
@@ -204,6 +261,7 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		vexfs_rust_unmount(sbi->fs);
 		goto out_msg;
 	}
+	vexfs_vec_shrinker_start(sb);
 	vexfs_commit_start(sb);
 	return 0;
 

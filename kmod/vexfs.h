@@ -11,6 +11,7 @@
 
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/shrinker.h>
 #include <linux/rwsem.h>
 #include <linux/workqueue.h>
 #include <linux/buffer_head.h>
@@ -29,6 +30,8 @@ struct vexfs_sb_info {
 	struct mutex commit_lock;	/* one commit at a time */
 	struct delayed_work commit_work; /* periodic and on-demand commits */
 	bool stopping;			/* unmounting: no new commit work */
+	struct shrinker vec_shrinker;	/* frees the core's vector slot cache */
+	bool vec_shrinker_on;		/* vec_shrinker is registered */
 };
 
 /* In-core inode. */

@@ -155,6 +155,16 @@ struct vexfs_vec_info {
   uint64_t count;
   uint64_t capacity;
   uint64_t index_bytes;
+  /*
+   Bytes of decoded slot blocks cached, and the cache's budget.
+   */
+  uint64_t cache_bytes;
+  uint64_t cache_budget;
+  /*
+   Slot reads the cache answered, and those that read a block.
+   */
+  uint64_t cache_hits;
+  uint64_t cache_misses;
 };
 
 /*
@@ -364,6 +374,35 @@ int32_t vexfs_rust_truncate(struct vexfs_fs *fs, uint64_t ino, uint64_t new_size
  `fs` is NULL or a live handle; `out` is NULL or writable.
  */
 int32_t vexfs_rust_vec_info(struct vexfs_fs *fs, struct vexfs_vec_info *out);
+
+/*
+ Cached slot blocks the shrinker could free (its count_objects): 0 when
+ the mount's lock is held (never waits for it), the handle is bad, or
+ there is no vector space.
+
+ # Safety
+ `fs` is NULL or a live handle.
+ */
+uint64_t vexfs_rust_vec_cache_count(struct vexfs_fs *fs);
+
+/*
+ Free up to `nr` cached slot blocks (the shrinker's scan_objects): how
+ many were freed, or -EAGAIN when the mount's lock is held (never waits:
+ reclaim may run under that lock, in an allocation of the core).
+
+ # Safety
+ `fs` is NULL or a live handle.
+ */
+int64_t vexfs_rust_vec_cache_shrink(struct vexfs_fs *fs, uint64_t nr);
+
+/*
+ Set the slot cache's budget in bytes (evicting down to it).
+ -EOPNOTSUPP without a vector space.
+
+ # Safety
+ `fs` is NULL or a live handle.
+ */
+int32_t vexfs_rust_vec_cache_budget(struct vexfs_fs *fs, uint64_t bytes);
 
 /*
  Attach a vector (`dim` IEEE-754 bit patterns) to regular file `ino`.

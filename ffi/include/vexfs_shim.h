@@ -58,6 +58,13 @@ void vexfs_shim_commit_soon(struct vexfs_shim_sb *sb);
 void vexfs_shim_lock(struct vexfs_shim_sb *sb);
 void vexfs_shim_unlock(struct vexfs_shim_sb *sb);
 
+/*
+ * Take the lock above only if it is free: 1 if taken (release it with
+ * vexfs_shim_unlock), 0 if another holds it. Never sleeps (the memory
+ * shrinker calls the core through this).
+ */
+int vexfs_shim_trylock(struct vexfs_shim_sb *sb);
+
 /* Memory for the core's global allocator. NULL on failure. */
 void *vexfs_shim_alloc(size_t size, size_t align);
 void vexfs_shim_free(void *ptr, size_t size, size_t align);

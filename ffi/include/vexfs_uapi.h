@@ -138,7 +138,16 @@ struct vexfs_ioc_info {
 	__u64 index_bytes;	/* size of the stored HNSW graph */
 	__u32 levels;		/* HNSW levels in use */
 	__u32 reserved;
+	/* VER1: the cache of decoded vector slot blocks (kernel memory). */
+	__u64 cache_bytes;	/* bytes held now */
+	__u64 cache_budget;	/* most bytes kept between operations */
+	__u64 cache_hits;	/* vector reads the cache answered */
+	__u64 cache_misses;	/* vector reads that read a slot block */
 };
+
+/* Sizes of struct vexfs_ioc_info: a smaller caller gets the fields it has. */
+#define VEXFS_IOC_INFO_SIZE_VER0	56
+#define VEXFS_IOC_INFO_SIZE_VER1	88
 
 #define VEXFS_IOC_SET_VECTOR	_IOW(VEXFS_IOC_MAGIC, 1, struct vexfs_ioc_vector)
 #define VEXFS_IOC_GET_VECTOR	_IOWR(VEXFS_IOC_MAGIC, 2, struct vexfs_ioc_vector)

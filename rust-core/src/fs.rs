@@ -252,7 +252,6 @@ impl<D: Device> Fs<D> {
             return Ok(());
         }
         if read_only {
-            self.store_vectors()?;
             let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
             self.sb
                 .state
@@ -261,6 +260,8 @@ impl<D: Device> Fs<D> {
                 // After an abort nothing more is written: just stop changes.
                 self.write_super()?;
                 self.commit()?;
+                // After the commit: see `store_vectors`.
+                self.store_vectors()?;
                 self.journal.checkpoint(&mut self.dev)?;
             }
             self.read_only = true;
@@ -390,6 +391,7 @@ impl<D: Device> Fs<D> {
             self.sp.held = true;
             self.touched = Some(alloc::vec::Vec::new());
             self.vec_touched = false;
+            self.vec_op_begin();
             self.journal.savepoint();
         }
         Ok(())
@@ -446,6 +448,7 @@ impl<D: Device> Fs<D> {
             self.abort_op(e);
             return;
         }
+        self.vec_op_rolled_back();
         let errors = self.sb.state.get() & STATE_ERRORS;
         self.sb.clone_from(&self.sp.sb);
         self.sb_dirty = self.sp.sb_dirty;
@@ -531,14 +534,16 @@ impl<D: Device> Fs<D> {
         if self.journal.has_ordered() {
             return Err(Errno::EAGAIN);
         }
+        if flush {
+            self.commit_durable()?;
+        } else {
+            self.commit()?;
+        }
         if index {
+            // After the commit: see `store_vectors`.
             self.store_vectors()?;
         }
-        if flush {
-            self.commit_durable()
-        } else {
-            self.commit().map(|_| ())
-        }
+        Ok(())
     }
 
     /// Commit; with nothing to commit, flush the device anyway, so that
@@ -564,8 +569,8 @@ impl<D: Device> Fs<D> {
 
     /// Store the vector index, commit, and make everything durable.
     pub fn sync(&mut self) -> Result<()> {
-        self.store_vectors()?;
-        self.commit_durable()
+        self.commit_durable()?;
+        self.store_vectors()
     }
 
     /// Make a file's changes durable: commit the running transaction (it
@@ -579,7 +584,7 @@ impl<D: Device> Fs<D> {
     /// Mark the filesystem cleanly unmounted, leave the journal empty and
     /// hand the device back.
     pub fn unmount(mut self) -> (D, Result<()>) {
-        let mut res = self.store_vectors();
+        let mut res = Ok(());
         if !self.read_only {
             let clean = self.sb.state.get() & STATE_ERRORS == 0 && !self.errored;
             self.sb
@@ -587,6 +592,8 @@ impl<D: Device> Fs<D> {
                 .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
             res = res.and(self.write_super());
             res = res.and(self.commit().map(|_| ()));
+            // After the commit: see `store_vectors`.
+            res = res.and(self.store_vectors());
             if !self.journal_aborted {
                 res = res.and(self.journal.checkpoint(&mut self.dev));
             }

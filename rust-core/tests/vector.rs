@@ -209,9 +209,22 @@ fn corrupt_index_is_rebuilt_and_corrupt_slot_is_reported() {
         inos[9]
     );
     let (mut dev, _) = fs.unmount();
-    // Flip a byte in a slot block: that is corruption of user data.
+    // Flip a byte in a slot block: that is corruption of user data. The
+    // mount reads no slot block; the first read of that one reports it.
     dev.data[vstart as usize * BLOCK_SIZE + 200] ^= 0x01;
-    assert_eq!(Fs::mount(dev, false).err(), Some(Errno::EUCLEAN));
+    let mut fs = Fs::mount(dev, false).expect("the mount reads no slot block");
+    assert!(fs.vec_index_loaded());
+    assert!(!fs.has_errors());
+    assert_eq!(fs.vec_get(inos[3]), Err(Errno::EUCLEAN));
+    assert!(fs.has_errors(), "the damage is recorded");
+    assert_eq!(
+        fs.vec_query(&v(9.0, 4), ROOT, 1, 0, false),
+        Err(Errno::EUCLEAN)
+    );
+    assert_eq!(
+        fs.vec_query(&v(9.0, 4), ROOT, 1, 0, true),
+        Err(Errno::EUCLEAN)
+    );
 }
 
 /// A slot that names the wrong inode (damage resealed with a good checksum)
@@ -586,4 +599,213 @@ fn sparse_large_subtree_falls_back_to_a_walk() {
     inos.sort_unstable();
     assert_eq!(inos, three);
     assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
+}
+
+/// A device that counts reads of the vector slot blocks.
+struct SlotReads {
+    dev: MemDevice,
+    slots: std::ops::Range<u64>,
+    slot_reads: u64,
+}
+
+impl vexfs_core::dev::Device for SlotReads {
+    fn block_count(&self) -> u64 {
+        self.dev.block_count()
+    }
+    fn read_block(&mut self, b: u64, buf: &mut [u8; BLOCK_SIZE]) -> vexfs_core::Result<()> {
+        if self.slots.contains(&b) {
+            self.slot_reads += 1;
+        }
+        self.dev.read_block(b, buf)
+    }
+    fn write_block(&mut self, b: u64, buf: &[u8; BLOCK_SIZE]) -> vexfs_core::Result<()> {
+        self.dev.write_block(b, buf)
+    }
+    fn flush(&mut self) -> vexfs_core::Result<()> {
+        self.dev.flush()
+    }
+    fn now(&self) -> vexfs_core::dev::Timespec {
+        self.dev.now()
+    }
+    fn log(&self, level: vexfs_core::dev::LogLevel, msg: std::fmt::Arguments<'_>) {
+        self.dev.log(level, msg)
+    }
+}
+
+/// A clean mount with a current stored graph reads no slot block (the
+/// vectors are read on demand); the first query reads some, not all.
+#[test]
+fn a_clean_mount_reads_no_slot_block() {
+    let n = 1500;
+    let dim = 64;
+    let mut fs = fresh_vec(32768, dim as u32, L2);
+    let inos = files(&mut fs, ROOT, n, dim);
+    let q = v(420.2, dim);
+    let before = fs.vec_query(&q, ROOT, 5, 0, false).unwrap();
+    let start = fs.sb.vector_start.get();
+    let slots = start..start + fs.sb.vec_slot_blocks.get();
+    let inited = fs.sb.vec_slot_blocks_inited.get();
+    assert!(inited > 100, "{inited} slot blocks in use");
+    let (dev, r) = fs.unmount();
+    r.unwrap();
+    let dev = SlotReads {
+        dev,
+        slots,
+        slot_reads: 0,
+    };
+    let mut fs = Fs::mount(dev, false).expect("mount");
+    assert!(fs.vec_index_loaded());
+    assert_eq!(fs.dev.slot_reads, 0, "slot blocks read at mount");
+    assert_eq!(fs.vec_info().unwrap().count, n as u64);
+    assert_eq!(fs.vec_query(&q, ROOT, 5, 0, false).unwrap(), before);
+    let after_query = fs.dev.slot_reads;
+    assert!(
+        after_query > 0 && after_query < inited / 2,
+        "{after_query} of {inited} slot blocks read by one query"
+    );
+    assert_eq!(fs.vec_get(inos[7]).unwrap(), v(7.0, dim));
+    // A new vector goes to the lowest free slot without a scan.
+    fs.vec_delete(inos[3]).unwrap();
+    let f = fs.create(ROOT, b"new", REG, 0, 0, 0).unwrap();
+    fs.vec_set(f, &v(3.5, dim)).unwrap();
+    assert_eq!(
+        fs.vec_query(&v(3.5, dim), ROOT, 1, 0, false).unwrap()[0].0,
+        f
+    );
+    assert!(fs.dev.slot_reads < inited / 2);
+    let (dev, r) = fs.unmount();
+    r.unwrap();
+    let mut fs = Fs::mount(dev.dev, false).unwrap();
+    assert!(fs.vec_index_loaded());
+    assert_eq!(
+        fs.vec_query(&v(3.5, dim), ROOT, 1, 0, true).unwrap()[0].0,
+        f
+    );
+}
+
+/// One workload on two filesystems, with a tiny cache and a large one:
+/// every answer is the same, and the tiny cache never holds more than its
+/// budget between operations.
+#[test]
+fn a_tiny_cache_gives_the_same_answers() {
+    let dim = 16;
+    // 16-d: 50 slots of 80 bytes a block; an entry is about 3.7 KiB.
+    let tiny = 8 << 10;
+    let run = |budget: usize| {
+        let mut fs = fresh_vec(32768, dim as u32, L2);
+        fs.vec_cache_set_budget(budget).unwrap();
+        let mut log = Vec::new();
+        let check = |fs: &Fs<MemDevice>| {
+            let st = fs.vec_cache_stats().unwrap();
+            assert!(st.bytes <= budget as u64, "{st:?}");
+        };
+        let sub = fs.create(ROOT, b"sub", DIR, 0, 0, 0).unwrap();
+        let mut inos = Vec::new();
+        for i in 0..1200usize {
+            let dir = if i % 7 == 0 { sub } else { ROOT };
+            let ino = fs
+                .create(dir, format!("f{i}").as_bytes(), REG, 0, 0, 0)
+                .unwrap();
+            let x: Vec<f32> = (0..dim)
+                .map(|d| ((i * 31 + d * 17) % 97) as f32 + (i % 13) as f32 * 0.1)
+                .collect();
+            fs.vec_set(ino, &x).unwrap();
+            check(&fs);
+            inos.push(ino);
+        }
+        let queries: Vec<Vec<f32>> = (0..20)
+            .map(|k| (0..dim).map(|d| ((k * 13 + d * 7) % 97) as f32).collect())
+            .collect();
+        let answers = |fs: &mut Fs<MemDevice>, log: &mut Vec<_>| {
+            for q in &queries {
+                log.push(fs.vec_query(q, ROOT, 10, 0, false).unwrap());
+                log.push(fs.vec_query(q, ROOT, 10, 0, true).unwrap());
+                log.push(fs.vec_query(q, sub, 5, 0, false).unwrap());
+            }
+        };
+        answers(&mut fs, &mut log);
+        check(&fs);
+        for &ino in inos.iter().step_by(3) {
+            fs.vec_delete(ino).unwrap();
+            check(&fs);
+        }
+        answers(&mut fs, &mut log);
+        check(&fs);
+        let mut fs = remount(fs);
+        fs.vec_cache_set_budget(budget).unwrap();
+        answers(&mut fs, &mut log);
+        check(&fs);
+        (log, fs.vec_cache_stats().unwrap())
+    };
+    let (small, st_small) = run(tiny);
+    let (large, st_large) = run(64 << 20);
+    assert!(
+        st_small.misses > st_large.misses,
+        "{st_small:?} {st_large:?}"
+    );
+    assert_eq!(small.len(), large.len());
+    for (i, (a, b)) in small.iter().zip(large.iter()).enumerate() {
+        assert_eq!(a, b, "answer {i}");
+    }
+    // And the graph's answers are those of the exact search, mostly.
+    let mut found = 0;
+    let mut total = 0;
+    for pair in small.chunks(3) {
+        let (g, e) = (&pair[0], &pair[1]);
+        total += e.len();
+        found += e.iter().filter(|x| g.iter().any(|y| y.0 == x.0)).count();
+    }
+    assert!(found * 100 >= total * 90, "recall {found}/{total}");
+}
+
+/// The shrinker's entry point frees what it is asked to; queries read the
+/// blocks again and answer the same.
+#[test]
+fn shrink_frees_entries_and_queries_still_work() {
+    let dim = 8;
+    let mut fs = fresh_vec(16384, dim as u32, L2);
+    let inos = files(&mut fs, ROOT, 800, dim);
+    let mut fs = remount(fs);
+    let q = v(321.4, dim);
+    let before = fs.vec_query(&q, ROOT, 5, 0, true).unwrap();
+    assert_eq!(before[0].0, inos[321]);
+    let n = fs.vec_cache_count();
+    let st = fs.vec_cache_stats().unwrap();
+    assert!(n > 4 && st.bytes > 0, "{n} {st:?}");
+    assert_eq!(fs.vec_cache_shrink(2), 2);
+    assert_eq!(fs.vec_cache_count(), n - 2);
+    assert_eq!(fs.vec_cache_shrink(usize::MAX), n - 2);
+    assert_eq!(fs.vec_cache_count(), 0);
+    assert_eq!(fs.vec_cache_stats().unwrap().bytes, 0);
+    assert_eq!(fs.vec_cache_shrink(10), 0);
+    let misses = fs.vec_cache_stats().unwrap().misses;
+    assert_eq!(fs.vec_query(&q, ROOT, 5, 0, true).unwrap(), before);
+    assert!(fs.vec_cache_stats().unwrap().misses > misses);
+    assert_eq!(fs.vec_query(&q, ROOT, 5, 0, false).unwrap()[0].0, inos[321]);
+    assert_eq!(fs.vec_get(inos[5]).unwrap(), v(5.0, dim));
+    // A budget of nothing caches nothing between operations.
+    fs.vec_cache_set_budget(0).unwrap();
+    assert_eq!(fs.vec_query(&q, ROOT, 5, 0, true).unwrap(), before);
+    assert_eq!(fs.vec_cache_count(), 0);
+}
+
+/// A slot block that disagrees with the current stored graph (a live slot
+/// the graph lacks, damage resealed with a good checksum) is corruption
+/// found at its first read: an error and a log line, no panic.
+#[test]
+fn a_slot_block_disagreeing_with_the_graph_is_reported_at_first_read() {
+    let mut fs = fresh_vec(16384, 4, L2);
+    let inos = files(&mut fs, ROOT, 50, 4);
+    let vstart = fs.sb.vector_start.get();
+    let (mut dev, r) = fs.unmount();
+    r.unwrap();
+    // Slot 9 (block 0) is marked free on disk while the graph has it.
+    let blk = vstart as usize * BLOCK_SIZE;
+    let at = blk + 32 + 9 * 32;
+    dev.data[at..at + 8].copy_from_slice(&0u64.to_le_bytes());
+    let b: &mut [u8; BLOCK_SIZE] = (&mut dev.data[blk..blk + BLOCK_SIZE]).try_into().unwrap();
+    vexfs_core::format::seal_block(b);
+    let mut fs = Fs::mount(dev, false).unwrap();
+    assert_eq!(fs.vec_get(inos[20]), Err(Errno::EUCLEAN));
+    assert!(fs.has_errors());
 }

@@ -233,6 +233,23 @@ void vexfs_shim_lock(struct vexfs_shim_sb *sb)
 	sb->locks++;
 }
 
+int vexfs_shim_trylock(struct vexfs_shim_sb *sb)
+{
+	if (!sb) {
+		fprintf(stderr, "shim: vexfs_shim_trylock(NULL)\n");
+		abort();
+	}
+	/* The kernel's mutex_trylock fails for its owner too. */
+	if (owned(sb) || pthread_mutex_trylock(&sb->mu) != 0) {
+		sb->trylock_busy++;
+		return 0;
+	}
+	sb->owner = pthread_self();
+	sb->held = 1;
+	sb->locks++;
+	return 1;
+}
+
 void vexfs_shim_unlock(struct vexfs_shim_sb *sb)
 {
 	int err;

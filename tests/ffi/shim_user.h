@@ -37,6 +37,7 @@ struct vexfs_shim_sb {
 
 	/* Counters. */
 	unsigned long reads, writes, flushes, locks, unlocks, commit_hints;
+	unsigned long trylock_busy;	/* vexfs_shim_trylock found the lock held */
 	unsigned long injected;
 	/* Contract violations seen (block I/O without the lock, ...). */
 	unsigned long violations;

@@ -500,7 +500,7 @@ mod tests {
         assert_eq!(VEXFS_IOC_DEL_VECTOR, 0x0000_F503);
         assert_eq!(VEXFS_IOC_QUERY, 0xC038_F504);
         assert_eq!(VEXFS_IOC_BATCH_SET, 0xC030_F505);
-        assert_eq!(VEXFS_IOC_INFO, 0xC038_F506);
+        assert_eq!(VEXFS_IOC_INFO, 0xC058_F506);
     }
 
     #[test]
@@ -517,7 +517,7 @@ mod tests {
             crate::uapi::VEXFS_IOC_QUERY_SIZE_VER0 as usize
         );
         assert_eq!(size_of::<vexfs_ioc_batch>(), 48);
-        assert_eq!(size_of::<vexfs_ioc_info>(), 56);
+        assert_eq!(size_of::<vexfs_ioc_info>(), 88);
     }
 
     #[test]

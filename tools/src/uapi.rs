@@ -14,6 +14,8 @@ pub const VEXFS_METRIC_IP: u32 = 3;
 pub const VEXFS_IOC_QUERY_SIZE_VER0: u32 = 40;
 pub const VEXFS_IOC_QUERY_SIZE_VER1: u32 = 56;
 pub const VEXFS_QUERY_EXACT: u32 = 1;
+pub const VEXFS_IOC_INFO_SIZE_VER0: u32 = 56;
+pub const VEXFS_IOC_INFO_SIZE_VER1: u32 = 88;
 pub type __u32 = core::ffi::c_uint;
 pub type __u64 = core::ffi::c_ulonglong;
 pub type vexfs_float_t = f32;
@@ -73,4 +75,8 @@ pub struct vexfs_ioc_info {
     pub index_bytes: __u64,
     pub levels: __u32,
     pub reserved: __u32,
+    pub cache_bytes: __u64,
+    pub cache_budget: __u64,
+    pub cache_hits: __u64,
+    pub cache_misses: __u64,
 }

@@ -787,6 +787,12 @@ pub struct vexfs_vec_info {
     pub count: u64,
     pub capacity: u64,
     pub index_bytes: u64,
+    /// Bytes of decoded slot blocks cached, and the cache's budget.
+    pub cache_bytes: u64,
+    pub cache_budget: u64,
+    /// Slot reads the cache answered, and those that read a block.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
 }
 
 /// One query result; `distance` is the IEEE-754 bits of an f32.
@@ -847,10 +853,77 @@ pub unsafe extern "C" fn vexfs_rust_vec_info(fs: *mut vexfs_fs, out: *mut vexfs_
                 count: i.count,
                 capacity: i.capacity,
                 index_bytes: i.index_bytes,
+                cache_bytes: i.cache.bytes,
+                cache_budget: i.cache.budget,
+                cache_hits: i.cache.hits,
+                cache_misses: i.cache.misses,
             })
         };
         Ok(())
     }))
+}
+
+/// Lock a handle's mount only if the lock is free (the shrinker's way in).
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+unsafe fn try_lock<'a>(fs: *mut vexfs_fs) -> Result<Option<Locked<'a>>> {
+    // SAFETY: per the contract above.
+    let h = unsafe { fs.as_ref() }.ok_or(Errno::EINVAL)?;
+    if h.magic != HANDLE_MAGIC {
+        return Err(Errno::EBADF);
+    }
+    // SAFETY: sb is the live context this handle was created with.
+    if unsafe { sys::vexfs_shim_trylock(h.sb) } == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Locked { h }))
+}
+
+/// Cached slot blocks the shrinker could free (its count_objects): 0 when
+/// the mount's lock is held (never waits for it), the handle is bad, or
+/// there is no vector space.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_vec_cache_count(fs: *mut vexfs_fs) -> u64 {
+    // SAFETY: per the contract.
+    match unsafe { try_lock(fs) } {
+        Ok(Some(mut g)) => g.fs().map_or(0, |f| f.vec_cache_count() as u64),
+        _ => 0,
+    }
+}
+
+/// Free up to `nr` cached slot blocks (the shrinker's scan_objects): how
+/// many were freed, or -EAGAIN when the mount's lock is held (never waits:
+/// reclaim may run under that lock, in an allocation of the core).
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_vec_cache_shrink(fs: *mut vexfs_fs, nr: u64) -> i64 {
+    // SAFETY: per the contract.
+    match unsafe { try_lock(fs) } {
+        Ok(Some(mut g)) => match g.fs() {
+            Ok(f) => f.vec_cache_shrink(usize::try_from(nr).unwrap_or(usize::MAX)) as i64,
+            Err(e) => i64::from(e.to_neg()),
+        },
+        Ok(None) => i64::from(Errno::EAGAIN.to_neg()),
+        Err(e) => i64::from(e.to_neg()),
+    }
+}
+
+/// Set the slot cache's budget in bytes (evicting down to it).
+/// -EOPNOTSUPP without a vector space.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_vec_cache_budget(fs: *mut vexfs_fs, bytes: u64) -> i32 {
+    ret(with_fs!(fs, |f| f.vec_cache_set_budget(
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    )))
 }
 
 /// Attach a vector (`dim` IEEE-754 bit patterns) to regular file `ino`.

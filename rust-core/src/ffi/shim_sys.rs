@@ -43,6 +43,9 @@ unsafe extern "C" {
     pub fn vexfs_shim_unlock(sb: *mut vexfs_shim_sb);
 }
 unsafe extern "C" {
+    pub fn vexfs_shim_trylock(sb: *mut vexfs_shim_sb) -> core::ffi::c_int;
+}
+unsafe extern "C" {
     pub fn vexfs_shim_alloc(size: usize, align: usize) -> *mut core::ffi::c_void;
 }
 unsafe extern "C" {

@@ -1,17 +1,18 @@
 //! The vector store: slots in the vector area hold each file's embedding
-//! (checksummed blocks, read back at mount), the HNSW graph over them lives
-//! in memory while mounted and is stored in the rest of the vector area at
-//! sync and unmount, so an intact graph is loaded, not rebuilt.
+//! (checksummed blocks, read on demand through a bounded cache of decoded
+//! blocks, `vector::cache`), the HNSW graph over them lives in memory while
+//! mounted and is stored in the rest of the vector area at sync and
+//! unmount, so an intact graph is loaded, not rebuilt.
 
-use crate::dev::{new_block, Device, LogLevel};
+use crate::dev::{new_block, BlockBuf, Device, LogLevel};
 use crate::format::*;
+use crate::vector::cache::{CacheStats, Entry, UsedSlots, VecCache};
 use crate::vector::distance::{is_finite_vector, Metric};
 use crate::vector::hnsw::{exact_search, Hnsw, HnswError, HnswParams, Vectors};
 use crate::{Errno, Fs, Result};
 use alloc::boxed::Box;
-use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
+use core::cell::{Cell, RefCell};
 use hashbrown::{HashMap, HashSet};
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
@@ -45,73 +46,161 @@ struct Ancestry {
     err: Option<Errno>,
 }
 
-/// Slot contents in memory, indexed by slot number.
-pub struct SlotTable {
+/// Slots one exact scan reads per view: the cache may exceed its budget by
+/// the blocks a view pins, so long scans are cut into views this size.
+const EXACT_CHUNK: usize = 256;
+
+/// Where the slots are, from the superblock (fixed while a view lives).
+#[derive(Clone, Copy)]
+struct SlotLayout {
+    start: u64,
+    inited: u64,
+    per: u32,
+    size: usize,
     dim: usize,
-    data: Vec<f32>,
-    /// Owning inode of each slot (0 = free).
-    owner: Vec<u64>,
-    /// Known free slots, lowest handed out first (the rest lie past `owner`).
-    free: BinaryHeap<Reverse<u32>>,
+    capacity: u32,
+    max_ino: u64,
 }
 
-impl Vectors for SlotTable {
+/// The vectors as the graph sees them during one operation: slot blocks
+/// read on demand through the mount's cache.
+///
+/// It holds the rest of the filesystem (`fs`, with `vec` taken out) in a
+/// RefCell so that a miss can read the block with the journal-aware
+/// `read_blk` while the graph and the cache are borrowed, and a search
+/// filter can read inodes. The core is single-threaded under the mount's
+/// lock; the borrows never nest (a miss and a filter call run in turn).
+pub(crate) struct SlotView<'a, D: Device> {
+    fs: RefCell<&'a mut Fs<D>>,
+    cache: &'a VecCache,
+    used: &'a UsedSlots,
+    lay: SlotLayout,
+    buf: RefCell<Option<BlockBuf>>,
+    /// The first error a read met (the vector then counts as unreadable;
+    /// the operation returns this when the graph call is done).
+    err: Cell<Option<Errno>>,
+}
+
+impl<D: Device> Vectors for SlotView<'_, D> {
     fn get(&self, id: u32) -> Option<&[f32]> {
-        let i = id as usize;
-        if *self.owner.get(i)? == 0 {
+        self.slot(id).map(|(_, v)| v)
+    }
+}
+
+impl<'a, D: Device> SlotView<'a, D> {
+    fn new(
+        fs: &'a mut Fs<D>,
+        cache: &'a mut VecCache,
+        used: &'a UsedSlots,
+        lay: SlotLayout,
+    ) -> Self {
+        cache.begin();
+        SlotView {
+            fs: RefCell::new(fs),
+            cache,
+            used,
+            lay,
+            buf: RefCell::new(None),
+            err: Cell::new(None),
+        }
+    }
+
+    fn fail(&self, e: Errno) {
+        if self.err.get().is_none() {
+            self.err.set(Some(e));
+        }
+    }
+
+    /// The owner and vector of a slot in use (None: free, or unreadable,
+    /// with the error noted).
+    fn slot(&self, id: u32) -> Option<(u64, &[f32])> {
+        if !self.used.contains(id) {
             return None;
         }
-        self.data.get(i * self.dim..(i + 1) * self.dim)
-    }
-}
-
-impl SlotTable {
-    /// Room for `slot` and for one more free slot: after this, `put` and
-    /// `clear` of it do not allocate.
-    fn reserve(&mut self, slot: u32) -> Result<()> {
-        let i = slot as usize;
-        if self.owner.len() <= i {
-            let want = (i + 1).checked_mul(self.dim).ok_or(Errno::ENOMEM)?;
-            self.owner
-                .try_reserve(i + 1 - self.owner.len())
-                .map_err(|_| Errno::ENOMEM)?;
-            self.data
-                .try_reserve(want - self.data.len())
-                .map_err(|_| Errno::ENOMEM)?;
+        let per = self.lay.per.max(1);
+        let (b, j) = (u64::from(id / per), (id % per) as usize);
+        if let Some(x) = self.cache.get(b, j) {
+            return Some(x);
         }
-        self.free.try_reserve(1).map_err(|_| Errno::ENOMEM)
+        self.cache.miss();
+        if let Err(e) = self.load(b) {
+            self.fail(e);
+            return None;
+        }
+        self.cache.get(b, j)
     }
 
-    fn put(&mut self, slot: u32, ino: u64, v: &[f32]) -> Result<()> {
-        let i = slot as usize;
-        if self.owner.len() <= i {
-            self.reserve(slot)?;
-            crate::mem::resize(&mut self.owner, i + 1, 0)?;
-            crate::mem::resize(&mut self.data, (i + 1) * self.dim, 0.0)?;
-        }
-        if let Some(o) = self.owner.get_mut(i) {
-            *o = ino;
-        }
-        self.data
-            .get_mut(i * self.dim..(i + 1) * self.dim)
-            .ok_or(Errno::EIO)?
-            .copy_from_slice(v);
-        Ok(())
+    /// The owner of a slot in use.
+    fn owner(&self, id: u32) -> Option<u64> {
+        self.slot(id).map(|(o, _)| o)
     }
 
-    fn clear(&mut self, slot: u32) -> Result<()> {
-        if let Some(o) = self.owner.get_mut(slot as usize) {
-            *o = 0;
+    /// Whether `ino` is below the subtree `a` describes (see `Fs::below`).
+    fn below(&self, ino: u64, a: &mut Ancestry) -> bool {
+        match self.fs.try_borrow_mut() {
+            Ok(mut fs) => fs.below(ino, a),
+            Err(_) => {
+                a.err.get_or_insert(Errno::EIO);
+                false
+            }
         }
-        crate::mem::heap_push(&mut self.free, Reverse(slot))
     }
 
-    fn used(&self) -> impl Iterator<Item = u32> + '_ {
-        self.owner
-            .iter()
-            .enumerate()
-            .filter(|(_, &o)| o != 0)
-            .map(|(i, _)| i as u32)
+    /// Read slot block `b`, check it, and cache it decoded.
+    #[inline(never)]
+    fn load(&self, b: u64) -> Result<()> {
+        let lay = self.lay;
+        let mut fs = self.fs.try_borrow_mut().map_err(|_| Errno::EIO)?;
+        let blk = lay.start + b;
+        if b >= lay.inited {
+            return Err(fs.corrupt(format_args!(
+                "vector slot block {} holds an indexed slot but was never written",
+                blk
+            )));
+        }
+        let mut bufs = self.buf.try_borrow_mut().map_err(|_| Errno::EIO)?;
+        if bufs.is_none() {
+            *bufs = Some(new_block()?);
+        }
+        let buf = bufs.as_mut().ok_or(Errno::ENOMEM)?;
+        fs.read_blk(blk, buf)?;
+        if let Err(why) = verify_block(buf, BLOCK_MAGIC_VSLOT, blk, Some(0)) {
+            return Err(fs.corrupt(format_args!("vector slot block {}: {}", blk, why)));
+        }
+        let per = lay.per as usize;
+        let mut floats: Vec<f32> = crate::mem::vec_filled(per * lay.dim, 0.0)?;
+        let mut owners: Vec<u64> = crate::mem::vec_filled(per, 0)?;
+        for j in 0..per {
+            let slot = b * u64::from(lay.per) + j as u64;
+            if slot >= u64::from(lay.capacity) {
+                break;
+            }
+            let slot = slot as u32;
+            let off = HEADER_SIZE + j * lay.size;
+            let raw = buf.get(off..off + lay.size).ok_or(Errno::EIO)?;
+            let (head, body) = VecSlotHead::read_from_prefix(raw).map_err(|_| Errno::EIO)?;
+            let ino = head.ino.get();
+            let used = self.used.contains(slot);
+            if ino == 0 && !used {
+                continue;
+            }
+            let v = floats
+                .get_mut(j * lay.dim..(j + 1) * lay.dim)
+                .ok_or(Errno::EIO)?;
+            for (x, c) in v.iter_mut().zip(body.chunks_exact(4)) {
+                *x = f32::from_le_bytes(c.try_into().unwrap_or([0; 4]));
+            }
+            if ino == 0 || !used || ino > lay.max_ino || !is_finite_vector(v) {
+                return Err(fs.corrupt(format_args!(
+                    "vector slot {}: bad owner {} or values (in use: {})",
+                    slot, ino, used
+                )));
+            }
+            if let Some(o) = owners.get_mut(j) {
+                *o = ino;
+            }
+        }
+        self.cache.insert(b, Entry::new(floats, owners))
     }
 }
 
@@ -121,8 +210,17 @@ pub struct VecSpace {
     pub metric: Metric,
     pub ef_search: u32,
     pub capacity: u32,
-    pub slots: SlotTable,
+    /// The slots in use.
+    pub used: UsedSlots,
+    /// Decoded slot blocks read so far (bounded, reclaimable).
+    pub cache: VecCache,
     pub graph: Hnsw,
+    /// Slot blocks written by the running operation: their cached copies
+    /// are dropped again if it is rolled back. None: too many to note.
+    op_blocks: Option<Vec<u64>>,
+    /// `dirty` when the running operation began (a rollback undoes the
+    /// generation bump of `vec_begin_change`, so it restores this too).
+    op_dirty: bool,
     /// The vector set changed since the graph was stored.
     dirty: bool,
     /// A change could not be made to the graph (out of memory): it is not
@@ -145,6 +243,7 @@ pub struct VecInfo {
     pub count: u64,
     pub capacity: u64,
     pub index_bytes: u64,
+    pub cache: CacheStats,
 }
 
 /// First block of the stored graph.
@@ -176,7 +275,43 @@ impl<D: Device> Fs<D> {
         )
     }
 
-    /// Read the slots and the stored graph (or rebuild it) at mount.
+    fn slot_layout(&self, capacity: u32) -> SlotLayout {
+        SlotLayout {
+            start: self.sb.vector_start.get(),
+            inited: self.sb.vec_slot_blocks_inited.get(),
+            per: self.sb.vec_slots_per_block.get().max(1),
+            size: self.sb.vec_slot_size.get() as usize,
+            dim: self.sb.vec_dim.get() as usize,
+            capacity,
+            max_ino: self.sb.inode_count.get(),
+        }
+    }
+
+    /// Run `f` over the graph and a view of the slots; with the first error
+    /// a slot read met. The cache is trimmed to its budget afterwards.
+    fn with_view<R>(
+        &mut self,
+        f: impl FnOnce(&mut Hnsw, &SlotView<'_, D>) -> R,
+    ) -> Result<(R, Option<Errno>)> {
+        let mut vs = self.vec.take().ok_or(Errno::EOPNOTSUPP)?;
+        let lay = self.slot_layout(vs.capacity);
+        let out = {
+            let VecSpace {
+                graph, cache, used, ..
+            } = &mut *vs;
+            let view = SlotView::new(self, cache, used, lay);
+            let r = f(graph, &view);
+            (r, view.err.get())
+        };
+        vs.cache.trim();
+        self.vec = Some(vs);
+        Ok(out)
+    }
+
+    /// The vector space at mount: the stored graph when it is current (no
+    /// slot block is read: the graph's nodes are the slots in use, and
+    /// each block is checked when it is first read), else the slots read
+    /// and checked and the graph rebuilt (O(N): after a crash or damage).
     #[inline(never)]
     pub(crate) fn load_vectors(&mut self) -> Result<()> {
         let dim = self.sb.vec_dim.get();
@@ -198,99 +333,107 @@ impl<D: Device> Fs<D> {
                     .unwrap_or([0; 8]),
             ),
         };
-        let (slots, count, stored) = self.slots_and_graph(dim, capacity)?;
-        if count != self.sb.vec_count.get() {
-            self.dev.log(
-                LogLevel::Warn,
-                format_args!(
-                    "vector count {} in superblock, {} in slots: using slots",
-                    self.sb.vec_count.get(),
-                    count
-                ),
-            );
-            self.sb.vec_count.set(count);
+        // A stored graph that is current was written after the vector set
+        // last changed, by a clean sync: slots and inodes then agree (the
+        // journal committed them together). Its nodes are the slots in
+        // use; a slot block that disagrees is reported as corrupt when it
+        // is first read, and query hits are checked against their inodes.
+        let mut stored = self.load_graph(capacity, self.sb.vec_count.get());
+        let mut used = UsedSlots::default();
+        if let Some(g) = stored.as_ref() {
+            let limit = self
+                .sb
+                .vec_slot_blocks_inited
+                .get()
+                .saturating_mul(u64::from(self.sb.vec_slots_per_block.get()));
+            for id in g.ids() {
+                if u64::from(id) >= limit {
+                    break;
+                }
+                used.set(id)?;
+            }
+            if used.count() != g.len() as u64 {
+                self.dev.log(
+                    LogLevel::Warn,
+                    format_args!("vector index names slots never written: rebuilding"),
+                );
+                stored = None;
+            }
         }
-        let (graph, loaded, rebuilt) =
-            self.index_for(params, metric, capacity, count, &slots, stored)?;
-        // A rebuilt graph is stored at the next sync.
+        if stored.is_none() {
+            let (u, count) = self.read_slots(capacity)?;
+            used = u;
+            if count != self.sb.vec_count.get() {
+                self.dev.log(
+                    LogLevel::Warn,
+                    format_args!(
+                        "vector count {} in superblock, {} in slots: using slots",
+                        self.sb.vec_count.get(),
+                        count
+                    ),
+                );
+                self.sb.vec_count.set(count);
+            }
+        }
+        let loaded = stored.is_some();
+        self.install_space(metric, capacity, used, stored, params)?;
+        if !loaded {
+            let r = self.rebuild_index();
+            if r.is_err() {
+                self.vec = None;
+            }
+            r?;
+        }
+        Ok(())
+    }
+
+    /// `self.vec` from its parts (split from `load_vectors` to keep kernel
+    /// stack frames small).
+    #[inline(never)]
+    fn install_space(
+        &mut self,
+        metric: Metric,
+        capacity: u32,
+        used: UsedSlots,
+        stored: Option<Box<Hnsw>>,
+        params: HnswParams,
+    ) -> Result<()> {
+        let dim = self.sb.vec_dim.get();
+        let loaded = stored.is_some();
+        let graph = match stored {
+            Some(g) => *g,
+            None => Hnsw::new(params, metric, capacity),
+        };
         self.vec = Some(crate::mem::boxed(VecSpace {
             dim,
             metric,
             ef_search: self.sb.hnsw_ef_search.get(),
             capacity,
-            slots,
+            used,
+            cache: VecCache::new(dim as usize, crate::vector::cache::DEFAULT_BUDGET),
             graph,
-            dirty: rebuilt,
+            op_blocks: None,
+            op_dirty: false,
+            dirty: false,
             stale: false,
             loaded,
         })?);
         Ok(())
     }
 
-    /// The slots, their count and the stored graph if it is current.
-    ///
-    /// A stored graph that is current was written after the vector set last
-    /// changed, by a clean sync: slots and inodes then agree (the journal
-    /// committed them together) and need no cross-check, which costs an
-    /// inode read per vector. Any disagreement between graph and slots
-    /// falls back to the checked read and a rebuild. (Apart from
-    /// `load_vectors` to keep kernel stack frames small.)
+    /// Every slot block read and checked: the slots in use and their
+    /// count, with orphaned slots (torn between slot and inode) freed.
+    /// O(N) block and inode reads: only when the stored graph is not
+    /// current. (Split from `load_vectors` to keep kernel stack frames
+    /// small.)
     #[inline(never)]
-    fn slots_and_graph(
-        &mut self,
-        dim: u32,
-        capacity: u32,
-    ) -> Result<(SlotTable, u64, Option<Box<Hnsw>>)> {
-        let mut stored = self.load_graph(capacity, self.sb.vec_count.get());
-        let (mut slots, mut count) = self.read_slots(dim, capacity, stored.as_deref())?;
-        if let (Some(g), Some(_)) = (stored.as_ref(), slots.as_ref()) {
-            // Every live slot is in the graph (checked while reading): equal
-            // counts make the sets equal.
-            if g.len() as u64 != count {
-                self.dev.log(
-                    LogLevel::Warn,
-                    format_args!("vector index does not match the vector slots: rebuilding"),
-                );
-                stored = None;
-                slots = None;
-            }
-        }
-        let slots = match slots {
-            Some(t) => t,
-            None => {
-                stored = None;
-                let (t, c) = self.read_slots(dim, capacity, None)?;
-                count = c;
-                t.ok_or(Errno::EIO)?
-            }
-        };
-        Ok((slots, count, stored))
-    }
-
-    /// Every slot block read and checked: the vectors, with orphaned slots
-    /// (torn between slot and inode) freed. With `current`, the graph
-    /// stored by a clean sync, owners are not checked against their inodes
-    /// and a slot the graph lacks ends the read with `None` (the caller
-    /// reads again with the checks). (Split from `load_vectors` to keep
-    /// kernel stack frames small.)
-    #[inline(never)]
-    fn read_slots(
-        &mut self,
-        dim: u32,
-        capacity: u32,
-        current: Option<&Hnsw>,
-    ) -> Result<(Option<SlotTable>, u64)> {
-        let mut slots = SlotTable {
-            dim: dim as usize,
-            data: Vec::new(),
-            owner: Vec::new(),
-            free: BinaryHeap::new(),
-        };
+    fn read_slots(&mut self, capacity: u32) -> Result<(UsedSlots, u64)> {
+        let mut used = UsedSlots::default();
+        let dim = self.sb.vec_dim.get() as usize;
         let per = self.sb.vec_slots_per_block.get();
         let size = self.sb.vec_slot_size.get() as usize;
         let mut buf = new_block()?;
-        let mut v: Vec<f32> = crate::mem::vec_filled(dim as usize, 0.0)?;
-        let mut count = 0u64;
+        let mut v: Vec<f32> = crate::mem::vec_filled(dim, 0.0)?;
         let mut orphans: Vec<u32> = Vec::new();
         let max_ino = self.sb.inode_count.get();
         for b in 0..self.sb.vec_slot_blocks_inited.get() {
@@ -310,7 +453,6 @@ impl<D: Device> Fs<D> {
                 let (head, body) = VecSlotHead::read_from_prefix(raw).map_err(|_| Errno::EIO)?;
                 let ino = head.ino.get();
                 if ino == 0 {
-                    crate::mem::heap_push(&mut slots.free, Reverse(slot))?;
                     continue;
                 }
                 for (x, c) in v.iter_mut().zip(body.chunks_exact(4)) {
@@ -320,14 +462,6 @@ impl<D: Device> Fs<D> {
                     return Err(
                         self.corrupt(format_args!("vector slot {}: bad owner or values", slot))
                     );
-                }
-                if let Some(g) = current {
-                    if !g.contains(slot) {
-                        return Ok((None, count));
-                    }
-                    slots.put(slot, ino, &v)?;
-                    count += 1;
-                    continue;
                 }
                 // The slot must be the one its inode names: a write torn
                 // between slot and inode leaves an orphan, which is freed.
@@ -340,66 +474,62 @@ impl<D: Device> Fs<D> {
                         ),
                     );
                     crate::mem::push(&mut orphans, slot)?;
-                    crate::mem::heap_push(&mut slots.free, Reverse(slot))?;
                     continue;
                 }
-                slots.put(slot, ino, &v)?;
-                count += 1;
+                used.set(slot)?;
             }
         }
         if !self.read_only {
-            let zeros: Vec<f32> = crate::mem::vec_filled(dim as usize, 0.0)?;
+            let zeros: Vec<f32> = crate::mem::vec_filled(dim, 0.0)?;
             for slot in orphans {
                 self.write_slot(slot, 0, 0, &zeros)?;
             }
         }
-        Ok((Some(slots), count))
+        let count = used.count();
+        Ok((used, count))
     }
 
-    /// The stored graph when it is intact and current, else one rebuilt
-    /// from the slots; with (loaded, rebuilt).
+    /// Build the graph from the slots in use (mount, when the stored one
+    /// is not current); it is stored at the next sync.
     #[inline(never)]
-    fn index_for(
-        &mut self,
-        params: HnswParams,
-        metric: Metric,
-        capacity: u32,
-        count: u64,
-        slots: &SlotTable,
-        stored: Option<Box<Hnsw>>,
-    ) -> Result<(Hnsw, bool, bool)> {
-        let mut rebuilt = false;
-        let loaded = stored.is_some();
-        let graph = match stored {
-            Some(g) => *g,
-            None => {
-                rebuilt = count > 0;
-                if count > 0 {
-                    self.dev.log(
-                        LogLevel::Info,
-                        format_args!("rebuilding vector index ({} vectors)", count),
-                    );
-                }
-                let mut g = Hnsw::new(params, metric, capacity);
-                let ids: Vec<u32> = crate::mem::collect(slots.used())?;
-                for id in ids {
+    fn rebuild_index(&mut self) -> Result<()> {
+        let vs = self.space()?;
+        let count = vs.used.count();
+        if count == 0 {
+            return Ok(());
+        }
+        self.dev.log(
+            LogLevel::Info,
+            format_args!("rebuilding vector index ({} vectors)", count),
+        );
+        let ids: Vec<u32> = crate::mem::collect(vs.used.iter())?;
+        // One view per batch of inserts, so the cache is trimmed between.
+        for chunk in ids.chunks(EXACT_CHUNK) {
+            let (r, err) = self.with_view(|g, view| {
+                for &id in chunk {
                     crate::dev::resched();
-                    match g.insert(id, slots) {
-                        Ok(()) => {}
-                        Err(HnswError::NoMemory) => return Err(Errno::ENOMEM),
-                        Err(_) => {
-                            return Err(
-                                self.corrupt(format_args!("vector slot {} cannot be indexed", id))
-                            )
-                        }
+                    if let Err(e) = g.insert(id, view) {
+                        return Err((id, e));
                     }
                 }
-                g
+                Ok(())
+            })?;
+            if let Some(e) = err {
+                return Err(e);
             }
-        };
-        Ok((graph, loaded, rebuilt))
+            match r {
+                Ok(()) => {}
+                Err((_, HnswError::NoMemory)) => return Err(Errno::ENOMEM),
+                Err((id, _)) => {
+                    return Err(self.corrupt(format_args!("vector slot {} cannot be indexed", id)))
+                }
+            }
+        }
+        if let Some(vs) = self.vec.as_mut() {
+            vs.dirty = true;
+        }
+        Ok(())
     }
-
     /// Whether inode `ino` is in use, has `generation` (when given) and
     /// names `slot`. Reads the inode without caching it.
     fn owner_names_slot(&mut self, ino: u64, generation: Option<u32>, slot: u32) -> Result<bool> {
@@ -477,6 +607,14 @@ impl<D: Device> Fs<D> {
     }
 
     /// Store the graph if the vector set changed since it was last stored.
+    ///
+    /// Called after the journal commit that made the vector set durable:
+    /// the generation stored with the graph was bumped before the first
+    /// change since the last store, possibly in an earlier commit, so a
+    /// graph written before the last changes committed could be taken as
+    /// current for slots it does not match. Written after the commit, a
+    /// crash before the head lands leaves the older head, whose generation
+    /// no longer matches (the graph is rebuilt). The head is flushed.
     pub(crate) fn store_vectors(&mut self) -> Result<()> {
         let Some(vs) = self.vec.as_ref() else {
             return Ok(());
@@ -536,6 +674,7 @@ impl<D: Device> Fs<D> {
         seal_block(&mut buf);
         self.dev.flush()?;
         self.write_raw(start, &buf)?;
+        self.dev.flush()?;
         if let Some(vs) = self.vec.as_mut() {
             vs.dirty = false;
         }
@@ -566,6 +705,18 @@ impl<D: Device> Fs<D> {
         let (blk, off) = self.slot_location(slot);
         let mut buf = new_block()?;
         let index = blk - self.sb.vector_start.get();
+        // The cache never holds a block older than the running
+        // transaction's copy: drop it now (it is read again, from the
+        // transaction, when next needed) and note it, so a rolled-back
+        // operation drops what it read in between too.
+        if let Some(vs) = self.vec.as_mut() {
+            vs.cache.invalidate(index);
+            if let Some(list) = vs.op_blocks.as_mut() {
+                if !list.contains(&index) && crate::mem::push(list, index).is_err() {
+                    vs.op_blocks = None;
+                }
+            }
+        }
         if index >= self.sb.vec_slot_blocks_inited.get() {
             // First use of this block (slots are handed out lowest first).
             let h = BlockHeader::new(BLOCK_MAGIC_VSLOT, blk, 0);
@@ -601,6 +752,34 @@ impl<D: Device> Fs<D> {
         Ok(())
     }
 
+    /// An operation starts (`begin_op`): no slot block written yet.
+    pub(crate) fn vec_op_begin(&mut self) {
+        if let Some(vs) = self.vec.as_mut() {
+            vs.op_dirty = vs.dirty;
+            match vs.op_blocks.as_mut() {
+                Some(list) => list.clear(),
+                None => vs.op_blocks = Some(Vec::new()),
+            }
+        }
+    }
+
+    /// The running operation was rolled back: the slot blocks it wrote are
+    /// as they were, so cached copies read since are dropped.
+    pub(crate) fn vec_op_rolled_back(&mut self) {
+        if let Some(vs) = self.vec.as_mut() {
+            vs.dirty = vs.op_dirty;
+            match vs.op_blocks.take() {
+                Some(list) => {
+                    for &b in &list {
+                        vs.cache.invalidate(b);
+                    }
+                    vs.op_blocks = Some(list);
+                }
+                None => vs.cache.clear(),
+            }
+        }
+    }
+
     /// Whether the mount loaded the stored graph rather than rebuilding it.
     pub fn vec_index_loaded(&self) -> bool {
         self.vec.as_ref().is_some_and(|v| v.loaded)
@@ -618,7 +797,33 @@ impl<D: Device> Fs<D> {
             count: self.sb.vec_count.get(),
             capacity: u64::from(vs.capacity),
             index_bytes: vs.graph.encoded_len() as u64,
+            cache: vs.cache.stats(),
         })
+    }
+
+    /// The slot cache's figures.
+    pub fn vec_cache_stats(&self) -> Result<CacheStats> {
+        Ok(self.space()?.cache.stats())
+    }
+
+    /// Set the slot cache's budget in bytes (evicting down to it).
+    pub fn vec_cache_set_budget(&mut self, bytes: usize) -> Result<()> {
+        self.vec
+            .as_mut()
+            .ok_or(Errno::EOPNOTSUPP)?
+            .cache
+            .set_budget(bytes);
+        Ok(())
+    }
+
+    /// Entries the slot cache holds (what `vec_cache_shrink` may free).
+    pub fn vec_cache_count(&self) -> usize {
+        self.vec.as_ref().map_or(0, |vs| vs.cache.count())
+    }
+
+    /// Free up to `nr` cached slot blocks (memory pressure); how many went.
+    pub fn vec_cache_shrink(&mut self, nr: usize) -> usize {
+        self.vec.as_mut().map_or(0, |vs| vs.cache.shrink(nr))
     }
 
     fn check_vector(&self, v: &[f32]) -> Result<()> {
@@ -649,14 +854,8 @@ impl<D: Device> Fs<D> {
         let slot = match existing {
             Some(s) => s,
             None => {
-                let vs = self.space()?;
-                match vs.slots.free.peek() {
-                    Some(&Reverse(s)) => s,
-                    None if (vs.slots.owner.len() as u64) < u64::from(vs.capacity) => {
-                        vs.slots.owner.len() as u32
-                    }
-                    None => return Err(Errno::ENOSPC),
-                }
+                let vs = self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?;
+                vs.used.first_free(vs.capacity).ok_or(Errno::ENOSPC)?
             }
         };
         // Everything that can fail comes first and goes into the running
@@ -665,7 +864,7 @@ impl<D: Device> Fs<D> {
         self.vec
             .as_mut()
             .ok_or(Errno::EOPNOTSUPP)?
-            .slots
+            .used
             .reserve(slot)?;
         self.vec_begin_change()?;
         self.write_slot(slot, ino, generation, v)?;
@@ -685,20 +884,27 @@ impl<D: Device> Fs<D> {
             self.sb_dirty = true;
         }
         self.vec_touched = true;
-        let vs = self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?;
-        let mut failed = None;
-        if existing.is_some() {
-            if let Err(e) = vs.graph.remove(slot, &vs.slots) {
-                failed = Some(e);
-            }
-        } else if vs.slots.free.peek() == Some(&Reverse(slot)) {
-            vs.slots.free.pop();
-        }
+        let stale = self.space()?.stale;
         // Room was reserved: cannot fail.
-        vs.slots.put(slot, ino, v)?;
-        if failed.is_none() && !vs.stale {
-            failed = vs.graph.insert(slot, &vs.slots).err();
-        }
+        self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?.used.set(slot)?;
+        let (failed, read_err) = self.with_view(|g, view| {
+            if existing.is_some() {
+                if let Err(e) = g.remove(slot, view) {
+                    return Some(e);
+                }
+            }
+            if stale {
+                return None;
+            }
+            g.insert(slot, view).err()
+        })?;
+        let failed = match (failed, read_err) {
+            (_, Some(Errno::EUCLEAN)) => return Err(Errno::EUCLEAN),
+            // A vector the graph needed could not be read (out of memory,
+            // I/O): the graph may have missed links, so it goes stale.
+            (None, Some(_)) => Some(HnswError::NoMemory),
+            (f, _) => f,
+        };
         match failed {
             None => Ok(()),
             Some(HnswError::Corrupt(_)) => {
@@ -739,12 +945,17 @@ impl<D: Device> Fs<D> {
             .get()
             .checked_sub(1)
             .ok_or(Errno::ENODATA)?;
-        let vs = self.space()?;
-        match vs.slots.get(slot as u32) {
-            Some(v) if vs.slots.owner.get(slot as usize) == Some(&ino) => {
-                crate::mem::vec_from_slice(v)
-            }
-            _ => Err(self.corrupt_ro(format_args!(
+        let slot = u32::try_from(slot).unwrap_or(u32::MAX);
+        let (r, err) = self.with_view(|_, view| match view.slot(slot) {
+            Some((o, v)) if o == ino => Some(crate::mem::vec_from_slice(v)),
+            _ => None,
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match r {
+            Some(v) => v,
+            None => Err(self.corrupt_ro(format_args!(
                 "inode {} names vector slot {} it does not own",
                 ino, slot
             ))),
@@ -793,11 +1004,6 @@ impl<D: Device> Fs<D> {
                 ino
             )));
         }
-        self.vec
-            .as_mut()
-            .ok_or(Errno::EOPNOTSUPP)?
-            .slots
-            .reserve(slot)?;
         self.vec_begin_change()?;
         let dim = self.sb.vec_dim.get() as usize;
         let zeros: Vec<f32> = crate::mem::vec_filled(dim, 0.0)?;
@@ -812,23 +1018,31 @@ impl<D: Device> Fs<D> {
     }
 
     /// The vectors in memory forget slot `slot` of `ino` (after `vec_drop`).
-    /// Cannot fail: `vec_drop` reserved the room.
-    pub(crate) fn vec_forget(&mut self, ino: u64, slot: u32) {
+    /// Cannot fail: a graph repair that cannot be made (out of memory, a
+    /// vector unreadable) leaves the graph stale.
+    pub(crate) fn vec_forget(&mut self, _ino: u64, slot: u32) {
         self.vec_touched = true;
-        let mut failed = None;
-        if let Some(vs) = self.vec.as_mut() {
-            if vs.slots.owner.get(slot as usize) == Some(&ino) {
-                if !vs.stale {
-                    failed = vs.graph.remove(slot, &vs.slots).err();
-                }
-                let _ = vs.slots.clear(slot);
-            }
+        let Some(vs) = self.vec.as_mut() else {
+            return;
+        };
+        if !vs.used.contains(slot) {
+            return;
         }
+        // The slot is free on disk now (vec_drop): free in memory first, so
+        // its block reads back consistent while the graph is repaired.
+        vs.used.clear(slot);
+        if vs.stale || !vs.graph.contains(slot) {
+            return;
+        }
+        let failed = match self.with_view(|g, view| g.remove(slot, view).err()) {
+            Ok((None, None)) => None,
+            Ok((Some(e), _)) => Some(e),
+            Ok((None, Some(_))) | Err(_) => Some(HnswError::NoMemory),
+        };
         if let Some(e) = failed {
             self.index_stale(e);
         }
     }
-
     /// Whether `ino` is below `a.within`, by the parent hints of it and of
     /// the directories above it (a file whose hinted link is gone, hint 0,
     /// counts as outside, as for the permission walk in the kernel).
@@ -935,23 +1149,25 @@ impl<D: Device> Fs<D> {
         let ef = if ef == 0 { self.space()?.ef_search } else { ef } as usize;
         let ef = ef.max(n);
         let root = self.sb.root_ino.get();
+        let vs = self.space()?;
         let hits = if within == root {
-            let vs = self.space()?;
-            let mut live = |slot: u32| vs.slots.owner.get(slot as usize).is_some_and(|&o| o != 0);
             if exact || vs.stale {
-                exact_search(vs.metric, q, n, vs.slots.used(), &vs.slots, &mut live)
+                let slots: Vec<u32> = crate::mem::collect(vs.used.iter())?;
+                self.exact_among(q, n, &slots)?
             } else {
-                vs.graph.search(q, n, ef, &vs.slots, &mut live)
+                let (r, err) = self.with_view(|g, view| {
+                    let mut live = |slot: u32| view.used.contains(slot);
+                    let r = g.search(q, n, ef, view, &mut live);
+                    r.map(|hits| owners_of(view, hits))
+                })?;
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                r.map_err(hnsw_errno)??
             }
-            .map_err(hnsw_errno)?
         } else {
             self.subtree_query(q, within, root, n, ef, exact)?
         };
-        let vs = self.space()?;
-        let hits: Vec<(u32, u64, f32)> =
-            crate::mem::collect(hits.into_iter().filter_map(|(slot, d)| {
-                vs.slots.owner.get(slot as usize).map(|&ino| (slot, ino, d))
-            }))?;
         // A clean mount does not check slot owners against their inodes
         // (see `load_vectors`): each hit is checked here instead, so a
         // damaged slot names no wrong file.
@@ -977,44 +1193,70 @@ impl<D: Device> Fs<D> {
         n: usize,
         ef: usize,
         exact: bool,
-    ) -> Result<Vec<(u32, f32)>> {
+    ) -> Result<Vec<(u32, u64, f32)>> {
         if let Some(slots) = self.subtree_slots(within, Some(ef.saturating_mul(4)))? {
             return self.exact_among(q, n, &slots);
         }
         if !exact && !self.space()?.stale {
-            let vs = self.vec.take().ok_or(Errno::EOPNOTSUPP)?;
             let mut a = Ancestry {
                 within,
                 root,
                 memo: HashMap::new(),
                 err: None,
             };
-            let r = {
-                let mut inside = |slot: u32| match vs.slots.owner.get(slot as usize) {
-                    Some(&ino) if ino != 0 => self.below(ino, &mut a),
+            let (r, err) = self.with_view(|g, view| {
+                let mut inside = |slot: u32| match view.owner(slot) {
+                    Some(ino) if ino != 0 => view.below(ino, &mut a),
                     _ => false,
                 };
                 let budget = ef.saturating_mul(SUBTREE_BUDGET);
-                vs.graph
-                    .search_bounded(q, n, ef, &vs.slots, &mut inside, budget)
-            };
-            self.vec = Some(vs);
-            if let Some(e) = a.err {
+                let r = g.search_bounded(q, n, ef, view, &mut inside, budget);
+                r.map(|(hits, cut)| (owners_of(view, hits), cut))
+            })?;
+            if let Some(e) = a.err.or(err) {
                 return Err(e);
             }
             let (hits, cut) = r.map_err(hnsw_errno)?;
             if !cut {
-                return Ok(hits);
+                return hits;
             }
         }
         let slots = self.subtree_slots(within, None)?.ok_or(Errno::EIO)?;
         self.exact_among(q, n, &slots)
     }
 
-    fn exact_among(&mut self, q: &[f32], n: usize, slots: &[u32]) -> Result<Vec<(u32, f32)>> {
-        let vs = self.space()?;
-        let mut live = |slot: u32| vs.slots.owner.get(slot as usize).is_some_and(|&o| o != 0);
-        exact_search(vs.metric, q, n, slots.iter().copied(), &vs.slots, &mut live)
-            .map_err(hnsw_errno)
+    /// The `n` nearest of `slots` (those in use), with their owners: an
+    /// exact scan, a view per `EXACT_CHUNK` slots so the cache stays near
+    /// its budget however many there are.
+    fn exact_among(&mut self, q: &[f32], n: usize, slots: &[u32]) -> Result<Vec<(u32, u64, f32)>> {
+        let metric = self.space()?.metric;
+        let mut best: Vec<(u32, u64, f32)> = Vec::new();
+        for chunk in slots.chunks(EXACT_CHUNK) {
+            let (r, err) = self.with_view(|_, view| {
+                let mut live = |slot: u32| view.used.contains(slot);
+                exact_search(metric, q, n, chunk.iter().copied(), view, &mut live)
+                    .map(|hits| owners_of(view, hits))
+            })?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            let hits = r.map_err(hnsw_errno)??;
+            crate::mem::extend_from_slice(&mut best, &hits)?;
+            // Nearest first, ties by slot: the order of one exact search.
+            best.sort_unstable_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+            best.truncate(n);
+        }
+        Ok(best)
     }
+}
+
+/// Search hits with the owners of their slots (read in the same view).
+fn owners_of<D: Device>(
+    view: &SlotView<'_, D>,
+    hits: Vec<(u32, f32)>,
+) -> Result<Vec<(u32, u64, f32)>> {
+    crate::mem::collect(
+        hits.into_iter()
+            .filter_map(|(slot, d)| view.owner(slot).map(|ino| (slot, ino, d))),
+    )
 }

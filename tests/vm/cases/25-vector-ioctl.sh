@@ -118,6 +118,7 @@ if vexfs_only && vfresh; then
 	errno OK "query exact" vprobe query-exact "$MNT"
 	errno OK "info size big, zero tail" vprobe info-size-big-zero "$MNT"
 	errno OK "info plain (size field kept)" vprobe info-plain "$MNT"
+	errno OK "info VER0 struct (nothing written past it)" vprobe info-ver0 "$MNT"
 	eq "batch with a bad fd" "$(vmhelper vprobe batch-badfd $MNT/g)" "done=1 OK EBADF"
 	eq "g from the batch" "$(vmhelper vget $MNT/g)" "0,1,2,3,4,5,6,7"
 	# a filesystem without a vector space

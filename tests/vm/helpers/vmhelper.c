@@ -420,7 +420,23 @@ static int vprobe(const char *what, const char *path)
 	}
 	if (!strncmp(what, "info-", 5)) {
 		u.i.size = sizeof u.i;
-		if (!strcmp(what + 5, "size-small")) u.i.size = sizeof u.i - 8;
+		if (!strcmp(what + 5, "size-small")) u.i.size = VEXFS_IOC_INFO_SIZE_VER0 - 8;
+		else if (!strcmp(what + 5, "ver0")) {
+			/* the old struct: its fields filled, nothing written past it */
+			u.i.size = VEXFS_IOC_INFO_SIZE_VER0;
+			memset(u.raw + VEXFS_IOC_INFO_SIZE_VER0, 0x5a, sizeof u.raw - VEXFS_IOC_INFO_SIZE_VER0);
+			int r = ioctl(fd, VEXFS_IOC_INFO, &u);
+			for (unsigned i = VEXFS_IOC_INFO_SIZE_VER0; r == 0 && i < sizeof u.raw; i++)
+				if (u.raw[i] != 0x5a) {
+					printf("byte %u past the VER0 struct written\n", i);
+					return 1;
+				}
+			if (r == 0 && (u.i.dim != inf.dim || u.i.count != inf.count)) {
+				printf("VER0 fields differ\n");
+				return 1;
+			}
+			return report(r);
+		}
 		else if (!strcmp(what + 5, "size-big-zero")) u.i.size = sizeof u.i + 64;
 		else if (!strcmp(what + 5, "size-big-nonzero")) { u.i.size = sizeof u.i + 64; u.raw[sizeof u.i] = 1; }
 		else if (!strcmp(what + 5, "badarg")) return report(ioctl(fd, VEXFS_IOC_INFO, bad));
@@ -489,10 +505,12 @@ static int vec_main(int argc, char **argv)
 		int fd = open_any(argv[2], O_RDONLY);
 		if (fd < 0) return fail();
 		if (vinfo_fd(fd, &inf) < 0) return fail();
-		printf("dim=%u metric=%u m=%u ef_construction=%u ef_search=%u count=%llu capacity=%llu index_bytes=%llu levels=%u\n",
+		printf("dim=%u metric=%u m=%u ef_construction=%u ef_search=%u count=%llu capacity=%llu index_bytes=%llu levels=%u cache_bytes=%llu cache_budget=%llu cache_hits=%llu cache_misses=%llu\n",
 		       inf.dim, inf.metric, inf.m, inf.ef_construction, inf.ef_search,
 		       (unsigned long long)inf.count, (unsigned long long)inf.capacity,
-		       (unsigned long long)inf.index_bytes, inf.levels);
+		       (unsigned long long)inf.index_bytes, inf.levels,
+		       (unsigned long long)inf.cache_bytes, (unsigned long long)inf.cache_budget,
+		       (unsigned long long)inf.cache_hits, (unsigned long long)inf.cache_misses);
 		return 0;
 	}
 	if (!strcmp(c, "vbatch") && argc >= 4) { /* vbatch ONPATH PATH[@ro]=VEC ... */
@@ -809,7 +827,7 @@ static const unsigned fz_ksize[7] = {
 /* smallest size field taken: older, smaller structs are zero-extended */
 static const unsigned fz_kmin[7] = {
 	0, sizeof(struct vexfs_ioc_vector), sizeof(struct vexfs_ioc_vector), 0,
-	VEXFS_IOC_QUERY_SIZE_VER0, sizeof(struct vexfs_ioc_batch), sizeof(struct vexfs_ioc_info),
+	VEXFS_IOC_QUERY_SIZE_VER0, sizeof(struct vexfs_ioc_batch), VEXFS_IOC_INFO_SIZE_VER0,
 };
 #define FZ_NOSIZE(c) ((c) & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
@@ -889,7 +907,8 @@ static void fz_build(struct fz_call *c, struct fz_fd *t, struct fz_fd *pool, int
 		if (c->usize >= ks && fz_pct(30)) {
 			unsigned long pl = fz_pct(70) ? 64 + fz_below(8192) : fz_below(64);
 			c->pout = fz_place(3, NULL, pl, 15);
-			if (c->pout.w) memset((void *)c->pout.addr, 0xa5, c->pout.w < pl ? c->pout.w : pl);
+			/* all that the check after the call reads (paths_len may be random, > pl) */
+			if (c->pout.w) memset((void *)c->pout.addr, 0xa5, c->pout.w < 8192 + 64 ? c->pout.w : 8192 + 64);
 			q->paths = c->pout.addr;
 			q->paths_len = fz_pct(95) ? pl : fz_r();
 			if (!q->paths && q->paths_len)
@@ -952,7 +971,10 @@ static void fz_build(struct fz_call *c, struct fz_fd *t, struct fz_fd *pool, int
 	fz_must_fail(c, c->usize > c->arg.r, "size field beyond the readable struct");
 	fz_must_fail(c, c->tail_nonzero, "nonzero bytes past the known struct");
 	/* outputs written into the struct itself */
-	fz_must_fail(c, (c->base == 5 || c->base == 6) && c->arg.w < ks, "struct not writable");
+	fz_must_fail(c, c->base == 5 && c->arg.w < ks, "struct not writable");
+	/* INFO writes the fields of the caller's size (an older struct gets fewer) */
+	fz_must_fail(c, c->base == 6 && c->arg.w < (c->usize < ks ? c->usize : ks),
+		     "struct not writable");
 	fz_must_fail(c, c->base == 4 && c->arg.w < offsetof(struct vexfs_ioc_query, count) + 4,
 		     "struct not writable");
 }
@@ -986,7 +1008,9 @@ static void fz_check(struct fz_call *c, struct fz_fd *t, long r, int e)
 	}
 	if (c->base == 6) {
 		struct vexfs_ioc_info i;
-		memcpy(&i, (void *)c->arg.addr, sizeof i);
+		/* a VER0-sized struct may be all that is readable */
+		memset(&i, 0, sizeof i);
+		memcpy(&i, (void *)c->arg.addr, c->arg.r < sizeof i ? c->arg.r : sizeof i);
 		if (i.size != c->usize) fz_bad("INFO changed the size field %u -> %u", c->usize, i.size);
 		if (i.dim != fz_dim) fz_bad("INFO dim %u, the filesystem's is %u", i.dim, fz_dim);
 	} else if (c->base == 2) {
@@ -1154,10 +1178,13 @@ static void fz_batch(const char *dir, unsigned long long b, unsigned long ncalls
 			if (c.arg.r >= 4) memcpy(&c.usize, (void *)c.arg.addr, 4);
 			if (c.base && c.base != 3) {
 				unsigned ks = fz_ksize[c.base];
-				fz_must_fail(&c, c.arg.r < ks, "struct not readable in full");
-				fz_must_fail(&c, c.arg.r >= 4 && (c.usize < ks || c.usize > 4096), "size field out of range");
+				/* INFO takes sizes from VER0 on and writes that many bytes */
+				unsigned km = c.base == 6 ? fz_kmin[6] : ks;
+				unsigned kw = c.base == 6 && c.usize < ks ? c.usize : ks;
+				fz_must_fail(&c, c.arg.r < km, "struct not readable in full");
+				fz_must_fail(&c, c.arg.r >= 4 && (c.usize < km || c.usize > 4096), "size field out of range");
 				fz_must_fail(&c, c.arg.r >= 4 && c.usize > c.arg.r, "size field beyond the readable struct");
-				fz_must_fail(&c, (c.base == 4 || c.base == 5 || c.base == 6) && c.arg.w < ks, "struct not writable");
+				fz_must_fail(&c, (c.base == 4 || c.base == 5 || c.base == 6) && c.arg.w < kw, "struct not writable");
 			}
 		}
 		if (fz_trace)

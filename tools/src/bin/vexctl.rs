@@ -599,6 +599,10 @@ fn info_json(i: &vexfs_ioc_info) -> Value {
         "capacity": i.capacity,
         "index_bytes": i.index_bytes,
         "levels": i.levels,
+        "cache_bytes": i.cache_bytes,
+        "cache_budget": i.cache_budget,
+        "cache_hits": i.cache_hits,
+        "cache_misses": i.cache_misses,
     })
 }
 
@@ -629,6 +633,19 @@ fn info_lines(i: &vexfs_ioc_info) -> Vec<(&'static str, String)> {
             ),
         ),
         ("levels", i.levels.to_string()),
+        (
+            "vector cache",
+            format!(
+                "{} ({} bytes) of {} budget",
+                vexfs_tools::human(i.cache_bytes),
+                i.cache_bytes,
+                vexfs_tools::human(i.cache_budget)
+            ),
+        ),
+        (
+            "cache hits/misses",
+            format!("{} / {}", i.cache_hits, i.cache_misses),
+        ),
     ]
 }
 
