@@ -41,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "../../.."))
 sys.path.insert(0, os.path.join(ROOT, "bench", "ann"))
 import minilm  # noqa: E402
+from make_data import write_fvecs  # noqa: E402
 
 # Modules by topic; at most PER_MODULE texts from each, in name order.
 MODULES = [
@@ -182,15 +183,6 @@ def corpus():
     for a in sorted(ALWAYS - taken):
         print(f"make.py: {a}: not found or no usable docstring", file=sys.stderr)
     return out
-
-
-def write_fvecs(path, a):
-    a = np.ascontiguousarray(a, dtype="<f4")
-    n, d = a.shape
-    rec = np.empty((n, d + 1), dtype="<f4")
-    rec.view("<i4")[:, 0] = d
-    rec[:, 1:] = a
-    rec.tofile(path)
 
 
 def main():
