@@ -58,23 +58,40 @@ fn hsum(acc: &[f32; LANES]) -> f32 {
     ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))
 }
 
+/// Returns from the calling function with the widest host kernel `f`
+/// the CPU runs (AVX-512F, else AVX2/FMA); falls through to the caller's
+/// portable code otherwise and in the kernel build.
+macro_rules! simd {
+    ($f:ident($($arg:expr),*)) => {
+        #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
+        match x86::choice() {
+            // SAFETY: the CPU has AVX-512F (checked at run time).
+            x86::AVX512 => return unsafe { x86::avx512::$f($($arg),*) },
+            // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+            x86::AVX2 => return unsafe { x86::$f($($arg),*) },
+            _ => {}
+        }
+    };
+}
+
 /// Inner product over the common prefix of `a` and `b`.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    match x86::choice() {
-        // SAFETY: the CPU has AVX-512F (checked at run time).
-        x86::AVX512 => return unsafe { x86::avx512::dot(a, b) },
-        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        x86::AVX2 => return unsafe { x86::dot(a, b) },
-        _ => {}
-    }
+    simd!(dot(a, b));
     dot_scalar(a, b)
 }
 
 /// [`dot`] in portable code (the reference of the SIMD kernels).
 #[inline]
 fn dot_scalar(a: &[f32], b: &[f32]) -> f32 {
+    fold_scalar(a, b, |x, y| x * y)
+}
+
+/// The sum of `term(a[i], b[i])` over the common prefix, in `LANES`
+/// independent accumulators (which the compiler vectorises) summed by
+/// [`hsum`]: the fixed order the SIMD kernels are checked against.
+#[inline(always)]
+fn fold_scalar(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
     let ca = a.chunks_exact(LANES);
@@ -83,13 +100,13 @@ fn dot_scalar(a: &[f32], b: &[f32]) -> f32 {
         .remainder()
         .iter()
         .zip(cb.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(&x, &y)| term(x, y))
         .sum();
     let mut acc = [0.0f32; LANES];
     for (x, y) in ca.zip(cb) {
         if let (Ok(x), Ok(y)) = (<&[f32; LANES]>::try_from(x), <&[f32; LANES]>::try_from(y)) {
-            for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
-                *s += x * y;
+            for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+                *s += term(x, y);
             }
         }
     }
@@ -104,54 +121,21 @@ fn dot_self(a: &[f32]) -> f32 {
 /// Squared Euclidean distance over the common prefix of `a` and `b`.
 #[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    match x86::choice() {
-        // SAFETY: the CPU has AVX-512F (checked at run time).
-        x86::AVX512 => return unsafe { x86::avx512::l2_squared(a, b) },
-        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        x86::AVX2 => return unsafe { x86::l2_squared(a, b) },
-        _ => {}
-    }
+    simd!(l2_squared(a, b));
     l2_squared_scalar(a, b)
 }
 
 /// [`l2_squared`] in portable code.
 #[inline]
 fn l2_squared_scalar(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
-    let ca = a.chunks_exact(LANES);
-    let cb = b.chunks_exact(LANES);
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum();
-    let mut acc = [0.0f32; LANES];
-    for (x, y) in ca.zip(cb) {
-        if let (Ok(x), Ok(y)) = (<&[f32; LANES]>::try_from(x), <&[f32; LANES]>::try_from(y)) {
-            for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
-                let d = x - y;
-                *s += d * d;
-            }
-        }
-    }
-    hsum(&acc) + tail
+    fold_scalar(a, b, |x, y| (x - y) * (x - y))
 }
 
 /// `1 - cos(a, b)` over the common prefix, clamped to `[0, 2]`; 1 when either
 /// vector is zero.
 #[inline]
 pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    match x86::choice() {
-        // SAFETY: the CPU has AVX-512F (checked at run time).
-        x86::AVX512 => return unsafe { x86::avx512::cosine_distance(a, b) },
-        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        x86::AVX2 => return unsafe { x86::cosine_distance(a, b) },
-        _ => {}
-    }
+    simd!(cosine_distance(a, b));
     cosine_distance_scalar(a, b)
 }
 
@@ -254,14 +238,7 @@ pub const BATCH: usize = 16;
 /// [`BATCH`] (longer inputs are done in pieces). In the kernel the batch
 /// runs on AVX2/FMA in one FPU section when the CPU allows it.
 pub fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
-    #[cfg(all(feature = "std", target_arch = "x86_64", not(feature = "kernel")))]
-    match x86::choice() {
-        // SAFETY: the CPU has AVX-512F (checked at run time).
-        x86::AVX512 => return unsafe { x86::avx512::distances(metric, q, vs, out) },
-        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        x86::AVX2 => return unsafe { x86::distances(metric, q, vs, out) },
-        _ => {}
-    }
+    simd!(distances(metric, q, vs, out));
     for (vs, out) in vs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
         #[cfg(feature = "kernel")]
         if crate::ffi::simd_distances(metric, q, vs, out) {
@@ -330,6 +307,38 @@ mod x86 {
         c
     }
 
+    /// Asks for the first cache lines of `v` (up to 512 bytes).
+    #[inline(always)]
+    fn prefetch(v: &[f32]) {
+        for line in v.chunks(16).take(8) {
+            // SAFETY: a prefetch is a hint and never faults; SSE is part
+            // of x86_64.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        }
+    }
+
+    /// `out[i]` = the distance from `q` to `vs[i]` by the kernels in
+    /// scope; the next vector's first lines are prefetched while one is
+    /// computed.
+    macro_rules! batch {
+        ($metric:ident, $q:ident, $vs:ident, $out:ident, $prefetch:path) => {{
+            let mut next = $vs.iter().skip(1);
+            for (v, o) in $vs.iter().zip($out.iter_mut()) {
+                if let Some(n) = next.next() {
+                    $prefetch(n);
+                }
+                // SAFETY: the caller's CPU has what the kernels need.
+                *o = unsafe {
+                    match $metric {
+                        Metric::L2 => l2_squared($q, v),
+                        Metric::Cosine => cosine_distance($q, v),
+                        Metric::Ip => -dot($q, v),
+                    }
+                };
+            }
+        }};
+    }
+
     /// 512-bit kernels: 16 floats a step, the tail by a masked load.
     pub(super) mod avx512 {
         use super::super::Metric;
@@ -352,6 +361,34 @@ mod x86 {
             }
         }
 
+        /// The sum over the common prefix of `a` and `b` of what `step`
+        /// folds into an accumulator (`$s`) from 16 floats of each (`$x`,
+        /// `$y`): four accumulators, the tail by a masked load.
+        macro_rules! fold16 {
+            ($a:ident, $b:ident, |$x:ident, $y:ident, $s:ident| $step:expr) => {{
+                let n = $a.len().min($b.len());
+                let mut acc = [_mm512_setzero_ps(); 4];
+                let mut i = 0;
+                while i + 64 <= n {
+                    for (k, $s) in acc.iter_mut().enumerate() {
+                        // SAFETY: i + 16k + 16 <= n floats in both.
+                        let ($x, $y) = unsafe { load2($a, $b, i + 16 * k, 16) };
+                        *$s = $step;
+                    }
+                    i += 64;
+                }
+                while i < n {
+                    // SAFETY: min(16, n - i) floats from i in both.
+                    let ($x, $y) = unsafe { load2($a, $b, i, n - i) };
+                    let $s = &mut acc[0];
+                    *$s = $step;
+                    i += 16;
+                }
+                let [a0, a1, a2, a3] = acc;
+                _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)))
+            }};
+        }
+
         /// Squared L2 distance over the common prefix.
         ///
         /// # Safety
@@ -359,27 +396,10 @@ mod x86 {
         #[inline]
         #[target_feature(enable = "avx512f")]
         pub(in super::super) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-            let n = a.len().min(b.len());
-            let mut acc = [_mm512_setzero_ps(); 4];
-            let mut i = 0;
-            while i + 64 <= n {
-                for (k, s) in acc.iter_mut().enumerate() {
-                    // SAFETY: i + 16k + 16 <= n floats in both.
-                    let (x, y) = unsafe { load2(a, b, i + 16 * k, 16) };
-                    let d = _mm512_sub_ps(x, y);
-                    *s = _mm512_fmadd_ps(d, d, *s);
-                }
-                i += 64;
-            }
-            while i < n {
-                // SAFETY: min(16, n - i) floats from i in both.
-                let (x, y) = unsafe { load2(a, b, i, n - i) };
+            fold16!(a, b, |x, y, s| {
                 let d = _mm512_sub_ps(x, y);
-                acc[0] = _mm512_fmadd_ps(d, d, acc[0]);
-                i += 16;
-            }
-            let [a0, a1, a2, a3] = acc;
-            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)))
+                _mm512_fmadd_ps(d, d, *s)
+            })
         }
 
         /// Inner product over the common prefix.
@@ -389,25 +409,7 @@ mod x86 {
         #[inline]
         #[target_feature(enable = "avx512f")]
         pub(in super::super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-            let n = a.len().min(b.len());
-            let mut acc = [_mm512_setzero_ps(); 4];
-            let mut i = 0;
-            while i + 64 <= n {
-                for (k, s) in acc.iter_mut().enumerate() {
-                    // SAFETY: i + 16k + 16 <= n floats in both.
-                    let (x, y) = unsafe { load2(a, b, i + 16 * k, 16) };
-                    *s = _mm512_fmadd_ps(x, y, *s);
-                }
-                i += 64;
-            }
-            while i < n {
-                // SAFETY: min(16, n - i) floats from i in both.
-                let (x, y) = unsafe { load2(a, b, i, n - i) };
-                acc[0] = _mm512_fmadd_ps(x, y, acc[0]);
-                i += 16;
-            }
-            let [a0, a1, a2, a3] = acc;
-            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)))
+            fold16!(a, b, |x, y, s| _mm512_fmadd_ps(x, y, *s))
         }
 
         /// `1 - cos(a, b)` over the common prefix, as the scalar code defines it.
@@ -450,8 +452,7 @@ mod x86 {
             super::super::cosine_finish(d, na, nb, a, b)
         }
 
-        /// `out[i]` = the distance from `q` to `vs[i]`; the next vector's
-        /// first lines are prefetched while one is computed.
+        /// `out[i]` = the distance from `q` to `vs[i]`.
         ///
         /// # Safety
         /// The CPU has AVX-512F.
@@ -462,22 +463,7 @@ mod x86 {
             vs: &[&[f32]],
             out: &mut [f32],
         ) {
-            let mut next = vs.iter().skip(1);
-            for (v, o) in vs.iter().zip(out.iter_mut()) {
-                if let Some(n) = next.next() {
-                    for line in n.chunks(16).take(8) {
-                        _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
-                    }
-                }
-                // SAFETY: per the contract.
-                *o = unsafe {
-                    match metric {
-                        Metric::L2 => l2_squared(q, v),
-                        Metric::Cosine => cosine_distance(q, v),
-                        Metric::Ip => -dot(q, v),
-                    }
-                };
-            }
+            batch!(metric, q, vs, out, super::prefetch)
         }
     }
 
@@ -509,6 +495,41 @@ mod x86 {
         (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]), n)
     }
 
+    /// The sum over the common prefix of `a` and `b` of what `step` folds
+    /// into an accumulator (`$s`) from 8 floats of each (`$x`, `$y`), four
+    /// accumulators wide; the last `n % 8` by `tail` on single floats.
+    macro_rules! fold8 {
+        ($a:ident, $b:ident, |$x:ident, $y:ident, $s:ident| $step:expr, $tail:expr) => {{
+            let (a, b, n) = prefix($a, $b);
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let mut acc = [_mm256_setzero_ps(); 4];
+            let mut i = 0;
+            while i + 32 <= n {
+                for (k, $s) in acc.iter_mut().enumerate() {
+                    // SAFETY: i + 8k + 8 <= i + 32 <= n floats in both.
+                    let ($x, $y) = unsafe { (load(pa, i + 8 * k), load(pb, i + 8 * k)) };
+                    *$s = $step;
+                }
+                i += 32;
+            }
+            while i + 8 <= n {
+                // SAFETY: i + 8 <= n floats in both.
+                let ($x, $y) = unsafe { (load(pa, i), load(pb, i)) };
+                let $s = &mut acc[0];
+                *$s = $step;
+                i += 8;
+            }
+            let [a0, a1, a2, a3] = acc;
+            let s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+            let tail = a
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .zip(b.get(i..).unwrap_or(&[]));
+            s + tail.map(|(&x, &y)| $tail(x, y)).sum::<f32>()
+        }};
+    }
+
     /// Squared L2 distance over the common prefix.
     ///
     /// # Safety
@@ -516,38 +537,15 @@ mod x86 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-        let (a, b, n) = prefix(a, b);
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc = [_mm256_setzero_ps(); 4];
-        let mut i = 0;
-        while i + 32 <= n {
-            for (k, s) in acc.iter_mut().enumerate() {
-                // SAFETY: i + 8k + 8 <= i + 32 <= n floats in both.
-                let (x, y) = unsafe { (load(pa, i + 8 * k), load(pb, i + 8 * k)) };
+        fold8!(
+            a,
+            b,
+            |x, y, s| {
                 let d = _mm256_sub_ps(x, y);
-                *s = _mm256_fmadd_ps(d, d, *s);
-            }
-            i += 32;
-        }
-        while i + 8 <= n {
-            // SAFETY: i + 8 <= n floats in both.
-            let (x, y) = unsafe { (load(pa, i), load(pb, i)) };
-            let d = _mm256_sub_ps(x, y);
-            acc[0] = _mm256_fmadd_ps(d, d, acc[0]);
-            i += 8;
-        }
-        let [a0, a1, a2, a3] = acc;
-        let mut s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        for (x, y) in a
-            .get(i..)
-            .unwrap_or(&[])
-            .iter()
-            .zip(b.get(i..).unwrap_or(&[]))
-        {
-            let d = x - y;
-            s += d * d;
-        }
-        s
+                _mm256_fmadd_ps(d, d, *s)
+            },
+            |x: f32, y: f32| (x - y) * (x - y)
+        )
     }
 
     /// Inner product over the common prefix.
@@ -557,35 +555,12 @@ mod x86 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-        let (a, b, n) = prefix(a, b);
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc = [_mm256_setzero_ps(); 4];
-        let mut i = 0;
-        while i + 32 <= n {
-            for (k, s) in acc.iter_mut().enumerate() {
-                // SAFETY: i + 8k + 8 <= i + 32 <= n floats in both.
-                let (x, y) = unsafe { (load(pa, i + 8 * k), load(pb, i + 8 * k)) };
-                *s = _mm256_fmadd_ps(x, y, *s);
-            }
-            i += 32;
-        }
-        while i + 8 <= n {
-            // SAFETY: i + 8 <= n floats in both.
-            let (x, y) = unsafe { (load(pa, i), load(pb, i)) };
-            acc[0] = _mm256_fmadd_ps(x, y, acc[0]);
-            i += 8;
-        }
-        let [a0, a1, a2, a3] = acc;
-        let mut s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        for (x, y) in a
-            .get(i..)
-            .unwrap_or(&[])
-            .iter()
-            .zip(b.get(i..).unwrap_or(&[]))
-        {
-            s += x * y;
-        }
-        s
+        fold8!(
+            a,
+            b,
+            |x, y, s| _mm256_fmadd_ps(x, y, *s),
+            |x: f32, y: f32| x * y
+        )
     }
 
     /// `1 - cos(a, b)` over the common prefix, as the scalar code defines it.
@@ -636,36 +611,13 @@ mod x86 {
         super::cosine_finish(d, na, nb, a, b)
     }
 
-    /// Asks for the first cache lines of `v` (up to 512 bytes).
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn prefetch(v: &[f32]) {
-        for line in v.chunks(16).take(8) {
-            _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
-        }
-    }
-
-    /// `out[i]` = the distance from `q` to `vs[i]`; the next vector's first
-    /// lines are prefetched while one is computed.
+    /// `out[i]` = the distance from `q` to `vs[i]`.
     ///
     /// # Safety
     /// The CPU has AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn distances(metric: Metric, q: &[f32], vs: &[&[f32]], out: &mut [f32]) {
-        let mut next = vs.iter().skip(1);
-        for (v, o) in vs.iter().zip(out.iter_mut()) {
-            if let Some(n) = next.next() {
-                prefetch(n);
-            }
-            // SAFETY: per the contract.
-            *o = unsafe {
-                match metric {
-                    Metric::L2 => l2_squared(q, v),
-                    Metric::Cosine => cosine_distance(q, v),
-                    Metric::Ip => -dot(q, v),
-                }
-            };
-        }
+        batch!(metric, q, vs, out, prefetch)
     }
 }
 
