@@ -56,6 +56,10 @@ pub struct Fs<D: Device> {
     /// Directory scans `link_name` needed because an inode's `parent_pos`
     /// was unknown or stale (tests check that current images need none).
     pub link_scans: u64,
+    /// Replaces the directory hash (tests force collisions with it; an
+    /// index written under it is only valid under it).
+    #[doc(hidden)]
+    pub dir_hash_hook: Option<fn(&[u8]) -> u64>,
 }
 
 /// What `fail_op` restores besides the journal's running transaction.
@@ -132,6 +136,7 @@ impl<D: Device> Fs<D> {
             touched: None,
             vec_touched: false,
             link_scans: 0,
+            dir_hash_hook: None,
         })
     }
 
