@@ -741,7 +741,7 @@ impl<D: Device> Fs<D> {
                 ents.len()
             )));
         }
-        ents.sort_by_key(|e| e.major);
+        crate::mem::heapsort_by(&mut ents, |a, b| a.major < b.major);
         let mut cum: Vec<usize> = crate::mem::vec_with_capacity(ents.len() + 1)?;
         let mut total = 0usize;
         for e in &ents {
@@ -1102,7 +1102,7 @@ impl<D: Device> Fs<D> {
         emit: &mut dyn FnMut(&ReadEntry<'_>) -> bool,
     ) -> bool {
         let name = |c: &Cand| names.get(c.3..c.3 + c.4).unwrap_or(&[]);
-        cands.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a).cmp(name(b))));
+        crate::mem::heapsort_by(cands, |a, b| (a.0, name(a)) < (b.0, name(b)));
         let mut i = 0;
         while let Some(c) = cands.get(i) {
             let n = name(c);
