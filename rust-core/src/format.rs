@@ -382,7 +382,9 @@ pub fn siphash24(key: &[u8; 16], data: &[u8]) -> u64 {
     }
     let mut last = [0u8; 8];
     let rest = chunks.remainder();
-    last[..rest.len()].copy_from_slice(rest);
+    for (d, &b) in last.iter_mut().zip(rest) {
+        *d = b;
+    }
     let m = u64::from_le_bytes(last) | ((data.len() as u64 & 0xff) << 56);
     v[3] ^= m;
     sip_round(&mut v);

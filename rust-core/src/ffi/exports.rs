@@ -126,9 +126,8 @@ pub struct vexfs_dirent_rec {
 
 /// Largest record: a buffer of this many bytes holds at least one.
 pub const VEXFS_DIRENT_REC_MAX: u32 = 288;
-const _: () = assert!(
-    core::mem::size_of::<vexfs_dirent_rec>() + NAME_MAX + 1 <= VEXFS_DIRENT_REC_MAX as usize
-);
+const _: () =
+    assert!(core::mem::size_of::<vexfs_dirent_rec>() + NAME_MAX < VEXFS_DIRENT_REC_MAX as usize);
 
 fn to_c(a: &Attr) -> vexfs_attr {
     vexfs_attr {
