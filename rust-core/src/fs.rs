@@ -324,6 +324,23 @@ impl<D: Device> Fs<D> {
         }
     }
 
+    /// [`Fs::read_blk`], saying whether the copy came from the running
+    /// transaction: such a copy was written (sealed) by this mount, so it
+    /// needs no checksum verification again.
+    pub(crate) fn read_blk_fresh(
+        &mut self,
+        blocknr: u64,
+        buf: &mut [u8; BLOCK_SIZE],
+    ) -> Result<bool> {
+        match self.journal.get(blocknr) {
+            Some(b) => {
+                buf.copy_from_slice(b.as_slice());
+                Ok(true)
+            }
+            None => self.dev.read_block(blocknr, buf).map(|()| false),
+        }
+    }
+
     /// Write a metadata block: into the running transaction. A transaction
     /// grown past a quarter of the log asks the device (the kernel shim) to
     /// commit soon.

@@ -8,14 +8,17 @@
 //!
 //! Passes (the first five as e2fsck's):
 //! 1. inodes, their extent maps and block counts (1B: blocks claimed twice);
-//! 2. directory blocks and entries;
+//! 2. directory blocks and entries, directory indexes;
 //! 3. directory connectivity and `..` (the `parent` field);
 //! 4. link counts and inodes in no directory;
 //! 5. block and inode bitmaps, free counts;
 //! 6. vector slots, `vec_slot` fields, `vec_count`, the stored HNSW graph.
 //!
 //! Repairs write whole blocks with correct checksums. In [`Mode::Check`] and
-//! [`Mode::No`] nothing is ever written.
+//! [`Mode::No`] nothing is ever written. A damaged directory index is the
+//! one repair done through the core: the checker clears the index flag
+//! (every name stays readable in the leaves), and at the end the core,
+//! mounted on the repaired device, rebuilds the index from the leaves.
 
 // Host tools: an allocation failure aborts the tool, not a kernel.
 #![allow(clippy::disallowed_methods)]

@@ -342,3 +342,54 @@ fn fsck_detects_and_rebuilds_a_damaged_index() {
         assert_eq!(fs.list_dir(d).unwrap().len(), n);
     }
 }
+
+/// The directory hash is on disk: it must never change. SipHash-2-4
+/// reference vectors (key 00..0f, messages 00.., from the SipHash paper).
+#[test]
+fn directory_hash_is_siphash24() {
+    use vexfs_core::format::{hash_cookie, siphash24, split_hash};
+    let key: [u8; 16] = core::array::from_fn(|i| i as u8);
+    let msg: Vec<u8> = (0..15).collect();
+    assert_eq!(siphash24(&key, &[]), 0x726f_db47_dd0e_0e31);
+    assert_eq!(siphash24(&key, &msg), 0xa129_ca61_49be_45e5);
+    let (major, minor) = split_hash(0xa129_ca61_49be_45e5);
+    assert_eq!((major, minor), (0xa129_ca60, 0x49be_45e5));
+    assert_eq!(
+        hash_cookie(major, minor),
+        (0xa129_ca60u64 >> 1) << 31 | (0x49be_45e5 >> 1)
+    );
+}
+
+/// Not a test: per-tenth timings of creates, lookups and unlinks in one
+/// directory on the host (`cargo test --release --test bigdir -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn bench_tenths() {
+    let n = 200_000;
+    let mut fs = fresh_with(60_000, 210_000);
+    let d = fs.create(ROOT, b"big", DIR, 0, 0, 0).unwrap();
+    let tenths = |what: &str, fs: &mut Fs<MemDevice>, f: &dyn Fn(&mut Fs<MemDevice>, usize)| {
+        let mut v = Vec::new();
+        for t in 0..10 {
+            let s = std::time::Instant::now();
+            for i in t * n / 10..(t + 1) * n / 10 {
+                f(fs, i);
+            }
+            v.push(s.elapsed().as_secs_f64() * 1e6 / (n / 10) as f64);
+        }
+        let s: Vec<String> = v.iter().map(|x| format!("{x:.1}")).collect();
+        eprintln!("{what:8} us/op per tenth: {}", s.join(" "));
+    };
+    tenths("create", &mut fs, &|fs, i| {
+        fs.create(d, &name(i), REG, 0, 0, 0).unwrap();
+    });
+    tenths("lookup", &mut fs, &|fs, i| {
+        fs.lookup(d, &name(i)).unwrap();
+    });
+    tenths("miss", &mut fs, &|fs, i| {
+        fs.lookup(d, &name(i + n)).unwrap_err();
+    });
+    tenths("unlink", &mut fs, &|fs, i| {
+        fs.unlink(d, &name(i)).unwrap();
+    });
+}
