@@ -300,6 +300,29 @@ pub fn dx_init(buf: &mut [u8; BLOCK_SIZE], pblock: u64, dir: u64, level: u8) -> 
 /// Check an index block's head and entries: what is wrong, if anything.
 /// Shared with fsck. `nblocks` bounds the blocks named.
 pub fn dx_check(buf: &[u8], nblocks: u64) -> core::result::Result<DxHead, &'static str> {
+    let h = dx_check_head(buf)?;
+    let mut prev = 0u32;
+    for i in 0..h.count.get() as usize {
+        let e = dx_entry(buf, i).ok_or("short index block")?;
+        let b = u64::from(e.block.get());
+        if b == 0 || b >= nblocks {
+            return Err("index entry names a block outside the directory");
+        }
+        if i > 0 && e.hash.get() < prev {
+            return Err("index hashes out of order");
+        }
+        if i > 0 {
+            prev = e.hash.get();
+        }
+    }
+    Ok(h)
+}
+
+/// The part of [`dx_check`] every lookup does (as ext4's dx_probe): the
+/// head, count and limit; each entry taken is bounds-checked when used.
+/// (Order is fsck's to check: a misordered index can only misdirect a
+/// lookup, never make it read outside the directory.)
+fn dx_check_head(buf: &[u8]) -> core::result::Result<DxHead, &'static str> {
     let h = dx_head(buf).ok_or("short index block")?;
     let fake = head_at(buf, DX_FAKE_OFF).ok_or("short index block")?;
     if fake.ino.get() != 0 || fake.rec_len.get() as usize != BLOCK_SIZE - HEADER_SIZE {
@@ -317,20 +340,6 @@ pub fn dx_check(buf: &[u8], nblocks: u64) -> core::result::Result<DxHead, &'stat
     let count = h.count.get() as usize;
     if h.limit.get() as usize != DX_LIMIT || count == 0 || count > DX_LIMIT {
         return Err("bad index count or limit");
-    }
-    let mut prev = 0u32;
-    for i in 0..count {
-        let e = dx_entry(buf, i).ok_or("short index block")?;
-        let b = u64::from(e.block.get());
-        if b == 0 || b >= nblocks {
-            return Err("index entry names a block outside the directory");
-        }
-        if i > 0 && e.hash.get() < prev {
-            return Err("index hashes out of order");
-        }
-        if i > 0 {
-            prev = e.hash.get();
-        }
     }
     Ok(h)
 }
@@ -452,8 +461,7 @@ impl<D: Device> Fs<D> {
         level: Option<u8>,
     ) -> Result<(u64, BlockBuf, DxHead)> {
         let (pb, buf) = self.read_dir_block(dir, iblock)?;
-        let n = self.dir_blocks(dir)?;
-        match dx_check(buf.as_slice(), n) {
+        match dx_check_head(buf.as_slice()) {
             Ok(h) if level.is_none_or(|l| l == h.level) => Ok((pb, buf, h)),
             Ok(_) => Err(self.corrupt(format_args!(
                 "directory {} index block {}: wrong level",
@@ -464,6 +472,19 @@ impl<D: Device> Fs<D> {
                 dir, iblock, why
             ))),
         }
+    }
+
+    /// The child an index entry names, checked to be a block of `dir`
+    /// other than the root.
+    fn dx_child(&mut self, dir: u64, e: &DxEntry) -> Result<u64> {
+        let b = u64::from(e.block.get());
+        if b == 0 || b >= self.dir_blocks(dir)? {
+            return Err(self.corrupt(format_args!(
+                "directory {} index entry names block {} outside it",
+                dir, b
+            )));
+        }
+        Ok(b)
     }
 
     /// Descend the index of `dir` to the leaf for major hash `major`: the
@@ -491,15 +512,16 @@ impl<D: Device> Fs<D> {
             let f = path.frames.get_mut(path.depth).ok_or(Errno::EIO)?;
             *f = Frame { iblock, at, count };
             path.depth += 1;
+            let child = self.dx_child(dir, &e)?;
             if h.level == 0 {
-                path.leaf = u64::from(e.block.get());
+                path.leaf = child;
                 return Ok(path);
             }
             if path.depth > DX_MAX_LEVEL as usize {
                 return Err(self.corrupt(format_args!("directory {} index too deep", dir)));
             }
             want = Some(h.level - 1);
-            iblock = u64::from(e.block.get());
+            iblock = child;
         }
     }
 
@@ -523,7 +545,7 @@ impl<D: Device> Fs<D> {
         let (_, buf, h) = self.read_dx(dir, iblock, None)?;
         let e = dx_entry(buf.as_slice(), at).ok_or(Errno::EIO)?;
         let start = e.hash.get();
-        let mut child = u64::from(e.block.get());
+        let mut child = self.dx_child(dir, &e)?;
         let mut level = h.level;
         for lvl in d..path.depth {
             if level == 0 {
@@ -537,7 +559,8 @@ impl<D: Device> Fs<D> {
                 at: 0,
                 count: h.count.get() as usize,
             };
-            child = u64::from(dx_entry(buf.as_slice(), 0).ok_or(Errno::EIO)?.block.get());
+            let e0 = dx_entry(buf.as_slice(), 0).ok_or(Errno::EIO)?;
+            child = self.dx_child(dir, &e0)?;
         }
         if level != 0 {
             return Err(self.corrupt(format_args!("directory {} index uneven", dir)));

@@ -73,5 +73,8 @@ for op in create stat miss readdir unlink; do
 		fe = first["e"] > 0 ? last["e"] / first["e"] : 0
 		printf "%-8s vexfs %10.1f ms  ext4 %10.1f ms  ratio %5.2f  flatness vexfs %5.2f ext4 %5.2f\n", op, t["v"], t["e"], r, fv, fe
 	}' /tmp/dir.vexfs.$op /tmp/dir.ext4.$op
+	for fs in vexfs ext4; do
+		echo "  $op $fs ms per tenth: $(awk '/^tenth/ {printf "%.0f ", $3}' /tmp/dir.$fs.$op)"
+	done
 done
 rmmod vexfs
