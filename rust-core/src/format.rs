@@ -20,11 +20,22 @@ pub const LABEL_LEN: usize = 64;
 pub const INODE_SIZE: usize = 256;
 pub const INODES_PER_BLOCK: u64 = (BLOCK_SIZE / INODE_SIZE) as u64;
 
-/// Feature bits. No optional features exist in v1; a kernel that meets an
-/// unknown incompat bit refuses to mount, an unknown ro_compat bit mounts read-only.
+/// Feature bits: a kernel that meets an unknown incompat bit refuses to
+/// mount, an unknown ro_compat bit mounts read-only.
 pub const FEATURE_COMPAT_SUPP: u64 = 0;
 pub const FEATURE_INCOMPAT_SUPP: u64 = 0;
-pub const FEATURE_RO_COMPAT_SUPP: u64 = 0;
+pub const FEATURE_RO_COMPAT_SUPP: u64 = FEATURE_RO_COMPAT_DIR_INDEX;
+/// Some directory is hash-indexed (set by the first conversion). ro_compat:
+/// an index block is also a valid directory block holding no entry, so a
+/// core that predates the index still reads every name (linearly), but
+/// must not add names, which would overwrite index blocks.
+pub const FEATURE_RO_COMPAT_DIR_INDEX: u64 = 1;
+
+/// `DiskInode::flags`: the directory is hash-indexed; its block 0 is the
+/// index root (`DxHead`).
+pub const INODE_FLAG_DIR_INDEX: u32 = 1;
+/// Flags a writer may set; fsck reports others.
+pub const INODE_FLAGS_KNOWN: u32 = INODE_FLAG_DIR_INDEX;
 
 /// Superblock `state` values, as in ext4.
 pub const STATE_CLEAN: u16 = 1;
@@ -232,10 +243,11 @@ pub struct DiskInode {
     pub fs_tag: U32,
     /// Next inode on the orphan list (0 = last).
     pub next_orphan: U64,
-    /// Where the link `parent` hints at is: byte offset of its entry in the
-    /// `parent` directory, plus one (0 = unknown; images written before
-    /// the field existed have 0). Entries never move, so the name of the
-    /// hinted link is found in one directory block (query paths).
+    /// Where the link `parent` hints at is: `PARENT_POS_HASH` | the cookie
+    /// of its name (entries of an indexed directory move when a leaf
+    /// splits; their hash does not), or, in images made before the index,
+    /// the byte offset of its entry plus one. 0 = unknown. A hint only:
+    /// checked against the entry's inode number, with a scan as fallback.
     pub parent_pos: U64,
     pub reserved: [u8; 24],
     /// crc32c of the inode number and the bytes above.
@@ -284,6 +296,140 @@ pub const DIRENT_HEAD: usize = core::mem::size_of::<DirEntryHead>();
 pub fn dirent_size(len: usize) -> usize {
     (DIRENT_HEAD + len + 7) & !7
 }
+
+/// Directory index block (root or interior), after the `BlockHeader`: a
+/// free `DirEntryHead` covering the whole block (so that a linear reader
+/// sees a directory block without entries), 4 bytes of zeros, this head,
+/// then `count` `DxEntry`s. Magic `BLOCK_MAGIC_DIR`, like every directory
+/// block; the head's own magic tells index blocks from leaves.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct DxHead {
+    pub magic: U32,
+    /// `DX_HASH_SIPHASH` (root: the directory's; interior: the same).
+    pub hash_version: u8,
+    /// Height: 0 when the entries name leaves, else index blocks one lower.
+    pub level: u8,
+    pub pad: U16,
+    pub count: U16,
+    /// Always `DX_LIMIT`.
+    pub limit: U16,
+    pub pad2: U32,
+}
+
+/// One index entry: leaves (or lower index blocks) hold names whose major
+/// hash is at least `hash & !1`, up to the next entry's. Bit 0 set means
+/// "continued": the previous child ends with names of the same major hash
+/// (a leaf split inside a run of equal hashes), so a lookup goes on into
+/// this child. `block` is a file block of the directory.
+#[derive(
+    FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
+#[repr(C)]
+pub struct DxEntry {
+    pub hash: U32,
+    pub block: U32,
+}
+
+pub const DX_FAKE_OFF: usize = HEADER_SIZE;
+pub const DX_HEAD_OFF: usize = HEADER_SIZE + 16;
+pub const DX_ENTRIES_OFF: usize = DX_HEAD_OFF + core::mem::size_of::<DxHead>();
+pub const DX_ENTRY_SIZE: usize = core::mem::size_of::<DxEntry>();
+pub const DX_LIMIT: usize = (BLOCK_SIZE - DX_ENTRIES_OFF) / DX_ENTRY_SIZE;
+/// "IXDV".
+pub const DX_MAGIC: u32 = 0x5644_5849;
+/// Highest root level: root, two interior levels, leaves: 504^3 leaves.
+pub const DX_MAX_LEVEL: u8 = 2;
+/// SipHash-2-4 of the name keyed by the filesystem UUID (see `dir_hash`).
+pub const DX_HASH_SIPHASH: u8 = 1;
+const _: () = assert!(DX_LIMIT == 504);
+
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
+}
+
+/// SipHash-2-4 of `data` under the 128-bit `key`.
+pub fn siphash24(key: &[u8; 16], data: &[u8]) -> u64 {
+    let mut k0 = [0u8; 8];
+    let mut k1 = [0u8; 8];
+    k0.copy_from_slice(&key[..8]);
+    k1.copy_from_slice(&key[8..]);
+    let (k0, k1) = (u64::from_le_bytes(k0), u64::from_le_bytes(k1));
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ];
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let m = u64::from_le_bytes(w);
+        v[3] ^= m;
+        sip_round(&mut v);
+        sip_round(&mut v);
+        v[0] ^= m;
+    }
+    let mut last = [0u8; 8];
+    let rest = chunks.remainder();
+    for (d, &b) in last.iter_mut().zip(rest) {
+        *d = b;
+    }
+    let m = u64::from_le_bytes(last) | ((data.len() as u64 & 0xff) << 56);
+    v[3] ^= m;
+    sip_round(&mut v);
+    sip_round(&mut v);
+    v[0] ^= m;
+    v[2] ^= 0xff;
+    for _ in 0..4 {
+        sip_round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// A name's directory hash: (major, minor). Major is the high 32 bits of
+/// SipHash-2-4 keyed by the filesystem UUID, with bit 0 cleared (the index
+/// uses it as the continuation bit): 31 significant bits, as ext4's.
+/// Minor is the low 32 bits. Keyed per filesystem so that names cannot be
+/// chosen to collide without knowing the UUID.
+pub fn dir_hash(seed: &[u8; 16], name: &[u8]) -> (u32, u32) {
+    split_hash(siphash24(seed, name))
+}
+
+/// (major, minor) of a 64-bit hash value.
+pub fn split_hash(h: u64) -> (u32, u32) {
+    (((h >> 32) as u32) & !1, h as u32)
+}
+
+/// The readdir cookie of a hash: the 31 bits of the major hash, then the
+/// high 31 bits of the minor: 62 bits, increasing with (major, minor).
+pub fn hash_cookie(major: u32, minor: u32) -> u64 {
+    (u64::from(major >> 1) << 31) | u64::from(minor >> 1)
+}
+
+/// The major hash of a cookie.
+pub fn cookie_major(cookie: u64) -> u32 {
+    ((cookie >> 31) as u32) << 1
+}
+
+/// Largest cookie plus one: the end of every directory.
+pub const COOKIE_END: u64 = 1 << 62;
+
+/// `DiskInode::parent_pos` with this bit set: the low 62 bits are the
+/// hinted link's name's cookie (found through the index, or in the one
+/// block of a small directory). Without it: a byte offset plus one
+/// (images made before the index).
+pub const PARENT_POS_HASH: u64 = 1 << 63;
 
 /// File types stored in directory entries (the DT_* values).
 pub const DT_UNKNOWN: u8 = 0;

@@ -56,6 +56,10 @@ pub struct Fs<D: Device> {
     /// Directory scans `link_name` needed because an inode's `parent_pos`
     /// was unknown or stale (tests check that current images need none).
     pub link_scans: u64,
+    /// Replaces the directory hash (tests force collisions with it; an
+    /// index written under it is only valid under it).
+    #[doc(hidden)]
+    pub dir_hash_hook: Option<fn(&[u8]) -> u64>,
 }
 
 /// What `fail_op` restores besides the journal's running transaction.
@@ -132,6 +136,7 @@ impl<D: Device> Fs<D> {
             touched: None,
             vec_touched: false,
             link_scans: 0,
+            dir_hash_hook: None,
         })
     }
 
@@ -316,6 +321,23 @@ impl<D: Device> Fs<D> {
                 Ok(())
             }
             None => self.dev.read_block(blocknr, buf),
+        }
+    }
+
+    /// [`Fs::read_blk`], saying whether the copy came from the running
+    /// transaction: such a copy was written (sealed) by this mount, so it
+    /// needs no checksum verification again.
+    pub(crate) fn read_blk_fresh(
+        &mut self,
+        blocknr: u64,
+        buf: &mut [u8; BLOCK_SIZE],
+    ) -> Result<bool> {
+        match self.journal.get(blocknr) {
+            Some(b) => {
+                buf.copy_from_slice(b.as_slice());
+                Ok(true)
+            }
+            None => self.dev.read_block(blocknr, buf).map(|()| false),
         }
     }
 

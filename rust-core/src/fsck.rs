@@ -8,14 +8,17 @@
 //!
 //! Passes (the first five as e2fsck's):
 //! 1. inodes, their extent maps and block counts (1B: blocks claimed twice);
-//! 2. directory blocks and entries;
+//! 2. directory blocks and entries, directory indexes;
 //! 3. directory connectivity and `..` (the `parent` field);
 //! 4. link counts and inodes in no directory;
 //! 5. block and inode bitmaps, free counts;
 //! 6. vector slots, `vec_slot` fields, `vec_count`, the stored HNSW graph.
 //!
 //! Repairs write whole blocks with correct checksums. In [`Mode::Check`] and
-//! [`Mode::No`] nothing is ever written.
+//! [`Mode::No`] nothing is ever written. A damaged directory index is the
+//! one repair done through the core: the checker clears the index flag
+//! (every name stays readable in the leaves), and at the end the core,
+//! mounted on the repaired device, rebuilds the index from the leaves.
 
 // Host tools: an allocation failure aborts the tool, not a kernel.
 #![allow(clippy::disallowed_methods)]
@@ -319,9 +322,46 @@ pub fn check<D: Device>(dev: &mut D, opts: &Options) -> Report {
         freed: BTreeSet::new(),
         freed_slots: 0,
         reparented: BTreeSet::new(),
+        reindex: Vec::new(),
     };
     ck.run();
-    ck.rep
+    let reindex = core::mem::take(&mut ck.reindex);
+    let mut rep = ck.rep;
+    if !reindex.is_empty() && rep.fatal.is_none() {
+        rebuild_indexes(dev, &reindex, &mut rep);
+    }
+    rep
+}
+
+/// fsck's last step: rebuild the directory indexes it cleared, with the
+/// core (mounted on the repaired device), from the names in the leaves.
+/// A directory left without its index still works (scanned linearly) and
+/// is indexed again at its next insert.
+fn rebuild_indexes<D: Device>(dev: &mut D, dirs: &[u64], rep: &mut Report) {
+    let mut fs = match crate::Fs::mount(&mut *dev, false) {
+        Ok(fs) => fs,
+        Err(e) => {
+            rep.lines.push(format!(
+                "could not mount to rebuild directory indexes ({}): the directories stay unindexed",
+                e
+            ));
+            return;
+        }
+    };
+    for &d in dirs {
+        match fs.dir_reindex(d) {
+            Ok(()) => rep.lines.push(format!("directory {}: index rebuilt", d)),
+            Err(e) => rep.lines.push(format!(
+                "directory {}: index not rebuilt ({}): it stays unindexed",
+                d, e
+            )),
+        }
+    }
+    let (_, r) = fs.unmount();
+    if let Err(e) = r {
+        rep.lines
+            .push(format!("unmount after rebuilding indexes: {}", e));
+    }
 }
 
 struct Checker<'a, D: Device> {
@@ -360,6 +400,8 @@ struct Checker<'a, D: Device> {
     /// Inodes whose `parent` this run changed: their `parent_pos` is set
     /// to match without being reported.
     reparented: BTreeSet<u64>,
+    /// Directories whose index was cleared, to rebuild at the end.
+    reindex: Vec<u64>,
 }
 
 impl<D: Device> Checker<'_, D> {
@@ -1116,6 +1158,7 @@ impl<D: Device> Checker<'_, D> {
             .collect();
         for dir in dirs {
             let entries = self.scan_dir(dir);
+            self.check_dir_index(dir, &entries);
             self.dirs.insert(dir, entries);
         }
         // Validate entries against the inodes.
@@ -1131,6 +1174,124 @@ impl<D: Device> Checker<'_, D> {
             }
             self.dirs.insert(dir, keep);
         }
+    }
+
+    /// The hash index of `dir`, when it has one: index blocks sound (the
+    /// core's `dx_check`: head, count and limit, sorted hashes, blocks
+    /// inside the directory), levels even and at most `DX_MAX_LEVEL`, each
+    /// entry's hash inside its parent's range, no block named twice, every
+    /// name's hash inside the range of the leaf holding it, no name in a
+    /// block the index does not lead to. The repair clears the index flag
+    /// (index blocks read as blocks without entries, so every name stays)
+    /// and rebuilds the index from the leaves with the core at the end.
+    fn check_dir_index(&mut self, dir: u64, entries: &[Entry]) {
+        let Some(n) = self.nodes.get(&dir) else {
+            return;
+        };
+        if n.d.flags.get() & INODE_FLAG_DIR_INDEX == 0 {
+            return;
+        }
+        let Some(why) = self.dx_problem(dir, entries) else {
+            return;
+        };
+        let fix = self.decide(true);
+        if fix {
+            if let Some(n) = self.nodes.get_mut(&dir) {
+                n.d.flags = U32::new(n.d.flags.get() & !INODE_FLAG_DIR_INDEX);
+            }
+        }
+        let done = fix && self.write_node(dir);
+        if done {
+            self.reindex.push(dir);
+        }
+        self.problem(
+            "dir_index",
+            format!("directory {}: index: {}: rebuilding it", dir, why),
+            done,
+        );
+    }
+
+    fn dx_problem(&mut self, dir: u64, entries: &[Entry]) -> Option<String> {
+        let nblocks = self.nodes.get(&dir)?.d.size.get() / BLOCK_SIZE as u64;
+        let seed = self.sb.uuid;
+        let mut majors: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        for e in entries {
+            majors
+                .entry(e.pos / BLOCK_SIZE as u64)
+                .or_default()
+                .push(dir_hash(&seed, &e.name).0);
+        }
+        let mut seen: BTreeSet<u64> = BTreeSet::new();
+        seen.insert(0);
+        // (leaf, start hash, next child's start hash)
+        let mut leaves: Vec<(u64, u32, Option<u32>)> = Vec::new();
+        // (index block, level wanted, start, end)
+        let mut todo: Vec<(u64, Option<u8>, u32, Option<u32>)> = alloc::vec![(0, None, 0, None)];
+        while let Some((lb, want, lo, hi)) = todo.pop() {
+            let blk = self.nodes.get(&dir)?.map(lb)?;
+            let buf = self.read(blk)?;
+            let h = match crate::dir::dx_check(buf.as_slice(), nblocks) {
+                Ok(h) => h,
+                Err(why) => return Some(format!("block {}: {}", lb, why)),
+            };
+            if want.is_some_and(|w| w != h.level) {
+                return Some(format!(
+                    "block {}: level {} in a level {} slot",
+                    lb,
+                    h.level,
+                    want.unwrap_or(0)
+                ));
+            }
+            let count = h.count.get() as usize;
+            let ents: Vec<(u32, u64)> = (0..count)
+                .filter_map(|i| {
+                    let at = DX_ENTRIES_OFF + i * DX_ENTRY_SIZE;
+                    let e = DxEntry::read_from_prefix(buf.get(at..)?).ok()?.0;
+                    Some((e.hash.get(), u64::from(e.block.get())))
+                })
+                .collect();
+            for (i, &(hash, child)) in ents.iter().enumerate() {
+                let start = if i == 0 { lo } else { hash };
+                if i > 0 && (hash < lo || hi.is_some_and(|h| hash > h)) {
+                    return Some(format!(
+                        "block {}: hash {:#x} outside its parent's range",
+                        lb, hash
+                    ));
+                }
+                let end = ents.get(i + 1).map(|e| e.0).or(hi);
+                if !seen.insert(child) {
+                    return Some(format!("block {} is named twice", child));
+                }
+                if h.level == 0 {
+                    leaves.push((child, start, end));
+                } else {
+                    todo.push((child, Some(h.level - 1), start, end));
+                }
+            }
+        }
+        for &(leaf, start, end) in &leaves {
+            let lo = start & !1;
+            let hi_excl = end.map(|e| {
+                if e & 1 == 1 {
+                    u64::from(e & !1) + 1
+                } else {
+                    u64::from(e)
+                }
+            });
+            for &m in majors.get(&leaf).map(Vec::as_slice).unwrap_or(&[]) {
+                if m < lo || hi_excl.is_some_and(|h| u64::from(m) >= h) {
+                    return Some(format!(
+                        "leaf {} holds a name of hash {:#x} outside its range",
+                        leaf, m
+                    ));
+                }
+            }
+        }
+        let leaf_set: BTreeSet<u64> = leaves.iter().map(|l| l.0).collect();
+        if let Some(lb) = majors.keys().find(|lb| !leaf_set.contains(lb)) {
+            return Some(format!("block {} holds names no index entry leads to", lb));
+        }
+        None
     }
 
     /// Read every block of `dir`, repairing what can be, and return its live entries.
@@ -2216,22 +2377,31 @@ impl<D: Device> Checker<'_, D> {
         }
     }
 
-    /// `parent_pos` must be 0 (unknown) or the byte offset, plus one, of an
-    /// entry of the `parent` directory that links to the inode: query
+    /// `parent_pos` must be 0 (unknown) or name an entry of the `parent`
+    /// directory that links to the inode (by its name's hash, or by its
+    /// byte offset plus one): query
     /// paths are built from the name found there (a stale one only costs a
     /// directory scan, but fsck keeps it exact). The fix points it at such
     /// an entry, or makes it unknown.
     fn check_parent_pos(&mut self) {
+        let seed = self.sb.uuid;
+        let hint = |e: &Entry| {
+            let (a, b) = dir_hash(&seed, &e.name);
+            PARENT_POS_HASH | hash_cookie(a, b)
+        };
+        // Both forms name an entry: by its name's hash, or (images before
+        // the index) by its byte offset plus one.
         let mut at: BTreeMap<(u64, u64), u64> = BTreeMap::new();
         for (&d, entries) in &self.dirs {
             for e in entries {
-                at.insert((d, e.pos), e.ino);
+                at.insert((d, e.pos + 1), e.ino);
+                at.insert((d, hint(e)), e.ino);
             }
         }
         let first = |dirs: &BTreeMap<u64, Vec<Entry>>, d: u64, ino: u64| -> u64 {
             dirs.get(&d)
                 .and_then(|v| v.iter().find(|e| e.ino == ino))
-                .map_or(0, |e| e.pos + 1)
+                .map_or(0, hint)
         };
         let check: Vec<(u64, u64, u64)> = self
             .nodes
@@ -2242,9 +2412,9 @@ impl<D: Device> Checker<'_, D> {
         for (ino, parent, pp) in check {
             let own = self.reparented.contains(&ino);
             let ok = if own {
-                pp != 0 && at.get(&(parent, pp - 1)) == Some(&ino)
+                pp != 0 && at.get(&(parent, pp)) == Some(&ino)
             } else {
-                pp == 0 || at.get(&(parent, pp - 1)) == Some(&ino)
+                pp == 0 || at.get(&(parent, pp)) == Some(&ino)
             };
             if ok {
                 continue;

@@ -145,3 +145,36 @@ pub fn heap_push<T: Ord>(h: &mut BinaryHeap<T>, x: T) -> Result<()> {
     h.push(x);
     Ok(())
 }
+
+fn sift<T>(v: &mut [T], mut root: usize, end: usize, less: &mut impl FnMut(&T, &T) -> bool) {
+    loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            return;
+        }
+        if let (Some(a), Some(b)) = (v.get(child), v.get(child + 1)) {
+            if child + 1 < end && less(a, b) {
+                child += 1;
+            }
+        }
+        match (v.get(root), v.get(child)) {
+            (Some(r), Some(c)) if less(r, c) => v.swap(root, child),
+            _ => return,
+        }
+        root = child;
+    }
+}
+
+/// In-place heapsort (O(n log n), not stable): no scratch space, so no
+/// large kernel stack frame (the standard sorts keep element buffers of
+/// up to 4 KiB on the stack).
+pub fn heapsort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift(v, i, n, &mut less);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end, &mut less);
+    }
+}

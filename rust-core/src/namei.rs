@@ -3,7 +3,7 @@
 //! the kernel shim only refreshes its in-core inodes from the result.
 
 use crate::dev::Device;
-use crate::dir::check_name;
+use crate::dir::{check_name, Slot};
 use crate::format::*;
 use crate::fs::LINK_MAX;
 use crate::{Errno, Fs, Result};
@@ -103,7 +103,7 @@ impl<D: Device> Fs<D> {
             }
         };
         let i = self.inode(ino)?;
-        i.d.parent_pos = U64::new(pos + 1);
+        i.d.parent_pos = U64::new(pos);
         self.store_inode(ino)?;
         if is_dir {
             self.add_links(dir, 1)?;
@@ -137,38 +137,38 @@ impl<D: Device> Fs<D> {
         let i = self.inode(ino)?;
         if i.d.parent.get() == 0 {
             i.d.parent = U64::new(dir);
-            i.d.parent_pos = U64::new(pos + 1);
+            i.d.parent_pos = U64::new(pos);
         }
         self.add_links(ino, 1)?;
         self.touch_dir(dir)
     }
 
-    /// A non-directory lost its link at byte offset `pos` of `dir`: when
-    /// that was the hinted link (or the hint names `dir` without saying
-    /// where), the hint becomes unknown (0). Query hits are shown only
-    /// through directories the caller may search, found from the hint.
-    fn unhint(&mut self, ino: u64, dir: u64, pos: u64) -> Result<()> {
+    /// A non-directory lost its link `s` in `dir`: when that was the
+    /// hinted link (or the hint names `dir` without saying where), the hint
+    /// becomes unknown (0). Query hits are shown only through directories
+    /// the caller may search, found from the hint.
+    fn unhint(&mut self, ino: u64, dir: u64, s: &Slot) -> Result<()> {
         let i = self.inode(ino)?;
         let pp = i.d.parent_pos.get();
-        if !i.is_dir() && i.d.parent.get() == dir && (pp == 0 || pp == pos + 1) {
+        if !i.is_dir() && i.d.parent.get() == dir && (pp == 0 || s.hinted_by(pp)) {
             i.d.parent = U64::new(0);
             i.d.parent_pos = U64::new(0);
         }
         Ok(())
     }
 
-    /// The link of `ino` at `opos` in `odir` is now at `npos` in `ndir`
-    /// (rename, exchange). A directory's hint always follows its one link;
-    /// a non-directory's follows it when it was the hinted link (or the
-    /// hint named `odir` without saying where), and an unknown hint
+    /// The link of `ino` at `old` in `odir` is now the entry `nhint` names
+    /// in `ndir` (rename, exchange). A directory's hint always follows its
+    /// one link; a non-directory's follows it when it was the hinted link
+    /// (or the hint named `odir` without saying where), and an unknown hint
     /// becomes this link. The caller stores the inode.
-    fn moved_link(&mut self, ino: u64, odir: u64, opos: u64, ndir: u64, npos: u64) -> Result<()> {
+    fn moved_link(&mut self, ino: u64, odir: u64, old: &Slot, ndir: u64, nhint: u64) -> Result<()> {
         let i = self.inode(ino)?;
         let (parent, pp) = (i.d.parent.get(), i.d.parent_pos.get());
-        let hinted = parent == odir && (pp == 0 || pp == opos + 1);
+        let hinted = parent == odir && (pp == 0 || old.hinted_by(pp));
         if i.is_dir() || hinted || parent == 0 {
             i.d.parent = U64::new(ndir);
-            i.d.parent_pos = U64::new(npos + 1);
+            i.d.parent_pos = U64::new(nhint);
         }
         Ok(())
     }
@@ -190,7 +190,7 @@ impl<D: Device> Fs<D> {
             return Err(Errno::EISDIR);
         }
         self.dir_remove(dir, slot)?;
-        self.unhint(slot.ino, dir, slot.pos())?;
+        self.unhint(slot.ino, dir, &slot)?;
         self.add_links(slot.ino, -1)?;
         self.touch_dir(dir)?;
         self.maybe_delete(slot.ino)
@@ -302,21 +302,22 @@ impl<D: Device> Fs<D> {
                 self.store_inode(d.ino)?;
                 self.add_links(ndir, -1)?;
             } else {
-                self.unhint(d.ino, ndir, d.pos())?;
+                self.unhint(d.ino, ndir, &d)?;
                 self.add_links(d.ino, -1)?;
             }
-            // Entries do not move, but look the old name up again anyway.
+            // dir_set moves nothing, but look the old name up again anyway.
             let src = self.dir_find(odir, oname)?.ok_or(Errno::EIO)?;
             self.dir_remove(odir, src)?;
-            self.finish_move(odir, src.pos(), ndir, d.pos(), src.ino, src_dir)?;
+            self.finish_move(odir, &src, ndir, d.hint, src.ino, src_dir)?;
             return self.maybe_delete(d.ino);
         }
         if src_dir && odir != ndir && self.inode_ref(ndir)?.d.nlink.get() >= LINK_MAX {
             return Err(Errno::EMLINK);
         }
         let npos = self.dir_add(ndir, nname, src.ino, src.file_type)?;
+        // The add may have split a leaf of odir: find the old name again.
         let removed = match self.dir_find(odir, oname) {
-            Ok(Some(s)) => self.dir_remove(odir, s).map(|()| s.pos()),
+            Ok(Some(s)) => self.dir_remove(odir, s).map(|()| s),
             Ok(None) => Err(Errno::EIO),
             Err(e) => Err(e),
         };
@@ -330,21 +331,21 @@ impl<D: Device> Fs<D> {
                 return Err(e);
             }
         };
-        self.finish_move(odir, opos, ndir, npos, src.ino, src_dir)
+        self.finish_move(odir, &opos, ndir, npos, src.ino, src_dir)
     }
 
     /// Fix parent pointer, link counts and times after moving `ino` from
-    /// byte offset `opos` of `odir` to `npos` of `ndir`.
+    /// entry `old` of `odir` to the one `nhint` names in `ndir`.
     fn finish_move(
         &mut self,
         odir: u64,
-        opos: u64,
+        old: &Slot,
         ndir: u64,
-        npos: u64,
+        nhint: u64,
         ino: u64,
         is_dir: bool,
     ) -> Result<()> {
-        self.moved_link(ino, odir, opos, ndir, npos)?;
+        self.moved_link(ino, odir, old, ndir, nhint)?;
         if is_dir && odir != ndir {
             self.store_inode(ino)?;
             self.add_links(odir, -1)?;
@@ -358,13 +359,7 @@ impl<D: Device> Fs<D> {
         Ok(())
     }
 
-    fn exchange(
-        &mut self,
-        odir: u64,
-        a: crate::dir::Slot,
-        ndir: u64,
-        b: crate::dir::Slot,
-    ) -> Result<()> {
+    fn exchange(&mut self, odir: u64, a: Slot, ndir: u64, b: Slot) -> Result<()> {
         if a.ino == b.ino {
             return Ok(());
         }
@@ -385,8 +380,8 @@ impl<D: Device> Fs<D> {
             self.add_links(lose, -1)?;
         }
         // a's link is now b's entry and b's a's.
-        self.moved_link(a.ino, odir, a.pos(), ndir, b.pos())?;
-        self.moved_link(b.ino, ndir, b.pos(), odir, a.pos())?;
+        self.moved_link(a.ino, odir, &a, ndir, b.hint)?;
+        self.moved_link(b.ino, ndir, &b, odir, a.hint)?;
         self.add_links(a.ino, 0)?;
         self.add_links(b.ino, 0)?;
         self.touch_dir(odir)?;

@@ -1495,6 +1495,46 @@ fn crash_states_random_workloads() {
     assert!(total >= 3000, "{total} crash states");
 }
 
+/// A directory that outgrows its block is converted to a hash index, then
+/// its leaves split and the index gains entries, each in one transaction:
+/// every crash state in between mounts clean, with the names the model
+/// allows.
+#[test]
+fn crash_states_directory_splits() {
+    let name = "directory splits";
+    let base = format_image(false);
+    let mut w = Work::new(&base, false);
+    w.mkdir("/big");
+    let path = |i: usize| format!("/big/a-name-long-enough-to-fill-blocks-{i:04}");
+    let mut tags = Vec::new();
+    for i in 0..420 {
+        tags.push(w.create(&path(i)));
+        if i % 12 == 11 {
+            w.fsync(tags[i]);
+        }
+        if i % 7 == 3 && (i - 2) % 50 != 25 {
+            w.unlink(&path(i - 2));
+        }
+        if i % 50 == 25 {
+            w.rename(&path(i), &format!("/big/renamed-{i}"));
+        }
+    }
+    w.sync();
+    assert_wrapped(name, &w);
+    let big = w.dir_ino("/big");
+    assert!(
+        w.fs.dir_indexed(big).unwrap(),
+        "the directory was converted"
+    );
+    assert!(
+        w.fs.getattr(big).unwrap().size >= 8 * BS as u64,
+        "its leaves split"
+    );
+    let run = check_workload(name, &base, &w.fs.dev.events, &w.m, 5, 40);
+    run.assert_ok(name);
+    assert!(run.states >= 500, "{} crash states", run.states);
+}
+
 /// A clean unmount at the end of a workload: its commit and checkpoint
 /// are crash states too, and the final image is the model.
 #[test]

@@ -1437,7 +1437,8 @@ static void t_readdir(void)
 		CHECK(n <= NDIRENTS);
 	}
 	EQ(n, NDIRENTS);
-	CHECK(pos > 2 * BS);	/* really spans blocks */
+	OK(vexfs_rust_getattr(F.fs, ROOT, &a));
+	CHECK(a.size > 2 * BS);	/* really spans blocks (an indexed directory) */
 	/* At the end, and past it, stays at the end. */
 	ERR(vexfs_rust_readdir(F.fs, ROOT, pos, &de), 0);
 	ERR(vexfs_rust_readdir(F.fs, ROOT, pos + 1000000, &de), 0);
@@ -1456,6 +1457,85 @@ static void t_readdir(void)
 	EQ(n, NDIRENTS - 1);
 	ERR(vexfs_rust_readdir(F.fs, inos[1], 0, &de), -ENOTDIR);
 	ERR(vexfs_rust_readdir(F.fs, 1000, 0, &de), -ESTALE);
+	UNMOUNT();
+}
+
+/* Many entries per call: records packed in the buffer, each name once
+ * across calls and buffer sizes, positions valid across changes. */
+static void t_readdir_batch(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	static uint64_t buf[4096 / 8];
+	uint8_t *b = (uint8_t *)buf;
+	struct vexfs_attr a;
+	int seen[NDIRENTS];
+	char name[64];
+	uint32_t count;
+	uint64_t pos;
+	int r, n, calls;
+
+	MOUNT();
+	ERR(vexfs_rust_readdir_batch(NULL, ROOT, 0, NULL, 0, b, sizeof(buf), &count), -EINVAL);
+	ERR(vexfs_rust_readdir_batch(bad, ROOT, 0, NULL, 0, b, sizeof(buf), &count), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, 0, NULL, 0, NULL, sizeof(buf), &count), -EINVAL);
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, 0, NULL, 0, b, sizeof(buf), NULL), -EINVAL);
+	/* Too small for the longest record, misaligned, bad `after`. */
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, 0, NULL, 0, b, VEXFS_DIRENT_REC_MAX - 1, &count), -EINVAL);
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, 0, NULL, 0, b + 4, 1024, &count), -EINVAL);
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, 0, NULL, 3, b, sizeof(buf), &count), -EINVAL);
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, 0, NM("x"), b, sizeof(buf), NULL), -EINVAL);
+	/* Empty: the end at once, no records. */
+	count = 99;
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, 0, NULL, 0, b, sizeof(buf), &count), 1);
+	UEQ(count, 0);
+	for (int i = 0; i < NDIRENTS; i++) {
+		snprintf(name, sizeof(name), "entry-%03d-padding-to-span-several-blocks", i);
+		OK(mk(ROOT, name, S_IFREG | 0644, &a));
+		seen[i] = 0;
+	}
+	for (size_t cap = VEXFS_DIRENT_REC_MAX; cap <= sizeof(buf); cap *= 4) {
+		memset(seen, 0, sizeof(seen));
+		pos = 0;
+		n = 0;
+		calls = 0;
+		do {
+			const struct vexfs_dirent_rec *rec;
+			size_t off = 0;
+			int i;
+
+			memset(b, 0xa5, sizeof(buf));
+			r = vexfs_rust_readdir_batch(F.fs, ROOT, pos, NULL, 0, b, cap, &count);
+			CHECK(r == 0 || r == 1);
+			CHECK(count > 0 || r == 1);
+			calls++;
+			for (uint32_t k = 0; k < count; k++) {
+				rec = (const struct vexfs_dirent_rec *)(b + off);
+				CHECK(rec->rec_len % 8 == 0 && off + rec->rec_len <= cap);
+				CHECK(rec->rec_len >= sizeof(*rec) + rec->name_len + 1);
+				UEQ(((const char *)(rec + 1))[rec->name_len], 0);
+				CHECK(sscanf((const char *)(rec + 1), "entry-%03d", &i) == 1);
+				CHECK(i >= 0 && i < NDIRENTS);
+				EQ(seen[i], 0);
+				seen[i] = 1;
+				UEQ(rec->file_type, DT_REG_);
+				UEQ(rec->mid_run, 0);
+				CHECK(rec->next_pos > pos);
+				pos = rec->next_pos;
+				off += rec->rec_len;
+				n++;
+			}
+		} while (r == 0);
+		EQ(n, NDIRENTS);
+		CHECK(cap < 4096 ? calls > 1 : calls < 10);
+		/* Past the end stays at the end. */
+		ERR(vexfs_rust_readdir_batch(F.fs, ROOT, pos, NULL, 0, b, cap, &count), 1);
+		UEQ(count, 0);
+	}
+	ERR(vexfs_rust_readdir_batch(F.fs, ROOT, UINT64_MAX, NULL, 0, b, sizeof(buf), &count), 1);
+	OK(mk(ROOT, "plain", S_IFREG | 0644, &a));
+	ERR(vexfs_rust_readdir_batch(F.fs, a.ino, 0, NULL, 0, b, sizeof(buf), &count), -ENOTDIR);
+	ERR(vexfs_rust_readdir_batch(F.fs, 1000, 0, NULL, 0, b, sizeof(buf), &count), -ESTALE);
 	UNMOUNT();
 }
 
@@ -3231,6 +3311,7 @@ int main(int argc, char **argv)
 	RUN(t_rename);
 	RUN(t_rename_exchange);
 	RUN(t_readdir);
+	RUN(t_readdir_batch);
 	RUN(t_get_block);
 	RUN(t_get_block_enospc);
 	RUN(t_truncate);

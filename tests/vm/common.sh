@@ -131,6 +131,8 @@ FS_MODULE=$FS_MODULE
 KVER=$KVER
 CASE_TIMEOUT=${CASE_TIMEOUT:-240}
 MKFS_VEXFS_ARGS='${MKFS_VEXFS_ARGS:-}'
+BENCH_ONLY='${BENCH_ONLY:-}'
+BENCH_DIR_N='${BENCH_DIR_N:-}'
 EOF
 	(cd "$IR" && find . | cpio -o -H newc --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz"
 }

@@ -106,6 +106,29 @@ pub struct vexfs_dirent {
     pub name: [u8; 256],
 }
 
+/// One entry in a vexfs_rust_readdir_batch buffer: the name follows
+/// (`name_len` bytes and a NUL), the record is padded to 8 bytes.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct vexfs_dirent_rec {
+    pub ino: u64,
+    /// Position to resume after this entry.
+    pub next_pos: u64,
+    /// Bytes from this record's start to the next one's.
+    pub rec_len: u16,
+    pub name_len: u8,
+    /// DT_* value.
+    pub file_type: u8,
+    /// 1 when the next entry has the same position: resuming at `next_pos`
+    /// then takes this entry's name as `after` (else 0).
+    pub mid_run: u32,
+}
+
+/// Largest record: a buffer of this many bytes holds at least one.
+pub const VEXFS_DIRENT_REC_MAX: u32 = 288;
+const _: () =
+    assert!(core::mem::size_of::<vexfs_dirent_rec>() + NAME_MAX < VEXFS_DIRENT_REC_MAX as usize);
+
 fn to_c(a: &Attr) -> vexfs_attr {
     vexfs_attr {
         ino: a.ino,
@@ -1024,4 +1047,83 @@ pub unsafe extern "C" fn vexfs_rust_vec_query(
         unsafe { count.write(written) };
         Ok(())
     }))
+}
+
+/// readdir, many entries per call: the entries of `dir` after position
+/// (`pos`, `after`) in order, as `vexfs_dirent_rec` records packed into
+/// `buf` (`cap` bytes, at least VEXFS_DIRENT_REC_MAX, 8-byte aligned);
+/// `*count` records were written. `after` (`after_len` bytes, NULL when 0)
+/// is empty except to resume inside a run of entries with the same
+/// position (a record's `mid_run`). Positions are hash cookies below 2^62,
+/// valid across inserts and deletes: an entry present throughout is
+/// returned once. Returns 1 when the records reach the end of the
+/// directory, 0 when more entries follow, or a negative errno. Each
+/// directory block read is validated once per call.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `after` points to `after_len` bytes or
+/// is NULL with `after_len` 0; `buf` is NULL or points to `cap` writable
+/// bytes; `count` is NULL or writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn vexfs_rust_readdir_batch(
+    fs: *mut vexfs_fs,
+    dir: u64,
+    pos: u64,
+    after: *const u8,
+    after_len: usize,
+    buf: *mut u8,
+    cap: usize,
+    count: *mut u32,
+) -> i32 {
+    if buf.is_null()
+        || count.is_null()
+        || cap < VEXFS_DIRENT_REC_MAX as usize
+        || !(buf as usize).is_multiple_of(8)
+        || after_len > NAME_MAX
+        || (after.is_null() && after_len != 0)
+    {
+        return Errno::EINVAL.to_neg();
+    }
+    let after: &[u8] = if after_len == 0 {
+        &[]
+    } else {
+        // SAFETY: after points to after_len bytes per the contract.
+        unsafe { core::slice::from_raw_parts(after, after_len) }
+    };
+    // SAFETY: buf points to cap writable bytes per the contract.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
+    let head = core::mem::size_of::<vexfs_dirent_rec>();
+    let (mut off, mut n) = (0usize, 0u32);
+    let r = with_fs!(fs, |f| f.readdir_from(dir, pos, after, &mut |e| {
+        let len = (head + e.name.len() + 1 + 7) & !7;
+        let Some(dst) = out.get_mut(off..off + len) else {
+            return false;
+        };
+        let rec = vexfs_dirent_rec {
+            ino: e.ino,
+            next_pos: e.next,
+            rec_len: len as u16,
+            name_len: e.name.len() as u8,
+            file_type: e.file_type,
+            mid_run: u32::from(e.mid_run),
+        };
+        dst.fill(0);
+        // SAFETY: dst holds len >= size_of::<vexfs_dirent_rec>() bytes;
+        // the write is unaligned-safe.
+        unsafe { core::ptr::write_unaligned(dst.as_mut_ptr().cast::<vexfs_dirent_rec>(), rec) };
+        if let Some(d) = dst.get_mut(head..head + e.name.len()) {
+            d.copy_from_slice(e.name);
+        }
+        off += len;
+        n += 1;
+        true
+    }));
+    // SAFETY: count is writable per the contract.
+    unsafe { count.write(n) };
+    match r {
+        Ok(true) => 1,
+        Ok(false) => 0,
+        Err(e) => e.to_neg(),
+    }
 }

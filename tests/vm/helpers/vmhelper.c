@@ -1296,6 +1296,9 @@ static int usage(void)
 		"  zerocheck PATH OFF LEN        (OK if all bytes in range are zero)\n"
 		"  mount SRC DIR FSTYPE [DATA]   (mount(2) without MS_SILENT)\n"
 		"  countdir DIR                  (number of readdir entries but . and ..)\n"
+		"  names OP DIR PREFIX FROM TO   (create|stat|miss|unlink DIR/PREFIXi; prints how many went as asked)\n"
+		"  dirseek DIR                   (telldir/seekdir back: prints entries and mismatches)\n"
+		"  dirchurn DIR N                (getdents64 while names come and go: stable s0..sN-1 seen, dups, 1)\n"
 		"  fsx PATH NOPS SEED MODELOUT   (random pwrite/truncate/pread vs an in-memory model;\n"
 		"                                 the final model is written to MODELOUT for later cmp)\n"
 		"  utimens PATH SEC[.NSEC]       (atime = mtime, nanoseconds)\n"
@@ -1654,6 +1657,112 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(c, "mount") && (argc == 5 || argc == 6)) /* plain mount(2): no MS_SILENT, unlike busybox mount */
 		return report(mount(argv[2], argv[3], argv[4], 0, argc == 6 ? argv[5] : NULL));
+	if (!strcmp(c, "names") && argc == 7) { /* names OP DIR PREFIX FROM TO: create|stat|miss|unlink each DIR/PREFIXi */
+		const char *op = argv[2];
+		long from = atol(argv[5]), to = atol(argv[6]), i, done = 0;
+		char p[4096];
+		struct stat st;
+		/* VMHELPER_TENTHS set: the time of each tenth of the run on stderr (benchmarks) */
+		int tenths = getenv("VMHELPER_TENTHS") != NULL;
+		long span = (to - from) / 10, k = 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = from; i < to; i++) {
+			int r;
+			if (tenths && span > 0 && i > from && (i - from) % span == 0 && k < 9) {
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				fprintf(stderr, "tenth %ld %.3f\n", k++, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+				t0 = t1;
+			}
+			snprintf(p, sizeof p, "%s/%s%ld", argv[3], argv[4], i);
+			if (!strcmp(op, "create")) {
+				int fd = open(p, O_CREAT | O_EXCL | O_WRONLY, 0644);
+				r = fd < 0 ? -1 : close(fd);
+			} else if (!strcmp(op, "stat") || !strcmp(op, "miss")) {
+				r = stat(p, &st);
+				if (!strcmp(op, "miss")) {
+					if (r == 0 || errno != ENOENT) { fprintf(stderr, "%s: found\n", p); break; }
+					r = 0;
+				}
+			} else if (!strcmp(op, "unlink")) {
+				r = unlink(p);
+			} else {
+				return usage();
+			}
+			if (r) { fprintf(stderr, "%s %s: %s\n", op, p, strerror(errno)); break; }
+			done++;
+		}
+		if (tenths) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			fprintf(stderr, "tenth %ld %.3f\n", k, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+		}
+		printf("%ld\n", done);
+		return 0;
+	}
+	if (!strcmp(c, "dirseek") && argc == 3) { /* telldir before each entry; seekdir back to some: same rest */
+		DIR *d = opendir(argv[2]);
+		struct dirent *e;
+		static long pos[200000];
+		static char nm[200000][64];
+		long n = 0, k, bad = 0;
+		if (!d) return fail();
+		for (;;) {
+			long t = telldir(d);
+			if (!(e = readdir(d)) || n == 200000) break;
+			pos[n] = t;
+			snprintf(nm[n], sizeof nm[n], "%.63s", e->d_name);
+			n++;
+		}
+		for (k = 0; k < n; k += n / 7 + 1) {
+			long j;
+			seekdir(d, pos[k]);
+			for (j = k; j < n && j < k + 50; j++) {
+				if (!(e = readdir(d)) || strcmp(e->d_name, nm[j])) { bad++; break; }
+			}
+		}
+		closedir(d);
+		printf("%ld %ld\n", n, bad);
+		return 0;
+	}
+	if (!strcmp(c, "dirchurn") && argc == 4) { /* getdents64 in small steps while names come and go: stable names "s*" seen once */
+		int fd = open(argv[2], O_RDONLY | O_DIRECTORY);
+		long stable = atol(argv[3]), seen_stable = 0, dup = 0, made = 0, calls = 0;
+		static unsigned char seen[1 << 20];
+		char buf[512], p[4096];
+		if (fd < 0 || stable > (long)sizeof seen) return fail();
+		memset(seen, 0, sizeof seen);
+		for (;;) {
+			long n = syscall(SYS_getdents64, fd, buf, sizeof buf), off = 0;
+			if (n < 0) return fail();
+			if (n == 0) break;
+			calls++;
+			while (off < n) {
+				struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *de = (void *)(buf + off);
+				if (de->name[0] == 's') {
+					long i = atol(de->name + 1);
+					if (i >= 0 && i < stable) {
+						if (seen[i]) dup++; else seen_stable++;
+						seen[i] = 1;
+					}
+				}
+				off += de->reclen;
+			}
+			/* churn: 8 new names, then remove the oldest 4 of them */
+			for (int k = 0; k < 8; k++) {
+				snprintf(p, sizeof p, "%s/c%ld", argv[2], made++);
+				int f = open(p, O_CREAT | O_WRONLY, 0644);
+				if (f < 0) return fail();
+				close(f);
+			}
+			for (int k = 0; k < 4; k++) {
+				snprintf(p, sizeof p, "%s/c%ld", argv[2], (made - 8) / 2 + k);
+				unlink(p);
+			}
+		}
+		close(fd);
+		printf("%ld %ld %d\n", seen_stable, dup, calls > 10);
+		return 0;
+	}
 	if (!strcmp(c, "countdir") && argc == 3) { /* readdir entries other than . and .. */
 		DIR *d = opendir(argv[2]);
 		struct dirent *e;
