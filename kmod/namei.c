@@ -208,6 +208,8 @@ const struct inode_operations vexfs_dir_inode_operations = {
 	.rename		= vexfs_rename,
 	.getattr	= vexfs_getattr,
 	.setattr	= vexfs_setattr,
+	.fileattr_get	= vexfs_fileattr_get,
+	.fileattr_set	= vexfs_fileattr_set,
 };
 
 const struct inode_operations vexfs_symlink_inode_operations = {

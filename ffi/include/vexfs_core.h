@@ -29,6 +29,53 @@
 #define VEXFS_NAME_MAX 255
 
 /*
+ Inode flags of `vexfs_attr.flags`, the values of FS_*_FL.
+ */
+#define VEXFS_FL_IMMUTABLE 16
+
+#define VEXFS_FL_APPEND 32
+
+#define VEXFS_FL_NODUMP 64
+
+#define VEXFS_FL_NOATIME 128
+
+/*
+ Every flag vexfs_rust_set_flags accepts.
+ */
+#define VEXFS_FL_KNOWN 240
+
+/*
+ fallocate modes vexfs_rust_fallocate takes (the FALLOC_FL_* values).
+ */
+#define VEXFS_FALLOC_KEEP_SIZE 1
+
+#define VEXFS_FALLOC_PUNCH_HOLE 2
+
+#define VEXFS_FALLOC_ZERO_RANGE 16
+
+/*
+ `vexfs_extent.flags`: the blocks are unwritten (read as zeros).
+ */
+#define VEXFS_EXTENT_UNWRITTEN 1
+
+/*
+ `vexfs_extent.flags`: the file's last extent.
+ */
+#define VEXFS_EXTENT_LAST 2
+
+/*
+ Most extents one vexfs_rust_fiemap call returns.
+ */
+#define VEXFS_FIEMAP_BATCH 64
+
+/*
+ vexfs_rust_seek whence values (SEEK_DATA, SEEK_HOLE).
+ */
+#define VEXFS_SEEK_DATA 3
+
+#define VEXFS_SEEK_HOLE 4
+
+/*
  `vexfs_rust_commit` flag: flush the device even when there is no
  metadata to commit (fsync: the data just written must be durable).
  */
@@ -109,6 +156,15 @@ struct vexfs_attr {
   uint32_t nlink;
   uint32_t rdev;
   uint32_t generation;
+  /*
+   Inode flags (VEXFS_FL_*, the FS_*_FL values): out only, the core's.
+   */
+  uint32_t flags;
+  /*
+   Birth time (statx btime): out only.
+   */
+  int64_t crtime_sec;
+  uint32_t crtime_nsec;
   uint32_t pad;
 };
 
@@ -143,8 +199,34 @@ struct vexfs_map {
 };
 
 /*
- The vector space, as VEXFS_IOC_INFO reports it.
+ Result of one vexfs_rust_fallocate step.
  */
+struct vexfs_falloc {
+  /*
+   Byte offset up to which the range is done (the end when finished).
+   */
+  uint64_t done;
+  /*
+   File size after the step.
+   */
+  uint64_t size;
+  /*
+   The inode's i_blocks (512-byte units) after the step.
+   */
+  uint64_t blocks;
+};
+
+/*
+ One extent from vexfs_rust_fiemap, in blocks.
+ */
+struct vexfs_extent {
+  uint64_t logical;
+  uint64_t pblock;
+  uint64_t len;
+  uint32_t flags;
+  uint32_t pad;
+};
+
 struct vexfs_vec_info {
   uint32_t dim;
   uint32_t metric;
@@ -368,6 +450,50 @@ int32_t vexfs_rust_get_block(struct vexfs_fs *fs, uint64_t ino, uint64_t iblock,
  `fs` is NULL or a live handle.
  */
 int32_t vexfs_rust_truncate(struct vexfs_fs *fs, uint64_t ino, uint64_t new_size);
+
+/*
+ The vector space, as VEXFS_IOC_INFO reports it.
+ Store the inode flags of `ino` (VEXFS_FL_KNOWN bits only, else
+ -EOPNOTSUPP; permission is the caller's to check) and return its
+ attributes.
+
+ # Safety
+ `fs` is NULL or a live handle; `out` is NULL or writable.
+ */
+int32_t vexfs_rust_set_flags(struct vexfs_fs *fs, uint64_t ino, uint32_t flags, struct vexfs_attr *out);
+
+/*
+ One step of fallocate of bytes `off..off+len` of `ino` in `mode`
+ (VEXFS_FALLOC_*), from byte `pos` of the range on; the shim calls it
+ again from `out->done` until that is the end, committing between calls
+ when due. Partial blocks at the edges of a punch or zero range are the
+ caller's to zero (page cache). Errors as ext4's fallocate.
+
+ # Safety
+ `fs` is NULL or a live handle; `out` is NULL or writable.
+ */
+int32_t vexfs_rust_fallocate(struct vexfs_fs *fs, uint64_t ino, uint32_t mode, uint64_t off, uint64_t len, uint64_t pos, struct vexfs_falloc *out);
+
+/*
+ Up to `max` (at most VEXFS_FIEMAP_BATCH) extents of `ino` from file
+ block `from` on into `out` (the first may start before it; neighbours
+ that continue each other are joined); `*count` is how many. O(log n + k).
+
+ # Safety
+ `fs` is NULL or a live handle; `out` is NULL or has room for `max`
+ entries; `count` is NULL or writable.
+ */
+int32_t vexfs_rust_fiemap(struct vexfs_fs *fs, uint64_t ino, uint64_t from, struct vexfs_extent *out, uint32_t max, uint32_t *count);
+
+/*
+ lseek SEEK_DATA / SEEK_HOLE (`whence`) from byte `off` of `ino`, whose
+ size is `size` (the VFS's): the offset found in `*res`; -ENXIO at or
+ past the end or with no data after `off`. Unwritten extents are holes.
+
+ # Safety
+ `fs` is NULL or a live handle; `res` is NULL or writable.
+ */
+int32_t vexfs_rust_seek(struct vexfs_fs *fs, uint64_t ino, uint64_t off, uint32_t whence, uint64_t size, uint64_t *res);
 
 /*
  # Safety

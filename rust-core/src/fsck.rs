@@ -1897,7 +1897,7 @@ impl<D: Device> Checker<'_, D> {
             slot.logical = U64::new(lb);
             slot.start = U64::new(blk);
             slot.len = U32::new(1);
-            slot.pad = U32::new(0);
+            slot.flags = U32::new(0);
             n.d.extent_count = U32::new(count as u32 + 1);
             n.extents.insert(
                 pos,
