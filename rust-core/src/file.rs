@@ -220,9 +220,7 @@ impl<D: Device> Fs<D> {
             FALLOC_FL_KEEP_SIZE as KEEP, FALLOC_FL_PUNCH_HOLE as PUNCH,
             FALLOC_FL_ZERO_RANGE as ZERO, FALLOC_STEP_BLOCKS,
         };
-        if mode & !(KEEP | PUNCH | ZERO) != 0
-            || (mode & PUNCH != 0 && mode != PUNCH | KEEP)
-        {
+        if mode & !(KEEP | PUNCH | ZERO) != 0 || (mode & PUNCH != 0 && mode != PUNCH | KEEP) {
             return Err(Errno::EOPNOTSUPP);
         }
         if len == 0 {

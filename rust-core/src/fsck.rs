@@ -145,6 +145,8 @@ struct Ext {
     logical: u64,
     start: u64,
     len: u64,
+    /// Unwritten (preallocated): reads as zeros.
+    unwritten: bool,
 }
 
 struct Node {
@@ -918,6 +920,13 @@ impl<D: Device> Checker<'_, D> {
         let mut tree = Vec::new();
         let roots: Vec<DiskExtent> = d.extents.get(..count).unwrap_or(&[]).to_vec();
         for (i, e) in roots.iter().enumerate() {
+            if !e.flags_ok(depth == 0) {
+                return Err(format!(
+                    "inline extent {} has unknown flags {:#x}",
+                    i,
+                    e.flags.get()
+                ));
+            }
             if !e.in_bounds(&self.sb, depth == 0) {
                 return Err(format!(
                     "inline extent {} (start {}, length {}) is out of bounds",
@@ -931,6 +940,7 @@ impl<D: Device> Checker<'_, D> {
                     logical: e.logical.get(),
                     start: e.start.get(),
                     len: u64::from(e.len.get()),
+                    unwritten: e.unwritten(),
                 });
             } else {
                 self.walk_block(ino, e.start.get(), depth - 1, &mut out, &mut tree)?;
@@ -945,6 +955,29 @@ impl<D: Device> Checker<'_, D> {
                 ));
             }
             prev_end = e.logical.saturating_add(e.len);
+        }
+        if out.iter().any(|e| e.unwritten) {
+            // Only fallocate makes them, and only on regular files; the
+            // superblock must say so, or an older kernel reads stale data.
+            if u32::from(d.mode.get()) & S_IFMT != S_IFREG {
+                return Err("unwritten extent in a file that is not regular".into());
+            }
+            if self.sb.feature_incompat.get() & FEATURE_INCOMPAT_UNWRITTEN == 0 {
+                let fix = self.decide(true);
+                if fix {
+                    let f = self.sb.feature_incompat.get();
+                    self.sb.feature_incompat.set(f | FEATURE_INCOMPAT_UNWRITTEN);
+                    self.sb_dirty = true;
+                }
+                self.problem(
+                    "unwritten_feature",
+                    format!(
+                        "inode {}: unwritten extents, but the superblock lacks their feature bit: setting it",
+                        ino
+                    ),
+                    fix,
+                );
+            }
         }
         Ok((out, tree))
     }
@@ -991,6 +1024,13 @@ impl<D: Device> Checker<'_, D> {
             .map_err(|_| String::from("short extent block"))?
             .to_vec();
         for e in &entries {
+            if !e.flags_ok(level == 0) {
+                return Err(format!(
+                    "extent in block {} has unknown flags {:#x}",
+                    blk,
+                    e.flags.get()
+                ));
+            }
             if !e.in_bounds(&self.sb, level == 0) {
                 return Err(format!(
                     "extent (start {}, length {}) in block {} is out of bounds",
@@ -1004,6 +1044,7 @@ impl<D: Device> Checker<'_, D> {
                     logical: e.logical.get(),
                     start: e.start.get(),
                     len: u64::from(e.len.get()),
+                    unwritten: e.unwritten(),
                 });
             } else {
                 self.walk_block(ino, e.start.get(), level - 1, out, tree)?;
@@ -1672,7 +1713,8 @@ impl<D: Device> Checker<'_, D> {
                 extents: alloc::vec![Ext {
                     logical: 0,
                     start: blk,
-                    len: 1
+                    len: 1,
+                    unwritten: false,
                 }],
                 tree: Vec::new(),
                 links: 0,
@@ -1905,6 +1947,7 @@ impl<D: Device> Checker<'_, D> {
                     logical: lb,
                     start: blk,
                     len: 1,
+                    unwritten: false,
                 },
             );
         }
