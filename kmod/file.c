@@ -263,7 +263,8 @@ static long vexfs_fallocate(struct file *file, int mode, loff_t offset,
 	do {
 		vexfs_txn_begin(sb);
 		err = vexfs_rust_fallocate(VEXFS_FS(sb), inode->i_ino, mode,
-					   offset, len, pos, &out);
+					   offset, len, pos, i_size_read(inode),
+					   &out);
 		if (err)
 			break;
 		inode->i_blocks = out.blocks;

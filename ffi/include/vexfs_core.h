@@ -87,6 +87,12 @@
 #define VEXFS_COMMIT_INDEX 2
 
 /*
+ The vector space, as VEXFS_IOC_INFO reports it.
+ Block bitmap bits per bitmap block: FITRIM's largest minimum length.
+ */
+#define VEXFS_BITS_PER_BITMAP_BLOCK 32512
+
+/*
  Largest dimension a vector space may have.
  */
 #define VEXFS_VEC_MAX_DIM 1012
@@ -452,7 +458,27 @@ int32_t vexfs_rust_get_block(struct vexfs_fs *fs, uint64_t ino, uint64_t iblock,
 int32_t vexfs_rust_truncate(struct vexfs_fs *fs, uint64_t ino, uint64_t new_size);
 
 /*
- The vector space, as VEXFS_IOC_INFO reports it.
+ renameat2 with RENAME_WHITEOUT (optionally with NOREPLACE): as
+ vexfs_rust_rename, plus a whiteout (0:0 character device, owner
+ `uid`:`gid`) left at the old name in the same transaction.
+
+ # Safety
+ `fs` is NULL or a live handle; each name is NULL or readable for its length.
+ */
+int32_t vexfs_rust_rename_whiteout(struct vexfs_fs *fs, uint64_t odir, const uint8_t *oname, size_t olen, uint64_t ndir, const uint8_t *nname, size_t nlen, uint32_t flags, uint32_t uid, uint32_t gid);
+
+/*
+ FITRIM: discard the runs of at least `minlen` free blocks among blocks
+ `start..start+len`; `*trimmed` is how many blocks were discarded.
+ Blocks freed in the running transaction are skipped. -EOPNOTSUPP when
+ the device cannot discard.
+
+ # Safety
+ `fs` is NULL or a live handle; `trimmed` is NULL or writable.
+ */
+int32_t vexfs_rust_trim(struct vexfs_fs *fs, uint64_t start, uint64_t len, uint64_t minlen, uint64_t *trimmed);
+
+/*
  Store the inode flags of `ino` (VEXFS_FL_KNOWN bits only, else
  -EOPNOTSUPP; permission is the caller's to check) and return its
  attributes.
@@ -464,15 +490,16 @@ int32_t vexfs_rust_set_flags(struct vexfs_fs *fs, uint64_t ino, uint32_t flags, 
 
 /*
  One step of fallocate of bytes `off..off+len` of `ino` in `mode`
- (VEXFS_FALLOC_*), from byte `pos` of the range on; the shim calls it
- again from `out->done` until that is the end, committing between calls
- when due. Partial blocks at the edges of a punch or zero range are the
- caller's to zero (page cache). Errors as ext4's fallocate.
+ (VEXFS_FALLOC_*), from byte `pos` of the range on, for a file whose
+ size is `size` (the VFS's i_size); the shim calls it again from
+ `out->done` until that is the end, committing between calls when due.
+ Partial blocks at the edges of a punch or zero range are the caller's
+ to zero (page cache). Errors as ext4's fallocate.
 
  # Safety
  `fs` is NULL or a live handle; `out` is NULL or writable.
  */
-int32_t vexfs_rust_fallocate(struct vexfs_fs *fs, uint64_t ino, uint32_t mode, uint64_t off, uint64_t len, uint64_t pos, struct vexfs_falloc *out);
+int32_t vexfs_rust_fallocate(struct vexfs_fs *fs, uint64_t ino, uint32_t mode, uint64_t off, uint64_t len, uint64_t pos, uint64_t size, struct vexfs_falloc *out);
 
 /*
  Up to `max` (at most VEXFS_FIEMAP_BATCH) extents of `ino` from file

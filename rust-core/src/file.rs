@@ -178,7 +178,7 @@ impl<D: Device> Fs<D> {
         let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
         let mut pos = off;
         loop {
-            let s = self.fallocate_step(ino, mode, off, len, pos, true)?;
+            let s = self.fallocate_step(ino, mode, off, len, pos, true, None)?;
             pos = s.done;
             if pos >= end {
                 return Ok(());
@@ -195,6 +195,9 @@ impl<D: Device> Fs<D> {
     /// kernel does that through its page cache and passes false. Errors as
     /// ext4 (EOPNOTSUPP for other modes, EFBIG past the file size limit,
     /// EPERM on immutable or append-only files, ENOSPC before any change).
+    /// `vfs_size`: the kernel's i_size, which is ahead of the inode's
+    /// until write_inode (None: the inode's).
+    #[allow(clippy::too_many_arguments)]
     pub fn fallocate_step(
         &mut self,
         ino: u64,
@@ -203,10 +206,12 @@ impl<D: Device> Fs<D> {
         len: u64,
         pos: u64,
         zero_edges: bool,
+        vfs_size: Option<u64>,
     ) -> Result<FallocStep> {
-        self.op(|fs| fs.fallocate_op(ino, mode, off, len, pos, zero_edges))
+        self.op(|fs| fs.fallocate_op(ino, mode, off, len, pos, zero_edges, vfs_size))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn fallocate_op(
         &mut self,
         ino: u64,
@@ -215,6 +220,7 @@ impl<D: Device> Fs<D> {
         len: u64,
         pos: u64,
         zero_edges: bool,
+        vfs_size: Option<u64>,
     ) -> Result<FallocStep> {
         use crate::extent::{
             FALLOC_FL_KEEP_SIZE as KEEP, FALLOC_FL_PUNCH_HOLE as PUNCH,
@@ -240,7 +246,7 @@ impl<D: Device> Fs<D> {
             return Err(Errno::ENODEV);
         }
         let flags = i.d.flags.get();
-        let size = i.d.size.get();
+        let size = vfs_size.unwrap_or(i.d.size.get());
         if flags & INODE_FL_IMMUTABLE != 0
             || (flags & INODE_FL_APPEND != 0 && mode & (PUNCH | ZERO) != 0)
         {
@@ -295,7 +301,9 @@ impl<D: Device> Fs<D> {
         let now = self.dev.now();
         let i = self.inode(ino)?;
         let finished = done == u64::MAX;
-        if finished && mode & KEEP == 0 && end > i.d.size.get() {
+        let mut size = size;
+        if finished && mode & KEEP == 0 && end > size {
+            size = end;
             i.d.size = U64::new(end);
             i.set_mtime(now);
         }
@@ -303,7 +311,6 @@ impl<D: Device> Fs<D> {
             i.set_mtime(now);
         }
         i.set_ctime(now);
-        let size = i.d.size.get();
         self.store_inode(ino)?;
         Ok(FallocStep {
             done: if finished { end } else { done },

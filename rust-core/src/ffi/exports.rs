@@ -843,6 +843,64 @@ pub unsafe extern "C" fn vexfs_rust_truncate(fs: *mut vexfs_fs, ino: u64, new_si
 }
 
 /// The vector space, as VEXFS_IOC_INFO reports it.
+/// Block bitmap bits per bitmap block: FITRIM's largest minimum length.
+pub const VEXFS_BITS_PER_BITMAP_BLOCK: u64 = 32512;
+const _: () = assert!(VEXFS_BITS_PER_BITMAP_BLOCK == crate::format::BITS_PER_BITMAP_BLOCK);
+
+/// renameat2 with RENAME_WHITEOUT (optionally with NOREPLACE): as
+/// vexfs_rust_rename, plus a whiteout (0:0 character device, owner
+/// `uid`:`gid`) left at the old name in the same transaction.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; each name is NULL or readable for its length.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn vexfs_rust_rename_whiteout(
+    fs: *mut vexfs_fs,
+    odir: u64,
+    oname: *const u8,
+    olen: usize,
+    ndir: u64,
+    nname: *const u8,
+    nlen: usize,
+    flags: u32,
+    uid: u32,
+    gid: u32,
+) -> i32 {
+    // SAFETY: per the contract.
+    let (o, n) = match unsafe { (name_arg(oname, olen), name_arg(nname, nlen)) } {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| f.rename_whiteout(odir, o, ndir, n, flags, uid, gid)))
+}
+
+/// FITRIM: discard the runs of at least `minlen` free blocks among blocks
+/// `start..start+len`; `*trimmed` is how many blocks were discarded.
+/// Blocks freed in the running transaction are skipped. -EOPNOTSUPP when
+/// the device cannot discard.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `trimmed` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_trim(
+    fs: *mut vexfs_fs,
+    start: u64,
+    len: u64,
+    minlen: u64,
+    trimmed: *mut u64,
+) -> i32 {
+    if trimmed.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let n = f.trim(start, len, minlen)?;
+        // SAFETY: trimmed is writable per the contract.
+        unsafe { trimmed.write(n) };
+        Ok(())
+    }))
+}
+
 /// Store the inode flags of `ino` (VEXFS_FL_KNOWN bits only, else
 /// -EOPNOTSUPP; permission is the caller's to check) and return its
 /// attributes.
@@ -863,10 +921,11 @@ pub unsafe extern "C" fn vexfs_rust_set_flags(
 }
 
 /// One step of fallocate of bytes `off..off+len` of `ino` in `mode`
-/// (VEXFS_FALLOC_*), from byte `pos` of the range on; the shim calls it
-/// again from `out->done` until that is the end, committing between calls
-/// when due. Partial blocks at the edges of a punch or zero range are the
-/// caller's to zero (page cache). Errors as ext4's fallocate.
+/// (VEXFS_FALLOC_*), from byte `pos` of the range on, for a file whose
+/// size is `size` (the VFS's i_size); the shim calls it again from
+/// `out->done` until that is the end, committing between calls when due.
+/// Partial blocks at the edges of a punch or zero range are the caller's
+/// to zero (page cache). Errors as ext4's fallocate.
 ///
 /// # Safety
 /// `fs` is NULL or a live handle; `out` is NULL or writable.
@@ -878,13 +937,14 @@ pub unsafe extern "C" fn vexfs_rust_fallocate(
     off: u64,
     len: u64,
     pos: u64,
+    size: u64,
     out: *mut vexfs_falloc,
 ) -> i32 {
     if out.is_null() {
         return Errno::EINVAL.to_neg();
     }
     ret(with_fs!(fs, |f| {
-        let s = f.fallocate_step(ino, mode, off, len, pos, false)?;
+        let s = f.fallocate_step(ino, mode, off, len, pos, false, Some(size))?;
         let blocks = f.getattr(ino)?.blocks * 8;
         unsafe {
             out.write(vexfs_falloc {

@@ -100,6 +100,7 @@ static int parse_flags(const char *s)
 		else if (!strcmp(tok, "append")) f |= O_APPEND;
 		else if (!strcmp(tok, "directory")) f |= O_DIRECTORY;
 		else if (!strcmp(tok, "nofollow")) f |= O_NOFOLLOW;
+		else if (!strcmp(tok, "direct")) f |= O_DIRECT;
 		else { fprintf(stderr, "bad flag %s\n", tok); exit(2); }
 	}
 	free(dup);
@@ -1336,6 +1337,8 @@ static int usage(void)
 		"usage: vmhelper CMD ARGS\n"
 		"  rename2 none|noreplace|exchange|whiteout[,noreplace|,exchange] OLD NEW\n"
 		"  falloc PATH MODE OFF LEN   (MODE: 0 or keep,punch,zero,collapse,insert,unshare)\n"
+		"  pfalloc PATH OFF LEN       (posix_fallocate)\n"
+		"  falloc_ro PATH             (fallocate on a read-only descriptor)\n"
 		"  fiemap PATH [OFF LEN]      (one 'logical physical length flags' line per extent, bytes)\n"
 		"  dio PATH w|r OFF LEN [MISALIGN]   (O_DIRECT pwrite of 0x5a bytes / pread: OK or errno)\n"
 		"  getflags PATH | setflags PATH HEX   (FS_IOC_GETFLAGS / SETFLAGS)\n"
@@ -1575,6 +1578,18 @@ int main(int argc, char **argv)
 		int fd = open(argv[2], O_RDWR);
 		if (fd < 0) return fail();
 		return report(fallocate(fd, mode, strtoll(argv[4], NULL, 0), strtoll(argv[5], NULL, 0)));
+	}
+	if (!strcmp(c, "falloc_ro") && argc == 3) {
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0) return fail();
+		return report(fallocate(fd, 0, 0, 4096));
+	}
+	if (!strcmp(c, "pfalloc") && argc == 5) {
+		int fd = open(argv[2], O_RDWR), e;
+		if (fd < 0) return fail();
+		e = posix_fallocate(fd, strtoll(argv[3], NULL, 0), strtoll(argv[4], NULL, 0));
+		printf("%s\n", e ? errname(e) : "OK");
+		return !!e;
 	}
 	if (!strcmp(c, "fiemap") && (argc == 3 || argc == 5)) {
 		int fd = open(argv[2], O_RDONLY);
