@@ -255,8 +255,7 @@ impl<D: Device> Fs<D> {
         let bs = BLOCK_SIZE as u64;
         let pos = pos.max(off);
         let step_end = |first: u64, last: u64| (first + FALLOC_STEP_BLOCKS).min(last);
-        let done;
-        if mode & PUNCH != 0 {
+        let done = if mode & PUNCH != 0 {
             if off >= size {
                 return Ok(FallocStep { done: end, size });
             }
@@ -272,7 +271,11 @@ impl<D: Device> Fs<D> {
             let (first, last) = (pos.div_ceil(bs), end / bs);
             let stop = step_end(first, last.max(first));
             self.punch_blocks(ino, first, stop)?;
-            done = if stop >= last { u64::MAX } else { stop * bs };
+            if stop >= last {
+                u64::MAX
+            } else {
+                stop * bs
+            }
         } else {
             let (first, last) = (pos / bs, end.div_ceil(bs));
             if pos == off {
@@ -296,8 +299,12 @@ impl<D: Device> Fs<D> {
                 }
             }
             self.prealloc_blocks(ino, first, stop)?;
-            done = if stop >= last { u64::MAX } else { stop * bs };
-        }
+            if stop >= last {
+                u64::MAX
+            } else {
+                stop * bs
+            }
+        };
         let now = self.dev.now();
         let i = self.inode(ino)?;
         let finished = done == u64::MAX;
@@ -323,7 +330,7 @@ impl<D: Device> Fs<D> {
     fn zero_edges(&mut self, ino: u64, off: u64, end: u64) -> Result<()> {
         let bs = BLOCK_SIZE as u64;
         let mut edges = [(off, end.min((off / bs + 1) * bs)), (0, 0)];
-        if end % bs != 0 && end / bs != off / bs {
+        if !end.is_multiple_of(bs) && end / bs != off / bs {
             edges[1] = (end / bs * bs, end);
         }
         for (a, b) in edges {
