@@ -864,6 +864,19 @@ impl<D: Device> Checker<'_, D> {
                 dirty = true;
             }
         }
+        let unknown = d.flags.get() & !INODE_FL_KNOWN;
+        if unknown != 0 {
+            let fix = self.decide(true);
+            self.problem(
+                "inode_flags",
+                format!("inode {}: unknown flags {:#x}: clearing them", ino, unknown),
+                fix,
+            );
+            if fix {
+                d.flags = U32::new(d.flags.get() & INODE_FL_KNOWN);
+                dirty = true;
+            }
+        }
         let is_dir = mode & S_IFMT == S_IFDIR;
         let size = d.size.get();
         let mapped_end = extents

@@ -325,29 +325,38 @@ fn unknown_incompat_features_refuse_the_mount() {
     assert!(Fs::mount(good, false).is_ok());
 }
 
-/// fsck accepts unwritten extents and rejects unknown extent flag bits.
+/// fsck accepts unwritten extents and rejects unknown extent and inode
+/// flag bits.
 #[test]
 fn fsck_checks_extent_flags() {
     let mut fs = fresh(4096);
     let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
     fs.fallocate(f, 0, 0, 3 * BS).unwrap();
+    let g = fs.create(ROOT, b"g", REG, 0, 0, 0).unwrap();
     let fs = fsck_clean(fs);
     let (mut dev, r) = fs.unmount();
     r.unwrap();
-    let (blk, off) = inode_location(&sb_of(&mut dev), f).unwrap();
-    let mut buf = [0u8; BLOCK_SIZE];
-    dev.read_block(blk, &mut buf).unwrap();
-    let mut d = {
-        use zerocopy::FromBytes;
-        DiskInode::read_from_bytes(&buf[off..off + INODE_SIZE]).unwrap()
-    };
-    d.extents[0].flags.set(EXTENT_UNWRITTEN | 4);
-    d.seal(f);
-    {
-        use zerocopy::IntoBytes;
-        buf[off..off + INODE_SIZE].copy_from_slice(d.as_bytes());
+    let sb = sb_of(&mut dev);
+    for (ino, bad_extent) in [(f, true), (g, false)] {
+        let (blk, off) = inode_location(&sb, ino).unwrap();
+        let mut buf = [0u8; BLOCK_SIZE];
+        dev.read_block(blk, &mut buf).unwrap();
+        let mut d = {
+            use zerocopy::FromBytes;
+            DiskInode::read_from_bytes(&buf[off..off + INODE_SIZE]).unwrap()
+        };
+        if bad_extent {
+            d.extents[0].flags.set(EXTENT_UNWRITTEN | 4);
+        } else {
+            d.flags.set(INODE_FL_IMMUTABLE | 0x100);
+        }
+        d.seal(ino);
+        {
+            use zerocopy::IntoBytes;
+            buf[off..off + INODE_SIZE].copy_from_slice(d.as_bytes());
+        }
+        dev.write_block(blk, &buf).unwrap();
     }
-    dev.write_block(blk, &buf).unwrap();
     let rep = check(
         &mut dev,
         &Options {
@@ -355,7 +364,10 @@ fn fsck_checks_extent_flags() {
             verbose: false,
         },
     );
-    assert!(rep.errors() > 0, "{:?}", rep.lines);
+    assert!(rep.errors() >= 2, "{:?}", rep.lines);
+    let all = rep.lines.join("\n");
+    assert!(all.contains("unknown flags 0x5"), "{all}");
+    assert!(all.contains("unknown flags 0x100"), "{all}");
 }
 
 fn sb_of(dev: &mut MemDevice) -> Superblock {

@@ -946,6 +946,7 @@ pub unsafe extern "C" fn vexfs_rust_fallocate(
     ret(with_fs!(fs, |f| {
         let s = f.fallocate_step(ino, mode, off, len, pos, false, Some(size))?;
         let blocks = f.getattr(ino)?.blocks * 8;
+        // SAFETY: out is writable per the contract.
         unsafe {
             out.write(vexfs_falloc {
                 done: s.done,
@@ -1000,6 +1001,7 @@ pub unsafe extern "C" fn vexfs_rust_fiemap(
             got += 1;
             true
         })?;
+        // SAFETY: count is writable per the contract.
         unsafe { count.write(got as u32) };
         Ok(())
     }))
@@ -1025,6 +1027,7 @@ pub unsafe extern "C" fn vexfs_rust_seek(
     }
     ret(with_fs!(fs, |f| {
         let r = f.seek_data_hole(ino, off, whence, size)?;
+        // SAFETY: res is writable per the contract.
         unsafe { res.write(r) };
         Ok(())
     }))
