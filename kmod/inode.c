@@ -9,6 +9,7 @@
  */
 
 #include <linux/fs.h>
+#include <linux/fileattr.h>
 #include <linux/kdev_t.h>
 #include <linux/pagemap.h>
 
@@ -19,6 +20,21 @@ static struct timespec64 vexfs_ts(s64 sec, u32 nsec)
 	struct timespec64 ts = { .tv_sec = sec, .tv_nsec = nsec };
 
 	return ts;
+}
+
+/* The core's inode flags, and the VFS flags that make the VFS enforce them. */
+static void vexfs_apply_flags(struct inode *inode, u32 flags)
+{
+	unsigned int f = 0;
+
+	VEXFS_I(inode)->flags = flags & VEXFS_FL_KNOWN;
+	if (flags & VEXFS_FL_IMMUTABLE)
+		f |= S_IMMUTABLE;
+	if (flags & VEXFS_FL_APPEND)
+		f |= S_APPEND;
+	if (flags & VEXFS_FL_NOATIME)
+		f |= S_NOATIME;
+	inode_set_flags(inode, f, S_IMMUTABLE | S_APPEND | S_NOATIME);
 }
 
 void vexfs_attr_to_inode(struct inode *inode, const struct vexfs_attr *attr)
@@ -33,6 +49,8 @@ void vexfs_attr_to_inode(struct inode *inode, const struct vexfs_attr *attr)
 	inode->i_mtime = vexfs_ts(attr->mtime_sec, attr->mtime_nsec);
 	inode->i_ctime = vexfs_ts(attr->ctime_sec, attr->ctime_nsec);
 	inode->i_generation = attr->generation;
+	VEXFS_I(inode)->crtime = vexfs_ts(attr->crtime_sec, attr->crtime_nsec);
+	vexfs_apply_flags(inode, attr->flags);
 }
 
 void vexfs_inode_to_attr(struct inode *inode, struct vexfs_attr *attr)
@@ -167,7 +185,54 @@ int vexfs_insert_new(struct inode *inode, const struct vexfs_attr *attr)
 int vexfs_getattr(struct user_namespace *mnt_userns, const struct path *path,
 		  struct kstat *stat, u32 request_mask, unsigned int flags)
 {
-	generic_fillattr(mnt_userns, d_inode(path->dentry), stat);
+	struct inode *inode = d_inode(path->dentry);
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+
+	if (request_mask & STATX_BTIME) {
+		stat->result_mask |= STATX_BTIME;
+		stat->btime = vi->crtime;
+	}
+	if (vi->flags & VEXFS_FL_IMMUTABLE)
+		stat->attributes |= STATX_ATTR_IMMUTABLE;
+	if (vi->flags & VEXFS_FL_APPEND)
+		stat->attributes |= STATX_ATTR_APPEND;
+	if (vi->flags & VEXFS_FL_NODUMP)
+		stat->attributes |= STATX_ATTR_NODUMP;
+	stat->attributes_mask |= STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND |
+				 STATX_ATTR_NODUMP;
+	generic_fillattr(mnt_userns, inode, stat);
+	return 0;
+}
+
+/* FS_IOC_GETFLAGS and FS_IOC_FSGETXATTR, through the VFS. */
+int vexfs_fileattr_get(struct dentry *dentry, struct fileattr *fa)
+{
+	fileattr_fill_flags(fa, VEXFS_I(d_inode(dentry))->flags);
+	return 0;
+}
+
+/*
+ * FS_IOC_SETFLAGS (chattr).  The VFS holds the inode lock and has checked
+ * ownership and CAP_LINUX_IMMUTABLE for immutable and append-only; the
+ * core stores the flags (unknown ones are -EOPNOTSUPP).
+ */
+int vexfs_fileattr_set(struct user_namespace *mnt_userns,
+		       struct dentry *dentry, struct fileattr *fa)
+{
+	struct inode *inode = d_inode(dentry);
+	struct vexfs_attr attr;
+	int err;
+
+	if (fileattr_has_fsx(fa))
+		return -EOPNOTSUPP;
+	vexfs_txn_begin(inode->i_sb);
+	err = vexfs_rust_set_flags(VEXFS_FS(inode->i_sb), inode->i_ino,
+				   fa->flags, &attr);
+	if (err)
+		return err;
+	vexfs_apply_flags(inode, attr.flags);
+	inode->i_ctime = current_time(inode);
+	mark_inode_dirty(inode);
 	return 0;
 }
 

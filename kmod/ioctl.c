@@ -10,6 +10,7 @@
  * nothing was changed.
  */
 
+#include <linux/blkdev.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/mount.h>
@@ -584,10 +585,46 @@ static long vexfs_ioc_info(struct file *file, void __user *uarg)
 	return 0;
 }
 
+/*
+ * FITRIM (fstrim): the core walks the block bitmap and discards the free
+ * runs; the limits and the minimum length are ext4's.
+ */
+static int vexfs_ioc_fitrim(struct file *file, void __user *uarg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	unsigned int bits = sb->s_blocksize_bits;
+	struct fstrim_range range;
+	u64 trimmed = 0, minlen;
+	int err;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!bdev_max_discard_sectors(sb->s_bdev))
+		return -EOPNOTSUPP;
+	if (copy_from_user(&range, uarg, sizeof(range)))
+		return -EFAULT;
+	minlen = max_t(u64, range.minlen, bdev_discard_granularity(sb->s_bdev));
+	minlen = DIV_ROUND_UP(minlen, sb->s_blocksize);
+	if (minlen > VEXFS_BITS_PER_BITMAP_BLOCK ||
+	    range.start >> bits >= VEXFS_SB(sb)->dev_blocks ||
+	    range.len < sb->s_blocksize)
+		return -EINVAL;
+	err = vexfs_rust_trim(VEXFS_FS(sb), range.start >> bits,
+			      range.len >> bits, minlen, &trimmed);
+	if (err)
+		return err;
+	range.len = trimmed << bits;
+	if (copy_to_user(uarg, &range, sizeof(range)))
+		return -EFAULT;
+	return 0;
+}
+
 long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
+	if (cmd == FITRIM)
+		return vexfs_ioc_fitrim(file, uarg);
 	switch (VEXFS_IOC_BASE(cmd)) {
 	case VEXFS_IOC_BASE(VEXFS_IOC_SET_VECTOR):
 		return vexfs_ioc_set(file, uarg);

@@ -177,14 +177,26 @@ static int vexfs_rename(struct user_namespace *mnt_userns,
 	struct inode *target = d_inode(new_dentry);
 	int err;
 
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return -EINVAL;
 	vexfs_txn_begin(old_dir->i_sb);
-	err = vexfs_rust_rename(VEXFS_FS(old_dir->i_sb),
+	if (flags & RENAME_WHITEOUT) {
+		umode_t mode = S_IFCHR;
+		u32 uid, gid;
+
+		vexfs_new_owner(old_dir, &mode, &uid, &gid);
+		err = vexfs_rust_rename_whiteout(VEXFS_FS(old_dir->i_sb),
+				old_dir->i_ino, old_dentry->d_name.name,
+				old_dentry->d_name.len,
+				new_dir->i_ino, new_dentry->d_name.name,
+				new_dentry->d_name.len, flags, uid, gid);
+	} else {
+		err = vexfs_rust_rename(VEXFS_FS(old_dir->i_sb),
 				old_dir->i_ino, old_dentry->d_name.name,
 				old_dentry->d_name.len,
 				new_dir->i_ino, new_dentry->d_name.name,
 				new_dentry->d_name.len, flags);
+	}
 	if (err)
 		return err;
 	vexfs_refresh_inode(old_dir);
@@ -208,6 +220,8 @@ const struct inode_operations vexfs_dir_inode_operations = {
 	.rename		= vexfs_rename,
 	.getattr	= vexfs_getattr,
 	.setattr	= vexfs_setattr,
+	.fileattr_get	= vexfs_fileattr_get,
+	.fileattr_set	= vexfs_fileattr_set,
 };
 
 const struct inode_operations vexfs_symlink_inode_operations = {

@@ -79,6 +79,19 @@ int vexfs_shim_flush(struct vexfs_shim_sb *ssb)
 	return blkdev_issue_flush(sb->s_bdev);
 }
 
+int vexfs_shim_discard(struct vexfs_shim_sb *ssb, u64 start, u64 count)
+{
+	struct super_block *sb = vexfs_sb_of(ssb);
+	unsigned int shift = sb->s_blocksize_bits - SECTOR_SHIFT;
+
+	if (!bdev_max_discard_sectors(sb->s_bdev))
+		return -EOPNOTSUPP;
+	if (start + count > VEXFS_SB(sb)->dev_blocks)
+		return -EIO;
+	return blkdev_issue_discard(sb->s_bdev, start << shift, count << shift,
+				    GFP_NOFS);
+}
+
 /*
  * The core allocates while holding this lock; reclaim must not re-enter the
  * filesystem then (the inode shrinker would evict, which takes the lock).

@@ -37,6 +37,8 @@ struct vexfs_sb_info {
 /* In-core inode. */
 struct vexfs_inode_info {
 	bool pinned;			/* the core pinned this inode: evict unpins */
+	u32 flags;			/* VEXFS_FL_* (FS_IOC_GETFLAGS), the core's */
+	struct timespec64 crtime;	/* birth time (statx btime) */
 	struct inode vfs_inode;
 };
 
@@ -76,6 +78,9 @@ int vexfs_getattr(struct user_namespace *mnt_userns, const struct path *path,
 		  struct kstat *stat, u32 request_mask, unsigned int flags);
 int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		  struct iattr *iattr);
+int vexfs_fileattr_get(struct dentry *dentry, struct fileattr *fa);
+int vexfs_fileattr_set(struct user_namespace *mnt_userns,
+		       struct dentry *dentry, struct fileattr *fa);
 extern const struct inode_operations vexfs_special_inode_operations;
 
 /* dir.c */

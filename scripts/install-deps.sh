@@ -4,7 +4,7 @@
 # package is missing; prints nothing unless something fails.
 #
 # Debian: qemu-system-x86 qemu-utils busybox-static linux-image-amd64
-#         linux-headers-amd64 cpio kmod e2fsprogs libclang-dev, plus gcc/make/libc6-dev
+#         linux-headers-amd64 cpio kmod e2fsprogs xfsprogs util-linux libclang-dev, plus gcc/make/libc6-dev
 #         (libc.a: tests/vm builds a static helper) and curl (rustup bootstrap)
 # rustup: target x86_64-unknown-none; components rust-src clippy rustfmt
 set -euo pipefail
@@ -12,7 +12,7 @@ set -euo pipefail
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 PKGS=(qemu-system-x86 qemu-utils busybox-static linux-image-amd64 linux-headers-amd64
-	cpio kmod e2fsprogs libclang-dev gcc make libc6-dev gzip ca-certificates curl)
+	cpio kmod e2fsprogs xfsprogs util-linux libclang-dev gcc make libc6-dev gzip ca-certificates curl)
 LOG=$(mktemp /tmp/install-deps.XXXXXX.log)
 trap 'rm -f "$LOG"' EXIT
 die() { echo "install-deps: $*" >&2; [ -s "$LOG" ] && tail -n 30 "$LOG" >&2; exit 1; }

@@ -29,9 +29,51 @@
 #define VEXFS_NAME_MAX 255
 
 /*
- Largest record: a buffer of this many bytes holds at least one.
+ Inode flags of `vexfs_attr.flags`, the values of FS_*_FL.
  */
-#define VEXFS_DIRENT_REC_MAX 288
+#define VEXFS_FL_IMMUTABLE 16
+
+#define VEXFS_FL_APPEND 32
+
+#define VEXFS_FL_NODUMP 64
+
+#define VEXFS_FL_NOATIME 128
+
+/*
+ Every flag vexfs_rust_set_flags accepts.
+ */
+#define VEXFS_FL_KNOWN 240
+
+/*
+ fallocate modes vexfs_rust_fallocate takes (the FALLOC_FL_* values).
+ */
+#define VEXFS_FALLOC_KEEP_SIZE 1
+
+#define VEXFS_FALLOC_PUNCH_HOLE 2
+
+#define VEXFS_FALLOC_ZERO_RANGE 16
+
+/*
+ `vexfs_extent.flags`: the blocks are unwritten (read as zeros).
+ */
+#define VEXFS_EXTENT_UNWRITTEN 1
+
+/*
+ `vexfs_extent.flags`: the file's last extent.
+ */
+#define VEXFS_EXTENT_LAST 2
+
+/*
+ Most extents one vexfs_rust_fiemap call returns.
+ */
+#define VEXFS_FIEMAP_BATCH 64
+
+/*
+ vexfs_rust_seek whence values (SEEK_DATA, SEEK_HOLE).
+ */
+#define VEXFS_SEEK_DATA 3
+
+#define VEXFS_SEEK_HOLE 4
 
 /*
  `vexfs_rust_commit` flag: flush the device even when there is no
@@ -43,6 +85,12 @@
  `vexfs_rust_commit` flag: store the vector index too (syncfs, unmount).
  */
 #define VEXFS_COMMIT_INDEX 2
+
+/*
+ The vector space, as VEXFS_IOC_INFO reports it.
+ Block bitmap bits per bitmap block: FITRIM's largest minimum length.
+ */
+#define VEXFS_BITS_PER_BITMAP_BLOCK 32512
 
 /*
  Largest dimension a vector space may have.
@@ -114,6 +162,15 @@ struct vexfs_attr {
   uint32_t nlink;
   uint32_t rdev;
   uint32_t generation;
+  /*
+   Inode flags (VEXFS_FL_*, the FS_*_FL values): out only, the core's.
+   */
+  uint32_t flags;
+  /*
+   Birth time (statx btime): out only.
+   */
+  int64_t crtime_sec;
+  uint32_t crtime_nsec;
   uint32_t pad;
 };
 
@@ -148,8 +205,34 @@ struct vexfs_map {
 };
 
 /*
- The vector space, as VEXFS_IOC_INFO reports it.
+ Result of one vexfs_rust_fallocate step.
  */
+struct vexfs_falloc {
+  /*
+   Byte offset up to which the range is done (the end when finished).
+   */
+  uint64_t done;
+  /*
+   File size after the step.
+   */
+  uint64_t size;
+  /*
+   The inode's i_blocks (512-byte units) after the step.
+   */
+  uint64_t blocks;
+};
+
+/*
+ One extent from vexfs_rust_fiemap, in blocks.
+ */
+struct vexfs_extent {
+  uint64_t logical;
+  uint64_t pblock;
+  uint64_t len;
+  uint32_t flags;
+  uint32_t pad;
+};
+
 struct vexfs_vec_info {
   uint32_t dim;
   uint32_t metric;
@@ -179,32 +262,6 @@ struct vexfs_vec_hit {
   uint64_t ino;
   uint32_t distance;
   uint32_t pad;
-};
-
-/*
- One entry in a vexfs_rust_readdir_batch buffer: the name follows
- (`name_len` bytes and a NUL), the record is padded to 8 bytes.
- */
-struct vexfs_dirent_rec {
-  uint64_t ino;
-  /*
-   Position to resume after this entry.
-   */
-  uint64_t next_pos;
-  /*
-   Bytes from this record's start to the next one's.
-   */
-  uint16_t rec_len;
-  uint8_t name_len;
-  /*
-   DT_* value.
-   */
-  uint8_t file_type;
-  /*
-   1 when the next entry has the same position: resuming at `next_pos`
-   then takes this entry's name as `after` (else 0).
-   */
-  uint32_t mid_run;
 };
 
 /*
@@ -401,6 +458,71 @@ int32_t vexfs_rust_get_block(struct vexfs_fs *fs, uint64_t ino, uint64_t iblock,
 int32_t vexfs_rust_truncate(struct vexfs_fs *fs, uint64_t ino, uint64_t new_size);
 
 /*
+ renameat2 with RENAME_WHITEOUT (optionally with NOREPLACE): as
+ vexfs_rust_rename, plus a whiteout (0:0 character device, owner
+ `uid`:`gid`) left at the old name in the same transaction.
+
+ # Safety
+ `fs` is NULL or a live handle; each name is NULL or readable for its length.
+ */
+int32_t vexfs_rust_rename_whiteout(struct vexfs_fs *fs, uint64_t odir, const uint8_t *oname, size_t olen, uint64_t ndir, const uint8_t *nname, size_t nlen, uint32_t flags, uint32_t uid, uint32_t gid);
+
+/*
+ FITRIM: discard the runs of at least `minlen` free blocks among blocks
+ `start..start+len`; `*trimmed` is how many blocks were discarded.
+ Blocks freed in the running transaction are skipped. -EOPNOTSUPP when
+ the device cannot discard.
+
+ # Safety
+ `fs` is NULL or a live handle; `trimmed` is NULL or writable.
+ */
+int32_t vexfs_rust_trim(struct vexfs_fs *fs, uint64_t start, uint64_t len, uint64_t minlen, uint64_t *trimmed);
+
+/*
+ Store the inode flags of `ino` (VEXFS_FL_KNOWN bits only, else
+ -EOPNOTSUPP; permission is the caller's to check) and return its
+ attributes.
+
+ # Safety
+ `fs` is NULL or a live handle; `out` is NULL or writable.
+ */
+int32_t vexfs_rust_set_flags(struct vexfs_fs *fs, uint64_t ino, uint32_t flags, struct vexfs_attr *out);
+
+/*
+ One step of fallocate of bytes `off..off+len` of `ino` in `mode`
+ (VEXFS_FALLOC_*), from byte `pos` of the range on, for a file whose
+ size is `size` (the VFS's i_size); the shim calls it again from
+ `out->done` until that is the end, committing between calls when due.
+ Partial blocks at the edges of a punch or zero range are the caller's
+ to zero (page cache). Errors as ext4's fallocate.
+
+ # Safety
+ `fs` is NULL or a live handle; `out` is NULL or writable.
+ */
+int32_t vexfs_rust_fallocate(struct vexfs_fs *fs, uint64_t ino, uint32_t mode, uint64_t off, uint64_t len, uint64_t pos, uint64_t size, struct vexfs_falloc *out);
+
+/*
+ Up to `max` (at most VEXFS_FIEMAP_BATCH) extents of `ino` from file
+ block `from` on into `out` (the first may start before it; neighbours
+ that continue each other are joined); `*count` is how many. O(log n + k).
+
+ # Safety
+ `fs` is NULL or a live handle; `out` is NULL or has room for `max`
+ entries; `count` is NULL or writable.
+ */
+int32_t vexfs_rust_fiemap(struct vexfs_fs *fs, uint64_t ino, uint64_t from, struct vexfs_extent *out, uint32_t max, uint32_t *count);
+
+/*
+ lseek SEEK_DATA / SEEK_HOLE (`whence`) from byte `off` of `ino`, whose
+ size is `size` (the VFS's): the offset found in `*res`; -ENXIO at or
+ past the end or with no data after `off`. Unwritten extents are holes.
+
+ # Safety
+ `fs` is NULL or a live handle; `res` is NULL or writable.
+ */
+int32_t vexfs_rust_seek(struct vexfs_fs *fs, uint64_t ino, uint64_t off, uint32_t whence, uint64_t size, uint64_t *res);
+
+/*
  # Safety
  `fs` is NULL or a live handle; `out` is NULL or writable.
  */
@@ -466,24 +588,5 @@ int32_t vexfs_rust_vec_delete(struct vexfs_fs *fs, uint64_t ino);
  for `n` entries; `count` is NULL or writable.
  */
 int32_t vexfs_rust_vec_query(struct vexfs_fs *fs, const uint32_t *vec, uint32_t dim, uint64_t within_dir, uint32_t n, uint32_t ef, uint32_t flags, struct vexfs_vec_hit *hits, uint32_t *count);
-
-/*
- readdir, many entries per call: the entries of `dir` after position
- (`pos`, `after`) in order, as `vexfs_dirent_rec` records packed into
- `buf` (`cap` bytes, at least VEXFS_DIRENT_REC_MAX, 8-byte aligned);
- `*count` records were written. `after` (`after_len` bytes, NULL when 0)
- is empty except to resume inside a run of entries with the same
- position (a record's `mid_run`). Positions are hash cookies below 2^62,
- valid across inserts and deletes: an entry present throughout is
- returned once. Returns 1 when the records reach the end of the
- directory, 0 when more entries follow, or a negative errno. Each
- directory block read is validated once per call.
-
- # Safety
- `fs` is NULL or a live handle; `after` points to `after_len` bytes or
- is NULL with `after_len` 0; `buf` is NULL or points to `cap` writable
- bytes; `count` is NULL or writable.
- */
-int32_t vexfs_rust_readdir_batch(struct vexfs_fs *fs, uint64_t dir, uint64_t pos, const uint8_t *after, size_t after_len, uint8_t *buf, size_t cap, uint32_t *count);
 
 #endif  /* VEXFS_CORE_H */

@@ -45,6 +45,12 @@ int vexfs_shim_write_block(struct vexfs_shim_sb *sb, uint64_t blocknr, const uin
 int vexfs_shim_flush(struct vexfs_shim_sb *sb);
 
 /*
+ * Discard blocks @start..@start+@count (FITRIM: they are free). May sleep.
+ * 0, -EOPNOTSUPP when the device cannot, or -errno.
+ */
+int vexfs_shim_discard(struct vexfs_shim_sb *sb, uint64_t start, uint64_t count);
+
+/*
  * The running journal transaction has grown: commit it soon, from another
  * context (the commit writes file data back first, which the core cannot
  * ask for while it holds its lock). Must not sleep.

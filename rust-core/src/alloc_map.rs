@@ -170,6 +170,54 @@ impl<D: Device> Fs<D> {
         Ok(())
     }
 
+    /// FITRIM: discard the runs of at least `minlen` free blocks in
+    /// `start..start+len` of the data region. Blocks freed in the running
+    /// transaction count as used (the commit may still need their old
+    /// contents if it never happens). Returns the blocks discarded.
+    pub fn trim(&mut self, start: u64, len: u64, minlen: u64) -> Result<u64> {
+        let total = self.sb.block_count.get();
+        let first = start.max(self.sb.data_start.get());
+        let end = start.saturating_add(len).min(total);
+        let minlen = minlen.max(1);
+        let mut trimmed = 0u64;
+        let mut run: Option<(u64, u64)> = None;
+        let mut b = first;
+        while b < end {
+            let index = b / BITS_PER_BITMAP_BLOCK;
+            let base = index * BITS_PER_BITMAP_BLOCK;
+            let (_, buf) = self.read_bitmap(Map::Blocks, index)?;
+            let mut bits = crate::mem::vec_from_slice(buf.get(HEADER_SIZE..).ok_or(Errno::EIO)?)?;
+            self.journal.mask_freed(base, &mut bits);
+            let stop = end.min(base + BITS_PER_BITMAP_BLOCK);
+            while b < stop {
+                if get_bit(&bits, b - base) {
+                    if let Some((s, n)) = run.take() {
+                        trimmed += self.discard_run(s, n, minlen)?;
+                    }
+                } else {
+                    run = match run {
+                        Some((s, n)) => Some((s, n + 1)),
+                        None => Some((b, 1)),
+                    };
+                }
+                b += 1;
+            }
+            crate::dev::resched();
+        }
+        if let Some((s, n)) = run {
+            trimmed += self.discard_run(s, n, minlen)?;
+        }
+        Ok(trimmed)
+    }
+
+    fn discard_run(&mut self, start: u64, count: u64, minlen: u64) -> Result<u64> {
+        if count < minlen {
+            return Ok(0);
+        }
+        self.dev.discard(start, count)?;
+        Ok(count)
+    }
+
     fn adjust_free(&mut self, map: Map, delta: i64) {
         let field = match map {
             Map::Inodes => &mut self.sb.free_inodes,

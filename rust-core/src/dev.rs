@@ -70,6 +70,11 @@ pub trait Device {
     /// The running transaction has grown: the kernel shim schedules a commit
     /// (with the ordered data writeback only it can do). Nothing elsewhere.
     fn commit_soon(&self) {}
+    /// Tell the device blocks `start..start+count` hold nothing (FITRIM).
+    /// EOPNOTSUPP where it cannot.
+    fn discard(&mut self, _start: u64, _count: u64) -> Result<()> {
+        Err(crate::Errno::EOPNOTSUPP)
+    }
 }
 
 /// A borrowed device (fsck mounts the core on the device it checked).
@@ -165,6 +170,15 @@ mod host {
             if level == LogLevel::Err {
                 std::eprintln!("vexfs: {}", msg);
             }
+        }
+        /// Discarded blocks read back as 0xd5 (a thin device might return
+        /// anything): a test sees any live block that was discarded.
+        fn discard(&mut self, start: u64, count: u64) -> Result<()> {
+            for b in start..start.checked_add(count).ok_or(Errno::EIO)? {
+                let r = self.range(b)?;
+                self.data.get_mut(r).ok_or(Errno::EIO)?.fill(0xd5);
+            }
+            Ok(())
         }
     }
 

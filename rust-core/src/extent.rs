@@ -19,13 +19,55 @@ pub struct Extent {
     pub logical: u64,
     pub start: u64,
     pub len: u32,
+    /// Allocated by fallocate, never written: reads as zeros.
+    pub unwritten: bool,
 }
 
 impl Extent {
     pub fn end(&self) -> u64 {
         self.logical + u64::from(self.len)
     }
+
+    /// `next` continues this extent on disk and in the file with the same
+    /// state, so the two can be one (written and unwritten never merge).
+    fn joins(&self, next: &Extent) -> bool {
+        self.end() == next.logical
+            && self.start + u64::from(self.len) == next.start
+            && self.unwritten == next.unwritten
+            && self.len.checked_add(next.len).is_some()
+    }
+
+    fn from_disk(e: &DiskExtent) -> Self {
+        Extent {
+            logical: e.logical.get(),
+            start: e.start.get(),
+            len: e.len.get(),
+            unwritten: e.unwritten(),
+        }
+    }
 }
+
+/// One extent as FIEMAP reports it (blocks; `last`: no extent follows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MapExtent {
+    pub logical: u64,
+    pub start: u64,
+    pub len: u64,
+    pub unwritten: bool,
+    pub last: bool,
+}
+
+/// `lseek` whence values for [`Fs::seek_data_hole`] (the Linux values).
+pub const SEEK_DATA: u32 = 3;
+pub const SEEK_HOLE: u32 = 4;
+
+/// fallocate modes, the Linux FALLOC_FL_* values.
+pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
+pub const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
+pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+/// Blocks one fallocate step handles: the kernel commits between steps, so
+/// one operation's bitmap and extent blocks always fit in the journal.
+pub const FALLOC_STEP_BLOCKS: u64 = 1 << 15;
 
 /// Result of mapping file blocks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,8 +87,59 @@ fn to_disk(e: &Extent) -> DiskExtent {
         logical: U64::new(e.logical),
         start: U64::new(e.start),
         len: U32::new(e.len),
-        pad: U32::new(0),
+        flags: U32::new(if e.unwritten { EXTENT_UNWRITTEN } else { 0 }),
     }
+}
+
+/// Make `at` an extent boundary: the extent spanning it is cut in two.
+fn split_at(exts: &mut Vec<Extent>, at: u64) -> Result<()> {
+    let idx = exts.partition_point(|e| e.end() <= at);
+    let Some(e) = exts.get(idx).copied() else {
+        return Ok(());
+    };
+    if e.logical >= at {
+        return Ok(());
+    }
+    let head = (at - e.logical) as u32;
+    let tail = Extent {
+        logical: at,
+        start: e.start + u64::from(head),
+        len: e.len - head,
+        unwritten: e.unwritten,
+    };
+    crate::mem::insert(exts, idx + 1, tail)?;
+    if let Some(h) = exts.get_mut(idx) {
+        h.len = head;
+    }
+    Ok(())
+}
+
+/// Join neighbours that continue each other (same state, contiguous).
+fn coalesce(exts: &mut Vec<Extent>) {
+    let mut w = 0usize;
+    for r in 0..exts.len() {
+        let (Some(cur), Some(prev)) = (exts.get(r).copied(), w.checked_sub(1)) else {
+            w = 1;
+            continue;
+        };
+        match exts.get_mut(prev) {
+            Some(p) if p.joins(&cur) => p.len += cur.len,
+            _ => {
+                if let Some(slot) = exts.get_mut(w) {
+                    *slot = cur;
+                }
+                w += 1;
+            }
+        }
+    }
+    exts.truncate(w);
+}
+
+/// Index range of the extents lying inside `first..end` once both are boundaries.
+fn inside(exts: &[Extent], first: u64, end: u64) -> core::ops::Range<usize> {
+    let a = exts.partition_point(|e| e.end() <= first);
+    let b = exts.partition_point(|e| e.logical < end);
+    a..b.max(a)
 }
 
 impl<D: Device> Fs<D> {
@@ -72,14 +165,7 @@ impl<D: Device> Fs<D> {
                 return Err(self.corrupt(format_args!("inode {}: extent out of bounds", ino)));
             }
             if depth == 0 {
-                crate::mem::push(
-                    &mut extents,
-                    Extent {
-                        logical: e.logical.get(),
-                        start: e.start.get(),
-                        len: e.len.get(),
-                    },
-                )?;
+                crate::mem::push(&mut extents, Extent::from_disk(e))?;
             } else {
                 self.load_extent_block(ino, e.start.get(), depth - 1, &mut extents, &mut tree)?;
             }
@@ -149,14 +235,7 @@ impl<D: Device> Fs<D> {
                 )));
             }
             if level == 0 {
-                crate::mem::push(
-                    out,
-                    Extent {
-                        logical: e.logical.get(),
-                        start: e.start.get(),
-                        len: e.len.get(),
-                    },
-                )?;
+                crate::mem::push(out, Extent::from_disk(e))?;
             } else {
                 self.load_extent_block(ino, e.start.get(), level - 1, out, tree)?;
             }
@@ -263,7 +342,13 @@ impl<D: Device> Fs<D> {
     }
 
     /// Map file block `iblock` of `ino`; with `create`, fill a hole with up to
-    /// `max` newly allocated blocks (never past the next mapped extent).
+    /// `max` newly allocated blocks (never past the next mapped extent), or
+    /// turn up to `max` unwritten blocks into written ones. Either way the
+    /// mapping comes back `new`: the caller initialises the blocks, and the
+    /// change is in the running transaction, which the kernel commits only
+    /// after that data is written (ordered), so a crash before the commit
+    /// leaves them unwritten (zeros). Without `create`, unwritten blocks
+    /// are a hole: they read as zeros.
     pub fn map_blocks(&mut self, ino: u64, iblock: u64, max: u32, create: bool) -> Result<Mapping> {
         if iblock >= MAX_FILE_BLOCKS {
             return Err(Errno::EFBIG);
@@ -279,11 +364,18 @@ impl<D: Device> Fs<D> {
             if e.logical <= iblock {
                 let off = iblock - e.logical;
                 let len = (u64::from(e.len) - off).min(u64::from(max)) as u32;
-                return Ok(Mapping {
-                    pblock: e.start + off,
-                    len,
-                    new: false,
-                });
+                if !e.unwritten {
+                    return Ok(Mapping {
+                        pblock: e.start + off,
+                        len,
+                        new: false,
+                    });
+                }
+                if !create {
+                    return Ok(Mapping::default());
+                }
+                self.check_writable()?;
+                return self.convert_unwritten(ino, iblock, len);
             }
         }
         if !create {
@@ -301,12 +393,14 @@ impl<D: Device> Fs<D> {
         };
         let (start, got) = self.alloc_bits(Map::Blocks, goal, want as u32)?;
         let inode = self.inode(ino)?;
+        let new = Extent {
+            logical: iblock,
+            start,
+            len: got,
+            unwritten: false,
+        };
         let merged = match prev {
-            Some(p)
-                if p.end() == iblock
-                    && p.start + u64::from(p.len) == start
-                    && p.len.checked_add(got).is_some() =>
-            {
+            Some(p) if p.joins(&new) => {
                 if let Some(pe) = inode.extents.get_mut(idx - 1) {
                     pe.len += got;
                 }
@@ -315,12 +409,7 @@ impl<D: Device> Fs<D> {
             _ => false,
         };
         if !merged {
-            let e = Extent {
-                logical: iblock,
-                start,
-                len: got,
-            };
-            if let Err(err) = crate::mem::insert(&mut inode.extents, idx, e) {
+            if let Err(err) = crate::mem::insert(&mut inode.extents, idx, new) {
                 let _ = self.free_bits(Map::Blocks, start, u64::from(got));
                 return Err(err);
             }
@@ -346,6 +435,31 @@ impl<D: Device> Fs<D> {
         })
     }
 
+    /// Mark `len` unwritten blocks from `iblock` written (they lie in one
+    /// extent): split it, join the written part to a written neighbour.
+    /// Runs inside an operation: a failure is rolled back by it.
+    fn convert_unwritten(&mut self, ino: u64, iblock: u64, len: u32) -> Result<Mapping> {
+        let end = iblock + u64::from(len);
+        let inode = self.inode(ino)?;
+        split_at(&mut inode.extents, iblock)?;
+        split_at(&mut inode.extents, end)?;
+        let range = inside(&inode.extents, iblock, end);
+        let mut pblock = 0;
+        for e in inode.extents.get_mut(range).unwrap_or(&mut []) {
+            if pblock == 0 {
+                pblock = e.start;
+            }
+            e.unwritten = false;
+        }
+        coalesce(&mut inode.extents);
+        self.store_extents(ino)?;
+        Ok(Mapping {
+            pblock,
+            len,
+            new: true,
+        })
+    }
+
     /// Release every block at or past file block `from`.
     pub(crate) fn truncate_blocks(&mut self, ino: u64, from: u64) -> Result<()> {
         let inode = self.inode(ino)?;
@@ -364,6 +478,7 @@ impl<D: Device> Fs<D> {
                         logical: e.logical,
                         start: e.start,
                         len: keep,
+                        unwritten: e.unwritten,
                     },
                 )?;
                 crate::mem::push(
@@ -383,6 +498,262 @@ impl<D: Device> Fs<D> {
         }
         Ok(())
     }
+
+    /// Blocks of `first..end` no extent maps.
+    pub(crate) fn hole_blocks(&mut self, ino: u64, first: u64, end: u64) -> Result<u64> {
+        let exts = &self.inode_ref(ino)?.extents;
+        let mut mapped = 0u64;
+        let from = exts.partition_point(|e| e.end() <= first);
+        for (i, e) in exts.iter().skip(from).enumerate() {
+            if e.logical >= end {
+                break;
+            }
+            crate::dev::resched_every(i, 4096);
+            mapped += e.end().min(end) - e.logical.max(first);
+        }
+        Ok((end - first).saturating_sub(mapped))
+    }
+
+    /// Allocate unwritten extents over the holes of `first..end`; mapped
+    /// blocks stay as they are. All or nothing: too little free space is
+    /// ENOSPC before anything changes, a later failure is rolled back by
+    /// the operation this runs in.
+    pub(crate) fn prealloc_blocks(&mut self, ino: u64, first: u64, end: u64) -> Result<()> {
+        if end > MAX_FILE_BLOCKS {
+            return Err(Errno::EFBIG);
+        }
+        let holes = self.hole_blocks(ino, first, end)?;
+        if holes == 0 {
+            return Ok(());
+        }
+        let usable = self
+            .sb
+            .free_blocks
+            .get()
+            .saturating_sub(self.journal.freed_count());
+        if holes > usable {
+            return Err(Errno::ENOSPC);
+        }
+        let mut added = false;
+        let mut pos = first;
+        let mut n = 0usize;
+        while pos < end {
+            crate::dev::resched_every(n, 64);
+            n += 1;
+            let exts = &self.inode_ref(ino)?.extents;
+            let idx = exts.partition_point(|e| e.end() <= pos);
+            let next = exts.get(idx).copied();
+            if let Some(e) = next.filter(|e| e.logical <= pos) {
+                pos = e.end();
+                continue;
+            }
+            let hole_end = next.map_or(end, |e| e.logical.min(end));
+            let prev = idx.checked_sub(1).and_then(|p| exts.get(p)).copied();
+            let mut at = pos;
+            let mut goal = match prev {
+                Some(p) => p.start + u64::from(p.len),
+                None => self.sb.data_start.get() + (ino % 64) * 4096,
+            };
+            let mut piece: Vec<Extent> = Vec::new();
+            while at < hole_end {
+                crate::dev::resched_every(piece.len(), 64);
+                let want = (hole_end - at).min(1 << 16) as u32;
+                let (start, got) = self.alloc_bits(Map::Blocks, goal, want)?;
+                let e = Extent {
+                    logical: at,
+                    start,
+                    len: got,
+                    unwritten: true,
+                };
+                match piece.last_mut() {
+                    Some(l) if l.joins(&e) => l.len += got,
+                    _ => crate::mem::push(&mut piece, e)?,
+                }
+                at += u64::from(got);
+                goal = start + u64::from(got);
+            }
+            added |= !piece.is_empty();
+            // Insert this hole's extents now, so the next lookup sees them.
+            let inode = self.inode(ino)?;
+            let idx = inode.extents.partition_point(|e| e.end() <= pos);
+            inode
+                .extents
+                .try_reserve(piece.len())
+                .map_err(|_| Errno::ENOMEM)?;
+            inode.extents.splice(idx..idx, piece);
+            pos = hole_end;
+        }
+        if !added {
+            return Ok(());
+        }
+        coalesce(&mut self.inode(ino)?.extents);
+        self.note_unwritten();
+        self.store_extents(ino)
+    }
+
+    /// Unwritten extents now exist: record the incompat feature.
+    fn note_unwritten(&mut self) {
+        let f = self.sb.feature_incompat.get();
+        if f & FEATURE_INCOMPAT_UNWRITTEN == 0 {
+            self.sb.feature_incompat.set(f | FEATURE_INCOMPAT_UNWRITTEN);
+            self.sb_dirty = true;
+        }
+    }
+
+    /// Free the blocks of `first..end` (splitting the extents at its
+    /// edges); the freed blocks stay busy until the transaction commits.
+    pub(crate) fn punch_blocks(&mut self, ino: u64, first: u64, end: u64) -> Result<()> {
+        if first >= end {
+            return Ok(());
+        }
+        let inode = self.inode(ino)?;
+        let range = inside(&inode.extents, first, end);
+        if range.is_empty() {
+            return Ok(());
+        }
+        split_at(&mut inode.extents, first)?;
+        split_at(&mut inode.extents, end)?;
+        let range = inside(&inode.extents, first, end);
+        let gone: Vec<(u64, u64)> = crate::mem::collect(
+            inode
+                .extents
+                .get(range.clone())
+                .unwrap_or(&[])
+                .iter()
+                .map(|e| (e.start, u64::from(e.len))),
+        )?;
+        inode.extents.drain(range);
+        self.store_extents(ino)?;
+        for (i, (start, len)) in gone.into_iter().enumerate() {
+            crate::dev::resched_every(i, 64);
+            self.free_bits(Map::Blocks, start, len)?;
+        }
+        Ok(())
+    }
+
+    /// Make every mapped block of `first..end` unwritten (they read as zeros
+    /// from the commit on) and preallocate its holes: zeroing without writing.
+    pub(crate) fn unwrite_blocks(&mut self, ino: u64, first: u64, end: u64) -> Result<()> {
+        if first >= end {
+            return Ok(());
+        }
+        let inode = self.inode(ino)?;
+        if !inside(&inode.extents, first, end).is_empty() {
+            split_at(&mut inode.extents, first)?;
+            split_at(&mut inode.extents, end)?;
+            let range = inside(&inode.extents, first, end);
+            let mut any = false;
+            for e in inode.extents.get_mut(range).unwrap_or(&mut []) {
+                any |= !e.unwritten;
+                e.unwritten = true;
+            }
+            coalesce(&mut inode.extents);
+            if any {
+                self.note_unwritten();
+            }
+            self.store_extents(ino)?;
+        }
+        self.prealloc_blocks(ino, first, end)
+    }
+
+    /// Up to `out.len()` extents of `ino` from file block `from` on (the
+    /// first one may start before it), neighbours that continue each other
+    /// joined: a binary search, then one step per extent.
+    pub fn fiemap(&mut self, ino: u64, from: u64, out: &mut [MapExtent]) -> Result<usize> {
+        let mut n = 0usize;
+        let mut slots = out.iter_mut();
+        self.fiemap_each(ino, from, usize::MAX, |m| {
+            if let Some(s) = slots.next() {
+                *s = m;
+                n += 1;
+                true
+            } else {
+                false
+            }
+        })?;
+        Ok(n)
+    }
+
+    /// [`Fs::fiemap`], each extent handed to `f` (which returns false to
+    /// stop), at most `max` of them: no buffer on the caller's stack.
+    pub fn fiemap_each(
+        &mut self,
+        ino: u64,
+        from: u64,
+        max: usize,
+        mut f: impl FnMut(MapExtent) -> bool,
+    ) -> Result<()> {
+        let exts = &self.inode_ref(ino)?.extents;
+        let mut i = exts.partition_point(|e| e.end() <= from);
+        let mut n = 0usize;
+        while let Some(e) = exts.get(i) {
+            if n >= max {
+                break;
+            }
+            let mut m = MapExtent {
+                logical: e.logical,
+                start: e.start,
+                len: u64::from(e.len),
+                unwritten: e.unwritten,
+                last: false,
+            };
+            i += 1;
+            while let Some(x) = exts.get(i) {
+                if x.logical != m.logical + m.len
+                    || x.start != m.start + m.len
+                    || x.unwritten != m.unwritten
+                {
+                    break;
+                }
+                m.len += u64::from(x.len);
+                i += 1;
+            }
+            m.last = i >= exts.len();
+            n += 1;
+            if !f(m) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// lseek SEEK_DATA / SEEK_HOLE from byte `off` in a file of `size`
+    /// bytes: data is what written extents map; unwritten extents and
+    /// holes are holes, and the end of the file is one. ENXIO at or past
+    /// the end, or when no data follows `off`.
+    pub fn seek_data_hole(&mut self, ino: u64, off: u64, whence: u32, size: u64) -> Result<u64> {
+        if off >= size {
+            return Err(Errno::ENXIO);
+        }
+        let bs = BLOCK_SIZE as u64;
+        let exts = &self.inode_ref(ino)?.extents;
+        let blk = off / bs;
+        let mut i = exts.partition_point(|e| e.end() <= blk);
+        match whence {
+            SEEK_DATA => {
+                while let Some(e) = exts.get(i) {
+                    if !e.unwritten {
+                        let at = off.max(e.logical.saturating_mul(bs));
+                        return if at < size { Ok(at) } else { Err(Errno::ENXIO) };
+                    }
+                    i += 1;
+                }
+                Err(Errno::ENXIO)
+            }
+            SEEK_HOLE => {
+                let mut at = blk;
+                while let Some(e) = exts.get(i) {
+                    if e.logical > at || e.unwritten {
+                        break;
+                    }
+                    at = e.end();
+                    i += 1;
+                }
+                Ok(off.max(at.saturating_mul(bs)).min(size))
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
 }
 
 /// The index entry naming block `blk`, which holds `chunk`.
@@ -391,6 +762,6 @@ fn index_entry(chunk: &[DiskExtent], blk: u64) -> DiskExtent {
         logical: U64::new(chunk.first().map(|e| e.logical.get()).unwrap_or(0)),
         start: U64::new(blk),
         len: U32::new(0),
-        pad: U32::new(0),
+        flags: U32::new(0),
     }
 }

@@ -20,22 +20,20 @@ pub const LABEL_LEN: usize = 64;
 pub const INODE_SIZE: usize = 256;
 pub const INODES_PER_BLOCK: u64 = (BLOCK_SIZE / INODE_SIZE) as u64;
 
-/// Feature bits: a kernel that meets an unknown incompat bit refuses to
+/// Feature bits. A kernel that meets an unknown incompat bit refuses to
 /// mount, an unknown ro_compat bit mounts read-only.
 pub const FEATURE_COMPAT_SUPP: u64 = 0;
-pub const FEATURE_INCOMPAT_SUPP: u64 = 0;
+/// Some extent may be unwritten (`EXTENT_UNWRITTEN`): set when the first
+/// one is made (fallocate), so that an older kernel, which would read
+/// preallocated blocks' stale contents, refuses the image.
+pub const FEATURE_INCOMPAT_UNWRITTEN: u64 = 1 << 2;
+pub const FEATURE_INCOMPAT_SUPP: u64 = FEATURE_INCOMPAT_UNWRITTEN;
 pub const FEATURE_RO_COMPAT_SUPP: u64 = FEATURE_RO_COMPAT_DIR_INDEX;
 /// Some directory is hash-indexed (set by the first conversion). ro_compat:
 /// an index block is also a valid directory block holding no entry, so a
 /// core that predates the index still reads every name (linearly), but
 /// must not add names, which would overwrite index blocks.
 pub const FEATURE_RO_COMPAT_DIR_INDEX: u64 = 1;
-
-/// `DiskInode::flags`: the directory is hash-indexed; its block 0 is the
-/// index root (`DxHead`).
-pub const INODE_FLAG_DIR_INDEX: u32 = 1;
-/// Flags a writer may set; fsck reports others.
-pub const INODE_FLAGS_KNOWN: u32 = INODE_FLAG_DIR_INDEX;
 
 /// Superblock `state` values, as in ext4.
 pub const STATE_CLEAN: u16 = 1;
@@ -167,7 +165,8 @@ pub const HEADER_SIZE: usize = core::mem::size_of::<BlockHeader>();
 const _: () = assert!(HEADER_SIZE == 32);
 
 /// A run of contiguous blocks: file blocks `logical..logical+len` live at
-/// `start..start+len`. In index nodes `start` names a child block and `len` is 0.
+/// `start..start+len`. In index nodes `start` names a child block and `len`
+/// is 0. `flags`: `EXTENT_UNWRITTEN` (leaves only); index entries have 0.
 #[derive(
     FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Copy, Debug, Default, PartialEq, Eq,
 )]
@@ -176,8 +175,31 @@ pub struct DiskExtent {
     pub logical: U64,
     pub start: U64,
     pub len: U32,
-    pub pad: U32,
+    pub flags: U32,
 }
+
+/// Leaf extent flag: the blocks are allocated (fallocate) but were never
+/// written; they read as zeros whatever the disk holds.
+pub const EXTENT_UNWRITTEN: u32 = 1;
+/// Flag bits a leaf extent may carry.
+pub const EXTENT_FLAGS_KNOWN: u32 = EXTENT_UNWRITTEN;
+
+/// Inode `flags` (values of the Linux FS_*_FL bits, so FS_IOC_GETFLAGS
+/// passes them through unchanged): immutable, append-only, not dumped, no
+/// atime updates.
+pub const INODE_FL_IMMUTABLE: u32 = 0x10;
+pub const INODE_FL_APPEND: u32 = 0x20;
+pub const INODE_FL_NODUMP: u32 = 0x40;
+pub const INODE_FL_NOATIME: u32 = 0x80;
+/// The flags a user sets (chattr); the others are the filesystem's own.
+pub const INODE_FL_USER: u32 =
+    INODE_FL_IMMUTABLE | INODE_FL_APPEND | INODE_FL_NODUMP | INODE_FL_NOATIME;
+/// The directory is hash-indexed; its block 0 is the index root (`DxHead`).
+/// FS_INDEX_FL's value, as ext4's htree flag: lsattr shows it as `I`.
+pub const INODE_FLAG_DIR_INDEX: u32 = 0x1000;
+/// Inode flag bits this version knows (others are refused by SETFLAGS and
+/// reported by fsck).
+pub const INODE_FL_KNOWN: u32 = INODE_FL_USER | INODE_FLAG_DIR_INDEX;
 
 pub const EXTENT_SIZE: usize = core::mem::size_of::<DiskExtent>();
 
@@ -190,6 +212,9 @@ impl DiskExtent {
         let len = u64::from(self.len.get());
         let ds = sb.data_start.get();
         let bc = sb.block_count.get();
+        if !self.flags_ok(leaf) {
+            return false;
+        }
         if leaf {
             len > 0
                 && start >= ds
@@ -202,6 +227,20 @@ impl DiskExtent {
         } else {
             start >= ds && start < bc
         }
+    }
+
+    /// Leaves carry only known flags, index entries none.
+    pub fn flags_ok(&self, leaf: bool) -> bool {
+        let f = self.flags.get();
+        if leaf {
+            f & !EXTENT_FLAGS_KNOWN == 0
+        } else {
+            f == 0
+        }
+    }
+
+    pub fn unwritten(&self) -> bool {
+        self.flags.get() & EXTENT_UNWRITTEN != 0
     }
 }
 pub const INLINE_EXTENTS: usize = 4;

@@ -148,6 +148,8 @@ struct Ext {
     logical: u64,
     start: u64,
     len: u64,
+    /// Unwritten (preallocated): reads as zeros.
+    unwritten: bool,
 }
 
 struct Node {
@@ -904,6 +906,19 @@ impl<D: Device> Checker<'_, D> {
                 dirty = true;
             }
         }
+        let unknown = d.flags.get() & !INODE_FL_KNOWN;
+        if unknown != 0 {
+            let fix = self.decide(true);
+            self.problem(
+                "inode_flags",
+                format!("inode {}: unknown flags {:#x}: clearing them", ino, unknown),
+                fix,
+            );
+            if fix {
+                d.flags = U32::new(d.flags.get() & INODE_FL_KNOWN);
+                dirty = true;
+            }
+        }
         let is_dir = mode & S_IFMT == S_IFDIR;
         let size = d.size.get();
         let mapped_end = extents
@@ -960,6 +975,13 @@ impl<D: Device> Checker<'_, D> {
         let mut tree = Vec::new();
         let roots: Vec<DiskExtent> = d.extents.get(..count).unwrap_or(&[]).to_vec();
         for (i, e) in roots.iter().enumerate() {
+            if !e.flags_ok(depth == 0) {
+                return Err(format!(
+                    "inline extent {} has unknown flags {:#x}",
+                    i,
+                    e.flags.get()
+                ));
+            }
             if !e.in_bounds(&self.sb, depth == 0) {
                 return Err(format!(
                     "inline extent {} (start {}, length {}) is out of bounds",
@@ -973,6 +995,7 @@ impl<D: Device> Checker<'_, D> {
                     logical: e.logical.get(),
                     start: e.start.get(),
                     len: u64::from(e.len.get()),
+                    unwritten: e.unwritten(),
                 });
             } else {
                 self.walk_block(ino, e.start.get(), depth - 1, &mut out, &mut tree)?;
@@ -987,6 +1010,29 @@ impl<D: Device> Checker<'_, D> {
                 ));
             }
             prev_end = e.logical.saturating_add(e.len);
+        }
+        if out.iter().any(|e| e.unwritten) {
+            // Only fallocate makes them, and only on regular files; the
+            // superblock must say so, or an older kernel reads stale data.
+            if u32::from(d.mode.get()) & S_IFMT != S_IFREG {
+                return Err("unwritten extent in a file that is not regular".into());
+            }
+            if self.sb.feature_incompat.get() & FEATURE_INCOMPAT_UNWRITTEN == 0 {
+                let fix = self.decide(true);
+                if fix {
+                    let f = self.sb.feature_incompat.get();
+                    self.sb.feature_incompat.set(f | FEATURE_INCOMPAT_UNWRITTEN);
+                    self.sb_dirty = true;
+                }
+                self.problem(
+                    "unwritten_feature",
+                    format!(
+                        "inode {}: unwritten extents, but the superblock lacks their feature bit: setting it",
+                        ino
+                    ),
+                    fix,
+                );
+            }
         }
         Ok((out, tree))
     }
@@ -1033,6 +1079,13 @@ impl<D: Device> Checker<'_, D> {
             .map_err(|_| String::from("short extent block"))?
             .to_vec();
         for e in &entries {
+            if !e.flags_ok(level == 0) {
+                return Err(format!(
+                    "extent in block {} has unknown flags {:#x}",
+                    blk,
+                    e.flags.get()
+                ));
+            }
             if !e.in_bounds(&self.sb, level == 0) {
                 return Err(format!(
                     "extent (start {}, length {}) in block {} is out of bounds",
@@ -1046,6 +1099,7 @@ impl<D: Device> Checker<'_, D> {
                     logical: e.logical.get(),
                     start: e.start.get(),
                     len: u64::from(e.len.get()),
+                    unwritten: e.unwritten(),
                 });
             } else {
                 self.walk_block(ino, e.start.get(), level - 1, out, tree)?;
@@ -1833,7 +1887,8 @@ impl<D: Device> Checker<'_, D> {
                 extents: alloc::vec![Ext {
                     logical: 0,
                     start: blk,
-                    len: 1
+                    len: 1,
+                    unwritten: false,
                 }],
                 tree: Vec::new(),
                 links: 0,
@@ -2058,7 +2113,7 @@ impl<D: Device> Checker<'_, D> {
             slot.logical = U64::new(lb);
             slot.start = U64::new(blk);
             slot.len = U32::new(1);
-            slot.pad = U32::new(0);
+            slot.flags = U32::new(0);
             n.d.extent_count = U32::new(count as u32 + 1);
             n.extents.insert(
                 pos,
@@ -2066,6 +2121,7 @@ impl<D: Device> Checker<'_, D> {
                     logical: lb,
                     start: blk,
                     len: 1,
+                    unwritten: false,
                 },
             );
         }

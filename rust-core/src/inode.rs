@@ -42,6 +42,10 @@ pub struct Attr {
     pub ctime: Timespec,
     pub rdev: u32,
     pub generation: u32,
+    /// Inode flags (`INODE_FL_*`): the core's, never set through setattr.
+    pub flags: u32,
+    /// Birth time (statx btime): set at create, never changed.
+    pub crtime: Timespec,
 }
 
 impl Inode {
@@ -75,6 +79,11 @@ impl Inode {
             },
             rdev: d.rdev.get(),
             generation: d.generation.get(),
+            flags: d.flags.get(),
+            crtime: Timespec {
+                sec: d.crtime.get(),
+                nsec: d.crtime_nsec.get(),
+            },
         }
     }
     pub(crate) fn set_ctime(&mut self, t: Timespec) {

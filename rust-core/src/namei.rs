@@ -243,6 +243,35 @@ impl<D: Device> Fs<D> {
         self.op(|fs| fs.rename_op(odir, oname, ndir, nname, flags))
     }
 
+    /// rename with RENAME_WHITEOUT (and NOREPLACE): the rename, then a
+    /// whiteout (a 0:0 character device owned by `uid`:`gid`) at the old
+    /// name, in the same operation (one transaction).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rename_whiteout(
+        &mut self,
+        odir: u64,
+        oname: &[u8],
+        ndir: u64,
+        nname: &[u8],
+        flags: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<()> {
+        if flags & RENAME_WHITEOUT == 0 || flags & RENAME_EXCHANGE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.op(|fs| {
+            fs.rename_op(odir, oname, ndir, nname, flags & !RENAME_WHITEOUT)?;
+            let ino = fs.new_inode(odir, S_IFCHR, uid, gid, 0)?;
+            let pos = fs.dir_add(odir, oname, ino, DT_CHR)?;
+            let i = fs.inode(ino)?;
+            i.d.parent = U64::new(odir);
+            i.d.parent_pos = U64::new(pos + 1);
+            fs.store_inode(ino)?;
+            fs.touch_dir(odir)
+        })
+    }
+
     fn rename_op(
         &mut self,
         odir: u64,

@@ -58,6 +58,7 @@ static const char *en(long long r)
 	E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS) E(EMLINK)
 	E(ENAMETOOLONG) E(ENOTEMPTY) E(ESTALE) E(EUCLEAN) E(EFBIG)
 	E(EOPNOTSUPP) E(EMSGSIZE) E(EDOM) E(ENODATA) E(ERANGE)
+	E(ENXIO) E(ENODEV)
 #undef E
 	default:
 		snprintf(b, 32, "%lld", r);
@@ -361,6 +362,15 @@ static void t_mount_features(void)
 	reseal_super(F.img);
 	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EINVAL);
 	CHECK(shim_log_count > logs);
+	/* The unwritten-extent feature (1 << 2) is known: it mounts. */
+	put_le64(F.img + SB_INCOMPAT, 1ULL << 2);
+	reseal_super(F.img);
+	MOUNT();
+	UEQ(F.info.read_only, 0);
+	UNMOUNT();
+	put_le64(F.img + SB_INCOMPAT, (1ULL << 2) | (1ULL << 3));
+	reseal_super(F.img);
+	ERR(vexfs_rust_mount(&F.sb, NBLOCKS, 0, &info, &out), -EINVAL);
 	/* Unknown ro_compat feature: mount read-only and say so. */
 	put_le64(F.img + SB_INCOMPAT, 0);
 	put_le64(F.img + SB_RO_COMPAT, 1ULL << 9);
@@ -3265,6 +3275,287 @@ static int make_golden(void)
 	return 0;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* File features: flags, fallocate, fiemap, seek, whiteout, trim       */
+
+static void t_set_flags(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, g;
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	UEQ(a.flags, 0);
+	CHECK(a.crtime_sec > 0);
+	ERR(vexfs_rust_set_flags(NULL, a.ino, 0, &g), -EINVAL);
+	ERR(vexfs_rust_set_flags(F.fs, a.ino, 0, NULL), -EINVAL);
+	ERR(vexfs_rust_set_flags(bad, a.ino, 0, &g), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_set_flags(F.fs, a.ino, 0x4000, &g), -EOPNOTSUPP);
+	ERR(vexfs_rust_set_flags(F.fs, a.ino, VEXFS_FL_KNOWN | 1, &g), -EOPNOTSUPP);
+	ERR(vexfs_rust_set_flags(F.fs, 999999, 0, &g), -ESTALE);
+	OK(vexfs_rust_set_flags(F.fs, a.ino, VEXFS_FL_IMMUTABLE | VEXFS_FL_NOATIME, &g));
+	UEQ(g.flags, VEXFS_FL_IMMUTABLE | VEXFS_FL_NOATIME);
+	UEQ(g.crtime_sec, a.crtime_sec);
+	UEQ(g.crtime_nsec, a.crtime_nsec);
+	/* The core refuses changes the VFS would have refused (vectors). */
+	{
+		uint32_t v[4] = { 0 };
+		int r = vexfs_rust_vec_set(F.fs, a.ino, v, 4);
+		CHECK(r == -EPERM);
+	}
+	/* setattr (write_inode) never changes the flags. */
+	g.flags = 0;
+	OK(vexfs_rust_write_inode(F.fs, &g));
+	OK(vexfs_rust_getattr(F.fs, a.ino, &g));
+	UEQ(g.flags, VEXFS_FL_IMMUTABLE | VEXFS_FL_NOATIME);
+	UNMOUNT();
+	MOUNT();
+	OK(vexfs_rust_iget(F.fs, a.ino, &g));
+	UEQ(g.flags, VEXFS_FL_IMMUTABLE | VEXFS_FL_NOATIME);
+	OK(vexfs_rust_set_flags(F.fs, a.ino, 0, &g));
+	UEQ(g.flags, 0);
+	OK(vexfs_rust_evict(F.fs, a.ino, 0));
+	UNMOUNT();
+}
+
+/* Commit as the shim does: take the ordered inodes (their data is "written"), commit. */
+static int commit_ordered(void)
+{
+	uint64_t inos[8];
+	uint32_t n;
+	int r;
+
+	do {
+		r = vexfs_rust_ordered_take(F.fs, inos, 8, &n);
+	} while (!r && n);
+	return r ? r : vexfs_rust_commit(F.fs, 0);
+}
+
+/* The VFS size handed to vexfs_rust_fallocate: the core's own here. */
+#define SZ (vexfs_rust_getattr(F.fs, a.ino, &sz_) == 0 ? sz_.size : 0)
+
+static void t_fallocate(void)
+{
+	struct vexfs_attr sz_;
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, d;
+	struct vexfs_falloc o;
+	struct vexfs_map m;
+	struct vexfs_statfs s0;
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "d", S_IFDIR | 0755, &d));
+	ERR(vexfs_rust_fallocate(NULL, a.ino, 0, 0, BS, 0, SZ, &o), -EINVAL);
+	ERR(vexfs_rust_fallocate(F.fs, a.ino, 0, 0, BS, 0, SZ, NULL), -EINVAL);
+	ERR(vexfs_rust_fallocate(bad, a.ino, 0, 0, BS, 0, SZ, &o), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_fallocate(F.fs, a.ino, 0, 0, 0, 0, SZ, &o), -EINVAL);
+	ERR(vexfs_rust_fallocate(F.fs, a.ino, VEXFS_FALLOC_PUNCH_HOLE, 0, BS, 0, SZ, &o), -EOPNOTSUPP);
+	ERR(vexfs_rust_fallocate(F.fs, a.ino, 0x8, 0, BS, 0, SZ, &o), -EOPNOTSUPP);
+	ERR(vexfs_rust_fallocate(F.fs, a.ino, 0, UINT64_MAX - 10, BS, 0, SZ, &o), -EFBIG);
+	ERR(vexfs_rust_fallocate(F.fs, a.ino, 0, MAX_FILE_BLOCKS * BS, BS, 0, SZ, &o), -EFBIG);
+	ERR(vexfs_rust_fallocate(F.fs, d.ino, 0, 0, BS, 0, SZ, &o), -EISDIR);
+	ERR(vexfs_rust_fallocate(F.fs, 999999, 0, 0, BS, 0, SZ, &o), -ESTALE);
+	s0 = stfs();
+	ERR(vexfs_rust_fallocate(F.fs, a.ino, 0, 0, (s0.bfree + 1) * BS, 0, SZ, &o), -ENOSPC);
+	UEQ(stfs().bfree, s0.bfree);
+	/* 8 blocks: size set, blocks counted, read as a hole by get_block. */
+	memset(&o, 0xa5, sizeof(o));
+	OK(vexfs_rust_fallocate(F.fs, a.ino, 0, 0, 8 * BS, 0, SZ, &o));
+	UEQ(o.done, 8 * BS);
+	UEQ(o.size, 8 * BS);
+	UEQ(o.blocks, 64);
+	UEQ(stfs().bfree, s0.bfree - 8);
+	OK(vexfs_rust_get_block(F.fs, a.ino, 3, 1, 0, &m));
+	UEQ(m.len, 0);
+	/* create converts: new, so the page cache zeroes what it does not write */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 3, 1, 1, &m));
+	UEQ(m.len, 1);
+	UEQ(m.new_blocks, 1);
+	UEQ(m.blocks, 64);
+	OK(vexfs_rust_get_block(F.fs, a.ino, 3, 1, 0, &m));
+	UEQ(m.len, 1);
+	UEQ(stfs().bfree, s0.bfree - 8);
+	/* KEEP_SIZE past EOF, then punch: blocks freed, size kept */
+	OK(vexfs_rust_fallocate(F.fs, a.ino, VEXFS_FALLOC_KEEP_SIZE, 8 * BS, 8 * BS, 0, SZ, &o));
+	UEQ(o.size, 8 * BS);
+	UEQ(o.blocks, 128);
+	OK(vexfs_rust_fallocate(F.fs, a.ino, VEXFS_FALLOC_PUNCH_HOLE | VEXFS_FALLOC_KEEP_SIZE,
+				0, 4 * BS, 0, SZ, &o));
+	UEQ(o.size, 8 * BS);
+	UEQ(o.blocks, 96);
+	OK(vexfs_rust_get_block(F.fs, a.ino, 3, 1, 0, &m));
+	UEQ(m.len, 0);
+	/* zero range past EOF grows the file */
+	OK(vexfs_rust_fallocate(F.fs, a.ino, VEXFS_FALLOC_ZERO_RANGE, 4 * BS, 16 * BS, 0, SZ, &o));
+	UEQ(o.size, 20 * BS);
+	/* a step from the middle of the range ends at its end */
+	OK(vexfs_rust_fallocate(F.fs, a.ino, 0, 0, 24 * BS, 22 * BS, SZ, &o));
+	UEQ(o.done, 24 * BS);
+	OK(commit_ordered());
+	UNMOUNT();
+	CHECK(le64(F.img + SB_INCOMPAT) & (1ULL << 2));
+	MOUNT();
+	OK(vexfs_rust_getattr(F.fs, a.ino, &a));
+	UEQ(a.size, 24 * BS);
+	UNMOUNT();
+}
+
+static void t_fiemap_seek(void)
+{
+	struct vexfs_attr sz_;
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a;
+	struct vexfs_falloc o;
+	struct vexfs_map m;
+	struct vexfs_extent e[VEXFS_FIEMAP_BATCH + 4];
+	uint32_t n = 99;
+	uint64_t r;
+	int i;
+
+	MOUNT();
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	ERR(vexfs_rust_fiemap(NULL, a.ino, 0, e, 4, &n), -EINVAL);
+	ERR(vexfs_rust_fiemap(F.fs, a.ino, 0, NULL, 4, &n), -EINVAL);
+	ERR(vexfs_rust_fiemap(F.fs, a.ino, 0, e, 4, NULL), -EINVAL);
+	ERR(vexfs_rust_fiemap(F.fs, a.ino, 0, e, 0, &n), -EINVAL);
+	ERR(vexfs_rust_fiemap(bad, a.ino, 0, e, 4, &n), -EBADF);
+	ERR(vexfs_rust_seek(bad, a.ino, 0, VEXFS_SEEK_DATA, 1, &r), -EBADF);
+	free(bad);
+	OK(vexfs_rust_fiemap(F.fs, a.ino, 0, e, 4, &n));
+	UEQ(n, 0);
+	/* blocks 0-1 written, 4-7 unwritten, 10 written */
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 2, 1, &m));
+	OK(vexfs_rust_fallocate(F.fs, a.ino, 0, 4 * BS, 4 * BS, 0, SZ, &o));
+	OK(vexfs_rust_get_block(F.fs, a.ino, 10, 1, 1, &m));
+	OK(vexfs_rust_fiemap(F.fs, a.ino, 0, e, 4, &n));
+	CHECK(n >= 3);
+	UEQ(e[n - 1].logical, 10);
+	CHECK(e[n - 1].flags & VEXFS_EXTENT_LAST);
+	for (i = 0; i < (int)n; i++) {
+		UEQ(e[i].pad, 0);
+		if (e[i].logical == 4) {
+			UEQ(e[i].len, 4);
+			UEQ(e[i].flags, VEXFS_EXTENT_UNWRITTEN);
+		}
+	}
+	/* at most max, from a block inside an extent */
+	OK(vexfs_rust_fiemap(F.fs, a.ino, 5, e, 1, &n));
+	UEQ(n, 1);
+	UEQ(e[0].logical, 4);
+	/* max above the batch limit is clamped, never overrun */
+	OK(vexfs_rust_fiemap(F.fs, a.ino, 0, e, VEXFS_FIEMAP_BATCH + 4, &n));
+	CHECK(n <= VEXFS_FIEMAP_BATCH);
+	/* seek */
+	ERR(vexfs_rust_seek(NULL, a.ino, 0, VEXFS_SEEK_DATA, 11 * BS, &r), -EINVAL);
+	ERR(vexfs_rust_seek(F.fs, a.ino, 0, VEXFS_SEEK_DATA, 11 * BS, NULL), -EINVAL);
+	ERR(vexfs_rust_seek(F.fs, a.ino, 0, 0, 11 * BS, &r), -EINVAL);
+	OK(vexfs_rust_seek(F.fs, a.ino, 0, VEXFS_SEEK_HOLE, 11 * BS, &r));
+	UEQ(r, 2 * BS);
+	OK(vexfs_rust_seek(F.fs, a.ino, 2 * BS, VEXFS_SEEK_DATA, 11 * BS, &r));
+	UEQ(r, 10 * BS);
+	ERR(vexfs_rust_seek(F.fs, a.ino, 11 * BS, VEXFS_SEEK_DATA, 11 * BS, &r), -ENXIO);
+	ERR(vexfs_rust_seek(F.fs, a.ino, 3 * BS, VEXFS_SEEK_DATA, 9 * BS, &r), -ENXIO);
+	ERR(vexfs_rust_seek(F.fs, 999999, 0, VEXFS_SEEK_DATA, 9 * BS, &r), -ESTALE);
+	UNMOUNT();
+}
+
+static void t_rename_whiteout(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a, b, w;
+	uint64_t ino;
+
+	MOUNT();
+	OK(mk(ROOT, "a", S_IFREG | 0644, &a));
+	OK(mk(ROOT, "b", S_IFREG | 0644, &b));
+	ERR(vexfs_rust_rename_whiteout(NULL, ROOT, NM("a"), ROOT, NM("c"), VEXFS_RENAME_WHITEOUT, 0, 0), -EINVAL);
+	ERR(vexfs_rust_rename_whiteout(bad, ROOT, NM("a"), ROOT, NM("c"), VEXFS_RENAME_WHITEOUT, 0, 0), -EBADF);
+	free(bad);
+	ERR(vexfs_rust_rename_whiteout(F.fs, ROOT, NULL, 1, ROOT, NM("c"), VEXFS_RENAME_WHITEOUT, 0, 0), -EINVAL);
+	ERR(vexfs_rust_rename_whiteout(F.fs, ROOT, NM("a"), ROOT, NM("c"), 0, 0, 0), -EINVAL);
+	ERR(vexfs_rust_rename_whiteout(F.fs, ROOT, NM("a"), ROOT, NM("b"),
+				       VEXFS_RENAME_WHITEOUT | VEXFS_RENAME_EXCHANGE, 0, 0), -EINVAL);
+	ERR(vexfs_rust_rename_whiteout(F.fs, ROOT, NM("a"), ROOT, NM("b"),
+				       VEXFS_RENAME_WHITEOUT | VEXFS_RENAME_NOREPLACE, 0, 0), -EEXIST);
+	ERR(vexfs_rust_rename_whiteout(F.fs, ROOT, NM("nope"), ROOT, NM("c"), VEXFS_RENAME_WHITEOUT, 0, 0), -ENOENT);
+	/* a -> c, a whiteout (0:0 char device, owner 7:8) where a was */
+	OK(vexfs_rust_rename_whiteout(F.fs, ROOT, NM("a"), ROOT, NM("c"), VEXFS_RENAME_WHITEOUT, 7, 8));
+	OK(lk(ROOT, "c", &ino));
+	UEQ(ino, a.ino);
+	OK(lk(ROOT, "a", &ino));
+	CHECK(ino != a.ino);
+	OK(vexfs_rust_getattr(F.fs, ino, &w));
+	UEQ(w.mode, S_IFCHR);
+	UEQ(w.rdev, 0);
+	UEQ(w.uid, 7);
+	UEQ(w.gid, 8);
+	UEQ(w.nlink, 1);
+	/* over an existing file: it goes, the whiteout stays */
+	OK(vexfs_rust_rename_whiteout(F.fs, ROOT, NM("c"), ROOT, NM("b"), VEXFS_RENAME_WHITEOUT, 0, 0));
+	OK(lk(ROOT, "b", &ino));
+	UEQ(ino, a.ino);
+	OK(lk(ROOT, "c", &ino));
+	OK(vexfs_rust_getattr(F.fs, ino, &w));
+	UEQ(w.mode, S_IFCHR);
+	UNMOUNT();
+	MOUNT();
+	OK(lk(ROOT, "a", &ino));
+	OK(lk(ROOT, "c", &ino));
+	UNMOUNT();
+}
+
+static void t_trim(void)
+{
+	struct vexfs_fs *bad = bad_handle();
+	struct vexfs_attr a;
+	struct vexfs_map m;
+	uint64_t t = 99, data_start = le64(golden + SB_DATA_START);
+
+	MOUNT();
+	ERR(vexfs_rust_trim(NULL, 0, NBLOCKS, 1, &t), -EINVAL);
+	ERR(vexfs_rust_trim(F.fs, 0, NBLOCKS, 1, NULL), -EINVAL);
+	ERR(vexfs_rust_trim(bad, 0, NBLOCKS, 1, &t), -EBADF);
+	free(bad);
+	/* no discard on this device */
+	F.sb.discard_ok = 0;
+	ERR(vexfs_rust_trim(F.fs, 0, NBLOCKS, 1, &t), -EOPNOTSUPP);
+	F.sb.discard_ok = 1;
+	OK(mk(ROOT, "f", S_IFREG | 0644, &a));
+	OK(vexfs_rust_get_block(F.fs, a.ino, 0, 4, 1, &m));
+	OK(commit_ordered());
+	OK(vexfs_rust_trim(F.fs, 0, NBLOCKS, 1, &t));
+	UEQ(t, stfs().bfree);
+	UEQ(F.sb.discarded, t);
+	/* the file's block was not discarded */
+	CHECK(F.img[m.pblock * BS] != 0xd5 || F.img[m.pblock * BS + 1] != 0xd5);
+	/* freed in the running transaction: skipped until the commit */
+	OK(vexfs_rust_truncate(F.fs, a.ino, 0));
+	OK(vexfs_rust_trim(F.fs, 0, NBLOCKS, 1, &t));
+	CHECK(t < stfs().bfree);
+	OK(commit_ordered());
+	OK(vexfs_rust_trim(F.fs, 0, NBLOCKS, 1, &t));
+	UEQ(t, stfs().bfree);
+	/* a range, a minimum longer than any run, nothing below the data */
+	OK(vexfs_rust_trim(F.fs, NBLOCKS - 10, 10, 1, &t));
+	UEQ(t, 10);
+	OK(vexfs_rust_trim(F.fs, NBLOCKS - 10, 100, 1, &t));
+	UEQ(t, 10);
+	OK(vexfs_rust_trim(F.fs, 0, NBLOCKS, NBLOCKS, &t));
+	UEQ(t, 0);
+	OK(vexfs_rust_trim(F.fs, 0, data_start, 1, &t));
+	UEQ(t, 0);
+	F.sb.discard_ok = 0;
+	UNMOUNT();
+	/* metadata intact: it mounts and the file is there */
+	MOUNT();
+	OK(lk(ROOT, "f", NULL));
+	UNMOUNT();
+}
+
 #define RUN(t) run(#t + 2, t)
 /* A test on another image than the golden one. */
 #define RUN_ON(img, t) do { fixture = (img); run(#t + 2, t); fixture = NULL; } while (0)
@@ -3314,6 +3605,11 @@ int main(int argc, char **argv)
 	RUN(t_readdir_batch);
 	RUN(t_get_block);
 	RUN(t_get_block_enospc);
+	RUN(t_set_flags);
+	RUN(t_fallocate);
+	RUN(t_fiemap_seek);
+	RUN(t_rename_whiteout);
+	RUN(t_trim);
 	RUN(t_truncate);
 	RUN(t_corrupt_inode);
 	RUN(t_corrupt_inode_resealed);

@@ -127,7 +127,8 @@ static int check_io(struct vexfs_shim_sb *sb, const char *what, uint64_t blocknr
 	if (!owned(sb))
 		violation(sb, "%s of block %llu without the mount lock", what,
 			  (unsigned long long)blocknr);
-	if (!buf && strcmp(what, "flush") != 0 && strcmp(what, "commit_soon") != 0) {
+	if (!buf && strcmp(what, "flush") != 0 && strcmp(what, "commit_soon") != 0 &&
+	    strcmp(what, "discard") != 0) {
 		violation(sb, "%s of block %llu with a NULL buffer", what,
 			  (unsigned long long)blocknr);
 		return -EFAULT;
@@ -200,6 +201,21 @@ int vexfs_shim_flush(struct vexfs_shim_sb *sb)
 	}
 	if (!sb->mem && fdatasync(sb->fd) < 0)
 		return -errno;
+	return 0;
+}
+
+/* Discarded blocks of a memory device read back as 0xd5 afterwards. */
+int vexfs_shim_discard(struct vexfs_shim_sb *sb, uint64_t start, uint64_t count)
+{
+	check_io(sb, "discard", 0, NULL);
+	if (!sb->discard_ok)
+		return -EOPNOTSUPP;
+	if (start + count > sb->nblocks || start + count < start)
+		return -EIO;
+	if (sb->mem)
+		memset(sb->mem + start * VEXFS_SHIM_BLOCK_SIZE, 0xd5,
+		       count * VEXFS_SHIM_BLOCK_SIZE);
+	sb->discarded += count;
 	return 0;
 }
 

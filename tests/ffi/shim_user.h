@@ -37,6 +37,9 @@ struct vexfs_shim_sb {
 
 	/* Counters. */
 	unsigned long reads, writes, flushes, locks, unlocks, commit_hints;
+	/* discard: supported when set (else -EOPNOTSUPP); blocks discarded */
+	int discard_ok;
+	unsigned long discarded;
 	unsigned long trylock_busy;	/* vexfs_shim_trylock found the lock held */
 	unsigned long injected;
 	/* Contract violations seen (block I/O without the lock, ...). */

@@ -88,6 +88,12 @@ vm_initramfs() {
 	install -D -m755 "$OUT/vmhelper" "$IR/usr/local/bin/vmhelper"
 
 	copy_dyn "$(command -v mke2fs)" usr/local/sbin/mkfs.ext4 # busybox has its own mke2fs applet
+	# real tools where busybox has none or a partial one (fallocate, FIEMAP,
+	# file flags, FITRIM cases): xfs_io (xfsprogs), filefrag/chattr/lsattr
+	# (e2fsprogs), fstrim (util-linux); a missing one makes its checks SKIP
+	for t in xfs_io filefrag chattr lsattr fstrim; do
+		p=$(PATH=$PATH:/usr/sbin:/sbin command -v $t) && copy_dyn "$p" usr/local/bin/$t
+	done
 	[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$IR/etc/"
 	FS_MODULE=
 	if [ "$FSTYPE" = vexfs ]; then

@@ -55,8 +55,69 @@ pub struct vexfs_attr {
     pub nlink: u32,
     pub rdev: u32,
     pub generation: u32,
+    /// Inode flags (VEXFS_FL_*, the FS_*_FL values): out only, the core's.
+    pub flags: u32,
+    /// Birth time (statx btime): out only.
+    pub crtime_sec: i64,
+    pub crtime_nsec: u32,
     pub pad: u32,
 }
+
+/// Inode flags of `vexfs_attr.flags`, the values of FS_*_FL.
+pub const VEXFS_FL_IMMUTABLE: u32 = 0x10;
+pub const VEXFS_FL_APPEND: u32 = 0x20;
+pub const VEXFS_FL_NODUMP: u32 = 0x40;
+pub const VEXFS_FL_NOATIME: u32 = 0x80;
+/// Every flag vexfs_rust_set_flags accepts.
+pub const VEXFS_FL_KNOWN: u32 = 0xf0;
+const _: () = assert!(VEXFS_FL_IMMUTABLE == crate::format::INODE_FL_IMMUTABLE);
+const _: () = assert!(VEXFS_FL_APPEND == crate::format::INODE_FL_APPEND);
+const _: () = assert!(VEXFS_FL_NODUMP == crate::format::INODE_FL_NODUMP);
+const _: () = assert!(VEXFS_FL_NOATIME == crate::format::INODE_FL_NOATIME);
+const _: () = assert!(VEXFS_FL_KNOWN == crate::format::INODE_FL_KNOWN);
+
+/// fallocate modes vexfs_rust_fallocate takes (the FALLOC_FL_* values).
+pub const VEXFS_FALLOC_KEEP_SIZE: u32 = 0x01;
+pub const VEXFS_FALLOC_PUNCH_HOLE: u32 = 0x02;
+pub const VEXFS_FALLOC_ZERO_RANGE: u32 = 0x10;
+const _: () = assert!(VEXFS_FALLOC_KEEP_SIZE == crate::extent::FALLOC_FL_KEEP_SIZE);
+const _: () = assert!(VEXFS_FALLOC_PUNCH_HOLE == crate::extent::FALLOC_FL_PUNCH_HOLE);
+const _: () = assert!(VEXFS_FALLOC_ZERO_RANGE == crate::extent::FALLOC_FL_ZERO_RANGE);
+
+/// Result of one vexfs_rust_fallocate step.
+#[repr(C)]
+pub struct vexfs_falloc {
+    /// Byte offset up to which the range is done (the end when finished).
+    pub done: u64,
+    /// File size after the step.
+    pub size: u64,
+    /// The inode's i_blocks (512-byte units) after the step.
+    pub blocks: u64,
+}
+
+/// `vexfs_extent.flags`: the blocks are unwritten (read as zeros).
+pub const VEXFS_EXTENT_UNWRITTEN: u32 = 1;
+/// `vexfs_extent.flags`: the file's last extent.
+pub const VEXFS_EXTENT_LAST: u32 = 2;
+/// Most extents one vexfs_rust_fiemap call returns.
+pub const VEXFS_FIEMAP_BATCH: u32 = 64;
+
+/// One extent from vexfs_rust_fiemap, in blocks.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct vexfs_extent {
+    pub logical: u64,
+    pub pblock: u64,
+    pub len: u64,
+    pub flags: u32,
+    pub pad: u32,
+}
+
+/// vexfs_rust_seek whence values (SEEK_DATA, SEEK_HOLE).
+pub const VEXFS_SEEK_DATA: u32 = 3;
+pub const VEXFS_SEEK_HOLE: u32 = 4;
+const _: () = assert!(VEXFS_SEEK_DATA == crate::extent::SEEK_DATA);
+const _: () = assert!(VEXFS_SEEK_HOLE == crate::extent::SEEK_HOLE);
 
 #[repr(C)]
 pub struct vexfs_mount_info {
@@ -146,6 +207,9 @@ fn to_c(a: &Attr) -> vexfs_attr {
         nlink: a.nlink,
         rdev: a.rdev,
         generation: a.generation,
+        flags: a.flags,
+        crtime_sec: a.crtime.sec,
+        crtime_nsec: a.crtime.nsec,
         pad: 0,
     }
 }
@@ -173,6 +237,9 @@ fn from_c(c: &vexfs_attr) -> Attr {
         },
         rdev: c.rdev,
         generation: c.generation,
+        // Out only: setattr never changes these.
+        flags: 0,
+        crtime: Timespec::default(),
     }
 }
 
@@ -799,6 +866,196 @@ pub unsafe extern "C" fn vexfs_rust_truncate(fs: *mut vexfs_fs, ino: u64, new_si
 }
 
 /// The vector space, as VEXFS_IOC_INFO reports it.
+/// Block bitmap bits per bitmap block: FITRIM's largest minimum length.
+pub const VEXFS_BITS_PER_BITMAP_BLOCK: u64 = 32512;
+const _: () = assert!(VEXFS_BITS_PER_BITMAP_BLOCK == crate::format::BITS_PER_BITMAP_BLOCK);
+
+/// renameat2 with RENAME_WHITEOUT (optionally with NOREPLACE): as
+/// vexfs_rust_rename, plus a whiteout (0:0 character device, owner
+/// `uid`:`gid`) left at the old name in the same transaction.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; each name is NULL or readable for its length.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn vexfs_rust_rename_whiteout(
+    fs: *mut vexfs_fs,
+    odir: u64,
+    oname: *const u8,
+    olen: usize,
+    ndir: u64,
+    nname: *const u8,
+    nlen: usize,
+    flags: u32,
+    uid: u32,
+    gid: u32,
+) -> i32 {
+    // SAFETY: per the contract.
+    let (o, n) = match unsafe { (name_arg(oname, olen), name_arg(nname, nlen)) } {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => return e.to_neg(),
+    };
+    ret(with_fs!(fs, |f| f.rename_whiteout(odir, o, ndir, n, flags, uid, gid)))
+}
+
+/// FITRIM: discard the runs of at least `minlen` free blocks among blocks
+/// `start..start+len`; `*trimmed` is how many blocks were discarded.
+/// Blocks freed in the running transaction are skipped. -EOPNOTSUPP when
+/// the device cannot discard.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `trimmed` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_trim(
+    fs: *mut vexfs_fs,
+    start: u64,
+    len: u64,
+    minlen: u64,
+    trimmed: *mut u64,
+) -> i32 {
+    if trimmed.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let n = f.trim(start, len, minlen)?;
+        // SAFETY: trimmed is writable per the contract.
+        unsafe { trimmed.write(n) };
+        Ok(())
+    }))
+}
+
+/// Store the inode flags of `ino` (VEXFS_FL_KNOWN bits only, else
+/// -EOPNOTSUPP; permission is the caller's to check) and return its
+/// attributes.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_set_flags(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    flags: u32,
+    out: *mut vexfs_attr,
+) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| put_attr(out, f.set_flags(ino, flags))))
+}
+
+/// One step of fallocate of bytes `off..off+len` of `ino` in `mode`
+/// (VEXFS_FALLOC_*), from byte `pos` of the range on, for a file whose
+/// size is `size` (the VFS's i_size); the shim calls it again from
+/// `out->done` until that is the end, committing between calls when due.
+/// Partial blocks at the edges of a punch or zero range are the caller's
+/// to zero (page cache). Errors as ext4's fallocate.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_fallocate(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    mode: u32,
+    off: u64,
+    len: u64,
+    pos: u64,
+    size: u64,
+    out: *mut vexfs_falloc,
+) -> i32 {
+    if out.is_null() {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let s = f.fallocate_step(ino, mode, off, len, pos, false, Some(size))?;
+        let blocks = f.getattr(ino)?.blocks * 8;
+        // SAFETY: out is writable per the contract.
+        unsafe {
+            out.write(vexfs_falloc {
+                done: s.done,
+                size: s.size,
+                blocks,
+            })
+        };
+        Ok(())
+    }))
+}
+
+/// Up to `max` (at most VEXFS_FIEMAP_BATCH) extents of `ino` from file
+/// block `from` on into `out` (the first may start before it; neighbours
+/// that continue each other are joined); `*count` is how many. O(log n + k).
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` is NULL or has room for `max`
+/// entries; `count` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_fiemap(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    from: u64,
+    out: *mut vexfs_extent,
+    max: u32,
+    count: *mut u32,
+) -> i32 {
+    if out.is_null() || count.is_null() || max == 0 {
+        return Errno::EINVAL.to_neg();
+    }
+    let n = max.min(VEXFS_FIEMAP_BATCH) as usize;
+    ret(with_fs!(fs, |f| {
+        let mut got = 0usize;
+        f.fiemap_each(ino, from, n, |e| {
+            let mut flags = 0;
+            if e.unwritten {
+                flags |= VEXFS_EXTENT_UNWRITTEN;
+            }
+            if e.last {
+                flags |= VEXFS_EXTENT_LAST;
+            }
+            // SAFETY: got < n <= max entries of out (fiemap_each stops at n).
+            unsafe {
+                out.add(got).write(vexfs_extent {
+                    logical: e.logical,
+                    pblock: e.start,
+                    len: e.len,
+                    flags,
+                    pad: 0,
+                })
+            };
+            got += 1;
+            true
+        })?;
+        // SAFETY: count is writable per the contract.
+        unsafe { count.write(got as u32) };
+        Ok(())
+    }))
+}
+
+/// lseek SEEK_DATA / SEEK_HOLE (`whence`) from byte `off` of `ino`, whose
+/// size is `size` (the VFS's): the offset found in `*res`; -ENXIO at or
+/// past the end or with no data after `off`. Unwritten extents are holes.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `res` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_rust_seek(
+    fs: *mut vexfs_fs,
+    ino: u64,
+    off: u64,
+    whence: u32,
+    size: u64,
+    res: *mut u64,
+) -> i32 {
+    if res.is_null() || (whence != VEXFS_SEEK_DATA && whence != VEXFS_SEEK_HOLE) {
+        return Errno::EINVAL.to_neg();
+    }
+    ret(with_fs!(fs, |f| {
+        let r = f.seek_data_hole(ino, off, whence, size)?;
+        // SAFETY: res is writable per the contract.
+        unsafe { res.write(r) };
+        Ok(())
+    }))
+}
+
 #[repr(C)]
 pub struct vexfs_vec_info {
     pub dim: u32,
@@ -962,7 +1219,10 @@ pub unsafe extern "C" fn vexfs_rust_vec_set(
 ) -> i32 {
     // SAFETY: per the contract.
     let v = try_c!(unsafe { floats_arg(vec, dim) });
-    ret(with_fs!(fs, |f| f.vec_set(ino, &v)))
+    ret(with_fs!(fs, |f| {
+        f.check_mutable(ino)?;
+        f.vec_set(ino, &v)
+    }))
 }
 
 /// Copy the vector of `ino` to `vec` (room for `cap`); `*dim` gets the dimension.
@@ -1000,7 +1260,10 @@ pub unsafe extern "C" fn vexfs_rust_vec_get(
 /// `fs` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_rust_vec_delete(fs: *mut vexfs_fs, ino: u64) -> i32 {
-    ret(with_fs!(fs, |f| f.vec_delete(ino)))
+    ret(with_fs!(fs, |f| {
+        f.check_mutable(ino)?;
+        f.vec_delete(ino)
+    }))
 }
 
 /// Up to `n` files nearest to `vec` below directory `within_dir`, nearest

@@ -55,6 +55,13 @@ impl Device for ShimDevice {
         // SAFETY: sb is the live shim context this device was made with.
         unsafe { sys::vexfs_shim_commit_soon(self.sb) };
     }
+    fn discard(&mut self, start: u64, count: u64) -> Result<()> {
+        if start.checked_add(count).is_none_or(|end| end > self.blocks) {
+            return Err(Errno::EIO);
+        }
+        // SAFETY: sb is the live shim context this device was made with.
+        check(unsafe { sys::vexfs_shim_discard(self.sb, start, count) })
+    }
 }
 
 /// A log line through the shim, formatted into a bounded buffer.

@@ -34,6 +34,9 @@ unsafe extern "C" {
     pub fn vexfs_shim_flush(sb: *mut vexfs_shim_sb) -> core::ffi::c_int;
 }
 unsafe extern "C" {
+    pub fn vexfs_shim_discard(sb: *mut vexfs_shim_sb, start: u64, count: u64) -> core::ffi::c_int;
+}
+unsafe extern "C" {
     pub fn vexfs_shim_commit_soon(sb: *mut vexfs_shim_sb);
 }
 unsafe extern "C" {

@@ -19,6 +19,9 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/ioctl.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/mount.h>
@@ -97,6 +100,7 @@ static int parse_flags(const char *s)
 		else if (!strcmp(tok, "append")) f |= O_APPEND;
 		else if (!strcmp(tok, "directory")) f |= O_DIRECTORY;
 		else if (!strcmp(tok, "nofollow")) f |= O_NOFOLLOW;
+		else if (!strcmp(tok, "direct")) f |= O_DIRECT;
 		else { fprintf(stderr, "bad flag %s\n", tok); exit(2); }
 	}
 	free(dup);
@@ -104,7 +108,11 @@ static int parse_flags(const char *s)
 }
 
 /* A small fsx: random writes, truncates, reads and reopen/fsync against a
- * model. File sizes stay below FSX_MAX so the model fits in memory. */
+ * model. File sizes stay below FSX_MAX so the model fits in memory.
+ * EXTRA (comma list) adds operations: falloc (modes 0 and KEEP_SIZE),
+ * punch (PUNCH_HOLE|KEEP_SIZE), zero (ZERO_RANGE, with and without
+ * KEEP_SIZE), direct (O_DIRECT reads and writes, 512-byte aligned, on a
+ * second descriptor). */
 #define FSX_MAX (3u << 20)
 static unsigned long long rng_state;
 static unsigned rnd(void)
@@ -112,16 +120,29 @@ static unsigned rnd(void)
 	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
 	return (unsigned)(rng_state >> 33);
 }
-static int fsx(const char *path, long nops, unsigned long seed, const char *modelout)
+static int fsx(const char *path, long nops, unsigned long seed, const char *modelout,
+	       const char *extra)
 {
-	unsigned char *model = calloc(FSX_MAX, 1), *buf = malloc(FSX_MAX);
+	unsigned char *model = calloc(FSX_MAX, 1), *buf = malloc(FSX_MAX), *dbuf = NULL;
 	size_t size = 0;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644), dfd = -1;
+	int falloc = extra && strstr(extra, "falloc"), punch = extra && strstr(extra, "punch");
+	int zero = extra && strstr(extra, "zero"), direct = extra && strstr(extra, "direct");
+	long counts[6] = { 0 };
 	rng_state = seed;
 	if (fd < 0 || !model || !buf) return fail();
+	if (direct) {
+		if (posix_memalign((void **)&dbuf, 4096, 256 << 10)) return fail();
+		dfd = open(path, O_RDWR | O_DIRECT);
+		if (dfd < 0) { printf("open O_DIRECT: %s\n", errname(errno)); return 1; }
+	}
 	for (long op = 0; op < nops; op++) {
-		unsigned kind = rnd() % 16;
+		unsigned kind = rnd() % (direct || falloc || punch || zero ? 22 : 16);
 		size_t off = rnd() % FSX_MAX, len;
+		if (kind >= 16 && kind < 18 && !falloc) kind = 0;
+		if (kind == 18 && !punch) kind = 1;
+		if (kind == 19 && !zero) kind = 2;
+		if (kind >= 20 && !direct) kind = 9;
 		if (kind < 7) { /* write, often near or past EOF, sometimes tiny */
 			if (kind < 2 && size) off = size - (rnd() % (size < 8192 ? size : 8192));
 			len = 1 + rnd() % (kind == 6 ? 16 : 65536);
@@ -148,16 +169,51 @@ static int fsx(const char *path, long nops, unsigned long seed, const char *mode
 			struct stat s;
 			if (fstat(fd, &s) < 0 || (size_t)s.st_size != size) { printf("op %ld: st_size %lld, want %zu\n", op, (long long)s.st_size, size); return 1; }
 			if (rnd() % 4 == 0 && fsync(fd) < 0) { printf("op %ld: fsync %s\n", op, errname(errno)); return 1; }
-		} else { /* reopen, sometimes after dropping the page cache */
+		} else if (kind == 15) { /* reopen, sometimes after dropping the page cache */
 			close(fd);
 			if (rnd() % 4 == 0) { int d = open("/proc/sys/vm/drop_caches", O_WRONLY); sync(); if (d >= 0) { if (write(d, "3", 1) < 0) {} close(d); } }
 			fd = open(path, O_RDWR);
 			if (fd < 0) return fail();
+		} else if (kind < 20) { /* fallocate: 16 mode 0, 17 KEEP_SIZE, 18 punch, 19 zero range */
+			int mode = kind == 16 ? 0 : kind == 17 ? FALLOC_FL_KEEP_SIZE :
+				   kind == 18 ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE :
+				   FALLOC_FL_ZERO_RANGE | (rnd() % 2 ? FALLOC_FL_KEEP_SIZE : 0);
+			if (kind >= 18 && size && rnd() % 4) off = rnd() % size;
+			len = 1 + rnd() % 262144;
+			if (off + len > FSX_MAX) len = FSX_MAX - off;
+			if (fallocate(fd, mode, off, len) < 0) { printf("op %ld: fallocate(%#x,%zu,%zu) %s\n", op, mode, off, len, errname(errno)); return 1; }
+			counts[kind - 16]++;
+			if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) && off < size)
+				memset(model + off, 0, (off + len > size ? size : off + len) - off);
+			if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > size) size = off + len;
+		} else { /* O_DIRECT: 20 write, 21 read; 512-byte aligned */
+			off &= ~511ul;
+			len = (1 + rnd() % 512) * 512;
+			if (kind == 20 && size && rnd() % 2) off = (rnd() % size) & ~511ul;
+			if (off + len > FSX_MAX) len = FSX_MAX - off;
+			if (!len) continue;
+			counts[kind - 16]++;
+			if (kind == 20) {
+				for (size_t i = 0; i < len; i++) dbuf[i] = (unsigned char)rnd();
+				if (pwrite(dfd, dbuf, len, off) != (ssize_t)len) { printf("op %ld: O_DIRECT pwrite(%zu,%zu) %s\n", op, off, len, errname(errno)); return 1; }
+				memcpy(model + off, dbuf, len);
+				if (off + len > size) size = off + len;
+			} else {
+				ssize_t n = pread(dfd, dbuf, len, off);
+				size_t want = off >= size ? 0 : (off + len > size ? size - off : len);
+				if (n != (ssize_t)want) { printf("op %ld: O_DIRECT pread(%zu,%zu) returned %zd (%s), want %zu (size %zu)\n", op, off, len, n, n < 0 ? errname(errno) : "-", want, size); return 1; }
+				for (size_t i = 0; i < want; i++)
+					if (dbuf[i] != model[off + i]) { printf("op %ld: O_DIRECT data mismatch at %zu: %02x != %02x (size %zu)\n", op, off + i, dbuf[i], model[off + i], size); return 1; }
+			}
 		}
 	}
 	close(fd);
+	if (dfd >= 0) close(dfd);
 	int m = open(modelout, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (m < 0 || write(m, model, size) != (ssize_t)size || close(m) < 0) return fail();
+	if (extra)
+		fprintf(stderr, "fsx: falloc %ld keep %ld punch %ld zero %ld dwrite %ld dread %ld\n",
+			counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]);
 	printf("OK\n");
 	return 0;
 }
@@ -1279,7 +1335,15 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: vmhelper CMD ARGS\n"
-		"  rename2 none|noreplace|exchange OLD NEW\n"
+		"  rename2 none|noreplace|exchange|whiteout[,noreplace|,exchange] OLD NEW\n"
+		"  falloc PATH MODE OFF LEN   (MODE: 0 or keep,punch,zero,collapse,insert,unshare)\n"
+		"  pfalloc PATH OFF LEN       (posix_fallocate)\n"
+		"  falloc_ro PATH             (fallocate on a read-only descriptor)\n"
+		"  fiemap PATH [OFF LEN]      (one 'logical physical length flags' line per extent, bytes)\n"
+		"  dio PATH w|r OFF LEN [MISALIGN]   (O_DIRECT pwrite of 0x5a bytes / pread: OK or errno)\n"
+		"  getflags PATH | setflags PATH HEX   (FS_IOC_GETFLAGS / SETFLAGS)\n"
+		"  btime PATH                 (statx: btime seconds, or NOBTIME)\n"
+		"  fitrim PATH MINLEN         (FITRIM over the whole fs: trimmed bytes, or errno)\n"
 		"  rename OLD NEW | link OLD NEW | symlink TARGET PATH | readlink PATH\n"
 		"  mkdir PATH [MODE] | rmdir PATH | unlink PATH\n"
 		"  open PATH FLAGS[,..] [MODE]   (flags: rdonly wronly rdwr creat excl trunc append directory nofollow)\n"
@@ -1299,7 +1363,7 @@ static int usage(void)
 		"  names OP DIR PREFIX FROM TO   (create|stat|miss|unlink DIR/PREFIXi; prints how many went as asked)\n"
 		"  dirseek DIR                   (telldir/seekdir back: prints entries and mismatches)\n"
 		"  dirchurn DIR N                (getdents64 while names come and go: stable s0..sN-1 seen, dups, 1)\n"
-		"  fsx PATH NOPS SEED MODELOUT   (random pwrite/truncate/pread vs an in-memory model;\n"
+		"  fsx PATH NOPS SEED MODELOUT [falloc,punch,zero,direct]   (random pwrite/truncate/pread vs an in-memory model;\n"
 		"                                 the final model is written to MODELOUT for later cmp)\n"
 		"  utimens PATH SEC[.NSEC]       (atime = mtime, nanoseconds)\n"
 		"  mmapwrite PATH OFF STRING | mmapread PATH OFF LEN | mmappasteof PATH OFF\n"
@@ -1496,8 +1560,101 @@ int main(int argc, char **argv)
 		unsigned fl = 0;
 		if (!strcmp(argv[2], "noreplace")) fl = RENAME_NOREPLACE;
 		else if (!strcmp(argv[2], "exchange")) fl = RENAME_EXCHANGE;
+		else if (!strcmp(argv[2], "whiteout")) fl = RENAME_WHITEOUT;
+		else if (!strcmp(argv[2], "whiteout,noreplace")) fl = RENAME_WHITEOUT | RENAME_NOREPLACE;
+		else if (!strcmp(argv[2], "whiteout,exchange")) fl = RENAME_WHITEOUT | RENAME_EXCHANGE;
 		else if (strcmp(argv[2], "none")) return usage();
 		return report(syscall(SYS_renameat2, AT_FDCWD, argv[3], AT_FDCWD, argv[4], fl));
+	}
+	if (!strcmp(c, "falloc") && argc == 6) {
+		int mode = 0;
+		char *dup = strdup(argv[3]), *save = NULL, *tok;
+		for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(tok, "keep")) mode |= FALLOC_FL_KEEP_SIZE;
+			else if (!strcmp(tok, "punch")) mode |= FALLOC_FL_PUNCH_HOLE;
+			else if (!strcmp(tok, "zero")) mode |= FALLOC_FL_ZERO_RANGE;
+			else if (!strcmp(tok, "collapse")) mode |= FALLOC_FL_COLLAPSE_RANGE;
+			else if (!strcmp(tok, "insert")) mode |= FALLOC_FL_INSERT_RANGE;
+			else if (!strcmp(tok, "unshare")) mode |= FALLOC_FL_UNSHARE_RANGE;
+			else mode |= (int)strtol(tok, NULL, 0);
+		}
+		int fd = open(argv[2], O_RDWR);
+		if (fd < 0) return fail();
+		return report(fallocate(fd, mode, strtoll(argv[4], NULL, 0), strtoll(argv[5], NULL, 0)));
+	}
+	if (!strcmp(c, "falloc_ro") && argc == 3) {
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0) return fail();
+		return report(fallocate(fd, 0, 0, 4096));
+	}
+	if (!strcmp(c, "pfalloc") && argc == 5) {
+		int fd = open(argv[2], O_RDWR), e;
+		if (fd < 0) return fail();
+		e = posix_fallocate(fd, strtoll(argv[3], NULL, 0), strtoll(argv[4], NULL, 0));
+		printf("%s\n", e ? errname(e) : "OK");
+		return !!e;
+	}
+	if (!strcmp(c, "fiemap") && (argc == 3 || argc == 5)) {
+		int fd = open(argv[2], O_RDONLY);
+		struct fiemap *fm = calloc(1, sizeof *fm + 256 * sizeof(struct fiemap_extent));
+		if (fd < 0 || !fm) return fail();
+		fm->fm_start = argc == 5 ? strtoull(argv[3], NULL, 0) : 0;
+		fm->fm_length = argc == 5 ? strtoull(argv[4], NULL, 0) : FIEMAP_MAX_OFFSET;
+		fm->fm_flags = FIEMAP_FLAG_SYNC;
+		fm->fm_extent_count = 256;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) return fail();
+		for (unsigned i = 0; i < fm->fm_mapped_extents; i++)
+			printf("%llu %llu %llu %#x\n", (unsigned long long)fm->fm_extents[i].fe_logical,
+			       (unsigned long long)fm->fm_extents[i].fe_physical,
+			       (unsigned long long)fm->fm_extents[i].fe_length, fm->fm_extents[i].fe_flags);
+		return 0;
+	}
+	if (!strcmp(c, "dio") && (argc == 6 || argc == 7)) {
+		int w = !strcmp(argv[3], "w");
+		int fd = open(argv[2], (w ? O_WRONLY : O_RDONLY) | O_DIRECT);
+		size_t len = strtoull(argv[5], NULL, 0), mis = argc == 7 ? strtoull(argv[6], NULL, 0) : 0;
+		char *buf;
+		if (fd < 0) return fail();
+		if (posix_memalign((void **)&buf, 4096, len + 4096)) return fail();
+		memset(buf, w ? 0x5a : 0, len + 4096);
+		ssize_t n = w ? pwrite(fd, buf + mis, len, strtoll(argv[4], NULL, 0))
+			      : pread(fd, buf + mis, len, strtoll(argv[4], NULL, 0));
+		if (n < 0) return fail();
+		if (!w) {
+			unsigned long long sum = 0;
+			for (ssize_t i = 0; i < n; i++) sum = sum * 31 + (unsigned char)buf[mis + i];
+			printf("OK %zd %llx\n", n, sum);
+			return 0;
+		}
+		printf(n == (ssize_t)len ? "OK\n" : "SHORT %zd\n", n);
+		return 0;
+	}
+	if (!strcmp(c, "getflags") && argc == 3) {
+		int fd = open(argv[2], O_RDONLY | O_NONBLOCK), fl = 0;
+		if (fd < 0) return fail();
+		if (ioctl(fd, FS_IOC_GETFLAGS, &fl) < 0) return fail();
+		printf("%#x\n", fl);
+		return 0;
+	}
+	if (!strcmp(c, "setflags") && argc == 4) {
+		int fd = open(argv[2], O_RDONLY | O_NONBLOCK), fl = (int)strtol(argv[3], NULL, 0);
+		if (fd < 0) return fail();
+		return report(ioctl(fd, FS_IOC_SETFLAGS, &fl));
+	}
+	if (!strcmp(c, "btime") && argc == 3) {
+		struct statx sx;
+		if (statx(AT_FDCWD, argv[2], AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) < 0) return fail();
+		if (!(sx.stx_mask & STATX_BTIME)) { printf("NOBTIME\n"); return 0; }
+		printf("%lld %u\n", (long long)sx.stx_btime.tv_sec, sx.stx_attributes & (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND | STATX_ATTR_NODUMP) ? 1u : 0u);
+		return 0;
+	}
+	if (!strcmp(c, "fitrim") && argc == 4) {
+		int fd = open(argv[2], O_RDONLY);
+		struct fstrim_range r = { .start = 0, .len = ~0ULL, .minlen = strtoull(argv[3], NULL, 0) };
+		if (fd < 0) return fail();
+		if (ioctl(fd, FITRIM, &r) < 0) return fail();
+		printf("%llu\n", (unsigned long long)r.len);
+		return 0;
 	}
 	if (!strcmp(c, "ioctlfuzz") && (argc == 5 || (argc == 6 && !strcmp(argv[5], "trace"))))
 		return ioctlfuzz(argv[2], strtoull(argv[3], NULL, 0), strtoul(argv[4], NULL, 0), argc == 6);
@@ -1777,8 +1934,9 @@ int main(int argc, char **argv)
 		printf("%ld\n", n);
 		return 0;
 	}
-	if (!strcmp(c, "fsx") && argc == 6)
-		return fsx(argv[2], atol(argv[3]), strtoul(argv[4], NULL, 0), argv[5]);
+	if (!strcmp(c, "fsx") && (argc == 6 || argc == 7))
+		return fsx(argv[2], atol(argv[3]), strtoul(argv[4], NULL, 0), argv[5],
+			   argc == 7 ? argv[6] : NULL);
 	if (!strcmp(c, "utimens") && argc == 4) { /* atime = mtime = SEC.NSEC */
 		struct timespec ts[2];
 		char *dot;
