@@ -234,11 +234,20 @@ worker() { # W (A or B) NUM
 				s=$(size_of "$F")
 				run overwrite vmhelper genwrite "$F" "${F##*.s}" $((32 * (RANDOM % (s / 32 + 1)))) $((32 * (RANDOM % 512 + 1))) $g
 			fi
-		elif [ "$op" -lt 49 ]; then # truncate down (sometimes up: a hole)
+		elif [ "$op" -lt 49 ]; then # truncate down (sometimes up: a hole), or fallocate
 			if pick; then
 				s=$(size_of "$F")
-				if [ $((RANDOM % 4)) = 0 ]; then s=$((s + 32 * (RANDOM % 4096))); else s=$((s / 64 * 32)); fi
-				run truncate truncate -s $s "$F"
+				fo=$((32 * (RANDOM % (s / 32 + 1))))
+				fl=$((32 * (RANDOM % 8192 + 1)))
+				case $((RANDOM % 8)) in
+				0) run falloc vmhelper falloc "$F" 0 $fo $fl ;;
+				1) run falloc vmhelper falloc "$F" keep $fo $fl ;;
+				2) run punch vmhelper falloc "$F" punch,keep $fo $fl ;;
+				3) run zero vmhelper falloc "$F" zero $fo $fl ;;
+				*)
+					if [ $((RANDOM % 4)) = 0 ]; then s=$((s + 32 * (RANDOM % 4096))); else s=$((s / 64 * 32)); fi
+					run truncate truncate -s $s "$F" ;;
+				esac
 			fi
 		elif [ "$op" -lt 56 ]; then # rename to another directory
 			pick && run rename mv "$F" "$B/d$k/"
