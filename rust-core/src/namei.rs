@@ -266,7 +266,7 @@ impl<D: Device> Fs<D> {
             let pos = fs.dir_add(odir, oname, ino, DT_CHR)?;
             let i = fs.inode(ino)?;
             i.d.parent = U64::new(odir);
-            i.d.parent_pos = U64::new(pos + 1);
+            i.d.parent_pos = U64::new(pos);
             fs.store_inode(ino)?;
             fs.touch_dir(odir)
         })

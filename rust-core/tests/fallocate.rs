@@ -273,7 +273,7 @@ fn inode_flags_are_stored_and_enforced_by_the_core() {
     let mut fs = fresh(8192);
     let f = fs.create(ROOT, b"f", REG, 0, 0, 0).unwrap();
     fs.write(f, 0, b"abc").unwrap();
-    assert_eq!(fs.set_flags(f, 0x1000).err(), Some(Errno::EOPNOTSUPP));
+    assert_eq!(fs.set_flags(f, 0x2000).err(), Some(Errno::EOPNOTSUPP));
     let a = fs.set_flags(f, INODE_FL_APPEND | INODE_FL_NODUMP).unwrap();
     assert_eq!(a.flags, INODE_FL_APPEND | INODE_FL_NODUMP);
     assert_eq!(fs.write(f, 0, b"x"), Err(Errno::EPERM));
@@ -294,6 +294,33 @@ fn inode_flags_are_stored_and_enforced_by_the_core() {
     fs.write(f, 0, b"x").unwrap();
     let c = fs.getattr(f).unwrap().crtime;
     assert!(c.sec > 0);
+    fsck_clean(fs);
+}
+
+/// chattr passes back what lsattr read, the directory index flag included;
+/// SETFLAGS changes only the user's flags, so an indexed directory stays
+/// indexed whatever the caller passes (as ext4 keeps EXT4_INDEX_FL).
+#[test]
+fn set_flags_keeps_the_directory_index() {
+    let mut fs = fresh(8192);
+    let d = fs.create(ROOT, b"d", DIR, 0, 0, 0).unwrap();
+    for i in 0..400 {
+        let name = format!("a-rather-long-file-name-to-fill-blocks-{i:04}");
+        fs.create(d, name.as_bytes(), REG, 0, 0, 0).unwrap();
+    }
+    let flags = fs.getattr(d).unwrap().flags;
+    assert_eq!(flags, INODE_FLAG_DIR_INDEX, "400 names index the directory");
+    let a = fs.set_flags(d, INODE_FL_NODUMP).unwrap();
+    assert_eq!(a.flags, INODE_FL_NODUMP | INODE_FLAG_DIR_INDEX);
+    let a = fs.set_flags(d, INODE_FLAG_DIR_INDEX).unwrap();
+    assert_eq!(a.flags, INODE_FLAG_DIR_INDEX);
+    let mut fs = remount(fs);
+    assert_eq!(fs.getattr(d).unwrap().flags, INODE_FLAG_DIR_INDEX);
+    for i in (0..400).step_by(37) {
+        let name = format!("a-rather-long-file-name-to-fill-blocks-{i:04}");
+        fs.lookup(d, name.as_bytes()).unwrap();
+    }
+    assert_eq!(fs.lookup(d, b"missing"), Err(Errno::ENOENT));
     fsck_clean(fs);
 }
 

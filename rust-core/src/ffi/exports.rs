@@ -68,12 +68,16 @@ pub const VEXFS_FL_IMMUTABLE: u32 = 0x10;
 pub const VEXFS_FL_APPEND: u32 = 0x20;
 pub const VEXFS_FL_NODUMP: u32 = 0x40;
 pub const VEXFS_FL_NOATIME: u32 = 0x80;
+/// A hash-indexed directory (FS_INDEX_FL): the core's own, kept by
+/// vexfs_rust_set_flags whatever the caller passes.
+pub const VEXFS_FL_INDEX: u32 = 0x1000;
 /// Every flag vexfs_rust_set_flags accepts.
-pub const VEXFS_FL_KNOWN: u32 = 0xf0;
+pub const VEXFS_FL_KNOWN: u32 = 0x10f0;
 const _: () = assert!(VEXFS_FL_IMMUTABLE == crate::format::INODE_FL_IMMUTABLE);
 const _: () = assert!(VEXFS_FL_APPEND == crate::format::INODE_FL_APPEND);
 const _: () = assert!(VEXFS_FL_NODUMP == crate::format::INODE_FL_NODUMP);
 const _: () = assert!(VEXFS_FL_NOATIME == crate::format::INODE_FL_NOATIME);
+const _: () = assert!(VEXFS_FL_INDEX == crate::format::INODE_FLAG_DIR_INDEX);
 const _: () = assert!(VEXFS_FL_KNOWN == crate::format::INODE_FL_KNOWN);
 
 /// fallocate modes vexfs_rust_fallocate takes (the FALLOC_FL_* values).
