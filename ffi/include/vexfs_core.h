@@ -40,9 +40,15 @@
 #define VEXFS_FL_NOATIME 128
 
 /*
+ A hash-indexed directory (FS_INDEX_FL): the core's own, kept by
+ vexfs_rust_set_flags whatever the caller passes.
+ */
+#define VEXFS_FL_INDEX 4096
+
+/*
  Every flag vexfs_rust_set_flags accepts.
  */
-#define VEXFS_FL_KNOWN 240
+#define VEXFS_FL_KNOWN 4336
 
 /*
  fallocate modes vexfs_rust_fallocate takes (the FALLOC_FL_* values).
@@ -74,6 +80,11 @@
 #define VEXFS_SEEK_DATA 3
 
 #define VEXFS_SEEK_HOLE 4
+
+/*
+ Largest record: a buffer of this many bytes holds at least one.
+ */
+#define VEXFS_DIRENT_REC_MAX 288
 
 /*
  `vexfs_rust_commit` flag: flush the device even when there is no
@@ -262,6 +273,32 @@ struct vexfs_vec_hit {
   uint64_t ino;
   uint32_t distance;
   uint32_t pad;
+};
+
+/*
+ One entry in a vexfs_rust_readdir_batch buffer: the name follows
+ (`name_len` bytes and a NUL), the record is padded to 8 bytes.
+ */
+struct vexfs_dirent_rec {
+  uint64_t ino;
+  /*
+   Position to resume after this entry.
+   */
+  uint64_t next_pos;
+  /*
+   Bytes from this record's start to the next one's.
+   */
+  uint16_t rec_len;
+  uint8_t name_len;
+  /*
+   DT_* value.
+   */
+  uint8_t file_type;
+  /*
+   1 when the next entry has the same position: resuming at `next_pos`
+   then takes this entry's name as `after` (else 0).
+   */
+  uint32_t mid_run;
 };
 
 /*
@@ -588,5 +625,24 @@ int32_t vexfs_rust_vec_delete(struct vexfs_fs *fs, uint64_t ino);
  for `n` entries; `count` is NULL or writable.
  */
 int32_t vexfs_rust_vec_query(struct vexfs_fs *fs, const uint32_t *vec, uint32_t dim, uint64_t within_dir, uint32_t n, uint32_t ef, uint32_t flags, struct vexfs_vec_hit *hits, uint32_t *count);
+
+/*
+ readdir, many entries per call: the entries of `dir` after position
+ (`pos`, `after`) in order, as `vexfs_dirent_rec` records packed into
+ `buf` (`cap` bytes, at least VEXFS_DIRENT_REC_MAX, 8-byte aligned);
+ `*count` records were written. `after` (`after_len` bytes, NULL when 0)
+ is empty except to resume inside a run of entries with the same
+ position (a record's `mid_run`). Positions are hash cookies below 2^62,
+ valid across inserts and deletes: an entry present throughout is
+ returned once. Returns 1 when the records reach the end of the
+ directory, 0 when more entries follow, or a negative errno. Each
+ directory block read is validated once per call.
+
+ # Safety
+ `fs` is NULL or a live handle; `after` points to `after_len` bytes or
+ is NULL with `after_len` 0; `buf` is NULL or points to `cap` writable
+ bytes; `count` is NULL or writable.
+ */
+int32_t vexfs_rust_readdir_batch(struct vexfs_fs *fs, uint64_t dir, uint64_t pos, const uint8_t *after, size_t after_len, uint8_t *buf, size_t cap, uint32_t *count);
 
 #endif  /* VEXFS_CORE_H */

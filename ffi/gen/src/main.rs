@@ -6,8 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The checkout to generate into: `cargo run` names this package's
+/// directory at run time. The compile-time path is only the fallback: a
+/// target directory shared by two checkouts would otherwise regenerate
+/// the one that built the binary.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    dir.join("../..")
 }
 
 fn core_header() -> Result<String, String> {
