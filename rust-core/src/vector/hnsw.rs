@@ -215,16 +215,28 @@ impl Ord for Cand {
     }
 }
 
-/// Generation-stamped visited set.
+/// Visited set: generation stamps, one per slot (in memory: reset = one
+/// increment), or a hash set of the ids met (a store of unbounded size on
+/// disk: memory bounded by the traversal, not by the slot count).
 #[derive(Default)]
 struct Visited {
     gen: u32,
     marks: Vec<u32>,
+    dense: bool,
+    sparse: hashbrown::HashSet<u32, BuildHasherDefault<IdHasher>>,
+    /// The sparse set could not grow: the traversal is incomplete.
+    failed: bool,
 }
 
 impl Visited {
     /// Starts a new traversal over ids `< slots`.
-    fn begin(&mut self, slots: usize) -> Result<(), HnswError> {
+    fn begin(&mut self, slots: usize, dense: bool) -> Result<(), HnswError> {
+        self.dense = dense;
+        self.failed = false;
+        if !dense {
+            self.sparse.clear();
+            return Ok(());
+        }
         if self.marks.len() < slots {
             oom(crate::mem::resize(&mut self.marks, slots, 0))?;
         }
@@ -240,12 +252,30 @@ impl Visited {
     /// visited (never traversed).
     #[inline]
     fn insert(&mut self, id: u32) -> bool {
+        if !self.dense {
+            return match crate::mem::set_insert(&mut self.sparse, id) {
+                Ok(new) => new,
+                Err(_) => {
+                    self.failed = true;
+                    false
+                }
+            };
+        }
         match self.marks.get_mut(id as usize) {
             Some(m) if *m != self.gen => {
                 *m = self.gen;
                 true
             }
             _ => false,
+        }
+    }
+
+    /// NoMemory when the set could not hold every id met.
+    fn check(&self) -> Result<(), HnswError> {
+        if self.failed {
+            Err(NoMemory)
+        } else {
+            Ok(())
         }
     }
 }
@@ -356,18 +386,21 @@ pub fn level_of(seed: u64, m: u32, id: u32) -> u32 {
     level
 }
 
-/// The highest level a graph of `capacity` slots uses: the first whose
-/// single group covers every slot (at most one node has it), so a store
-/// sized for `capacity` has one upper area per level `1..=top_level`.
+/// The highest level a graph of `capacity` slots uses (see
+/// `format::graph_top_level`).
 pub fn top_level(m: u32, capacity: u32) -> u32 {
+    crate::format::graph_top_level(m, capacity)
+}
+
+/// The slot of level >= `level` in group `group` of that level (the
+/// inverse of `level_of`: `level_of(rep_of(l, g)) >= l`).
+pub fn rep_of(seed: u64, m: u32, level: u32, group: u64) -> u64 {
     let m = u64::from(m.clamp(MIN_M, MAX_M));
-    let mut span = 1u64;
-    let mut level = 0;
-    while span < u64::from(capacity) && level < MAX_LEVEL {
-        span = span.saturating_mul(m);
-        level += 1;
+    let mut g = group;
+    for l in (1..=level).rev() {
+        g = g.saturating_mul(m).saturating_add(pick(seed, l, g, m));
     }
-    level
+    g
 }
 
 /// The subgroup (`0..m`) of `group` whose representative reaches `level`.
@@ -398,8 +431,19 @@ pub trait GraphStore {
     fn add_node(&mut self, id: u32, level: u32) -> Result<(), HnswError>;
     /// `id` (of top level `level`) is no node any more.
     fn remove_node(&mut self, id: u32, level: u32) -> Result<(), HnswError>;
+    /// Whether `id` is in the graph already (insert refuses it). A store
+    /// whose nodes are made present by something else (a slot write on
+    /// disk, with a new tag no row has) says false.
+    fn has_node(&self, id: u32) -> bool {
+        self.node_level(id).is_some()
+    }
     /// Ids a traversal may meet are below this (the visited set's size).
     fn slots(&self) -> usize;
+    /// Whether traversals mark visited ids in a per-slot array (fast, 4
+    /// bytes per slot) rather than a set sized by the traversal.
+    fn dense_visited(&self) -> bool {
+        true
+    }
     /// False when no node but `not` can have top level `level` (lets a
     /// store that counts nodes per level skip a scan).
     fn may_hold_top(&self, _level: u32, _not: u32) -> bool {
@@ -928,6 +972,7 @@ impl<S: GraphStore> Hnsw<S> {
                 Ok(())
             })?;
         }
+        vis.check()?;
         Ok((res.into_sorted_vec(), cut))
     }
 
@@ -1062,7 +1107,7 @@ impl<S: GraphStore> Hnsw<S> {
         let mut eps = oom(crate::mem::vec_filled(1, ep))?;
         let mut l = top.min(self.max_level);
         loop {
-            vis.begin(slots)?;
+            vis.begin(slots, self.store.dense_visited())?;
             // The node itself must not become its own neighbour.
             vis.insert(id);
             let w = self.search_layer(v, &eps, efc, l, vecs, vis, None)?;
@@ -1104,7 +1149,7 @@ impl<S: GraphStore> Hnsw<S> {
         if id >= self.capacity || id == NONE {
             return Err(HnswError::Full);
         }
-        if self.contains(id) {
+        if self.store.has_node(id) {
             return Err(HnswError::Exists);
         }
         let v = vecs.get(id).ok_or(HnswError::Missing)?;
@@ -1302,7 +1347,7 @@ impl<S: GraphStore> Hnsw<S> {
         level: u32,
         vis: &mut Visited,
     ) -> Result<Vec<u32>, HnswError> {
-        vis.begin(self.slots_with(id))?;
+        vis.begin(self.slots_with(id), self.store.dense_visited())?;
         vis.insert(id);
         let mut near: Vec<u32> = oom(crate::mem::vec_with_capacity(
             outs.len().saturating_mul(self.max_links(level) + 1),
@@ -1320,6 +1365,7 @@ impl<S: GraphStore> Hnsw<S> {
                 }
             }
         }
+        vis.check()?;
         Ok(near)
     }
 
@@ -1370,7 +1416,7 @@ impl<S: GraphStore> Hnsw<S> {
             ep = self.greedy(v, ep, l, vecs)?;
             l -= 1;
         }
-        vis.begin(self.slots_with(n))?;
+        vis.begin(self.slots_with(n), self.store.dense_visited())?;
         vis.insert(n);
         let efc = (self.params.ef_construction as usize).max(self.m);
         let w = self.search_layer(v, &[ep], efc, level, vecs, vis, None)?;
@@ -1379,6 +1425,32 @@ impl<S: GraphStore> Hnsw<S> {
             self.add_link(p, n, level, vecs)?;
         }
         Ok(())
+    }
+
+    /// `id` is going (its slot is freed; the unlink comes later): when it
+    /// is the entry point, move the entry to the highest node left, so
+    /// searches never start from it. Reads only.
+    pub fn retire_entry(&mut self, id: u32) -> Result<(), HnswError> {
+        if self.entry != id {
+            return Ok(());
+        }
+        let (e, l) = self.successor(id, self.level_for(id))?;
+        self.entry = e;
+        self.max_level = if e == NONE { 0 } else { l };
+        Ok(())
+    }
+
+    /// Removes node `id` from the graph whether or not the store still
+    /// counts it present (on disk, a deleted slot is no node any more but
+    /// its rows and the links to it stay until this runs). Running it
+    /// again after its rows were cleared is harmless: nothing is found to
+    /// repair.
+    pub fn unlink<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
+        let top = self.node_level(id).unwrap_or_else(|| self.level_for(id));
+        let mut vis = self.take_visited();
+        let r = self.remove_with(id, top, vecs, &mut vis);
+        *self.visited.get_mut() = vis;
+        r
     }
 
     /// Links `n` (already a node, e.g. one whose rows were lost) into the
@@ -1442,12 +1514,12 @@ impl<S: GraphStore> Hnsw<S> {
         let slots = self.store.slots();
         let (res, cut) = match self.visited.try_lock() {
             Some(mut guard) => {
-                guard.begin(slots)?;
+                guard.begin(slots, self.store.dense_visited())?;
                 self.search_layer_bounded(q, &[ep], ef, 0, vecs, &mut guard, Some(filter), budget)?
             }
             None => {
                 let mut own = Visited::default();
-                own.begin(slots)?;
+                own.begin(slots, self.store.dense_visited())?;
                 self.search_layer_bounded(q, &[ep], ef, 0, vecs, &mut own, Some(filter), budget)?
             }
         };

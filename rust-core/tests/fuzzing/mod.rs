@@ -429,8 +429,9 @@ const SB_FIELDS: &[(usize, usize)] = fields!(Superblock;
     journal_start: 8, journal_blocks: 8, vector_start: 8, vector_blocks: 8, data_start: 8,
     mount_count: 4, vec_dim: 4, vec_metric: 4, hnsw_m: 4, hnsw_ef_construction: 4,
     hnsw_ef_search: 4, vec_slot_size: 4, vec_slots_per_block: 4, vec_pad: 4,
-    vec_capacity: 8, vec_count: 8, vec_slot_blocks: 8, vec_generation: 8,
-    vec_slot_blocks_inited: 8, orphan_head: 8,
+    vec_capacity: 8, vec_count: 8, vec_slot_blocks: 8, vec_tag_next: 8,
+    vec_slot_blocks_inited: 8, orphan_head: 8, vec_free_head: 8, vec_dead_head: 8,
+    vec_slot_high: 8, vec_entry: 4, vec_top_level: 4,
 );
 
 const INODE_FIELDS: &[(usize, usize)] = fields!(DiskInode;
