@@ -584,8 +584,11 @@ impl<D: Device> Fs<D> {
         buf.get_mut(..bytes.len())
             .ok_or(Errno::EIO)?
             .copy_from_slice(bytes);
+        // Still dirty if it could not be put in the transaction: a later
+        // commit must not go without it.
+        self.write_blk(0, &buf)?;
         self.sb_dirty = false;
-        self.write_blk(0, &buf)
+        Ok(())
     }
 
     /// Commit and make everything durable.

@@ -2773,7 +2773,7 @@ impl<D: Device> Checker<'_, D> {
 
     fn check_lists(&mut self, high: u64) {
         let mut on_list: BTreeSet<u64> = BTreeSet::new();
-        let mut bad = false;
+        let mut why: Vec<String> = Vec::new();
         for (name, head) in [
             ("free", self.sb.vec_free_head.get()),
             ("dead", self.sb.vec_dead_head.get()),
@@ -2781,7 +2781,7 @@ impl<D: Device> Checker<'_, D> {
             let mut cur = head;
             while cur != 0 {
                 let s = cur - 1;
-                let why = if s >= high {
+                let bad = if s >= high {
                     Some(format!(
                         "names slot {} past the high-water mark {}",
                         s, high
@@ -2798,14 +2798,8 @@ impl<D: Device> Checker<'_, D> {
                         _ => Some(format!("names slot {} which is in use", s)),
                     }
                 };
-                if let Some(why) = why {
-                    self.finding(
-                        "vec_slot_list",
-                        format!("{} slot list {}", name, why),
-                        Severity::Error,
-                        false,
-                    );
-                    bad = true;
+                if let Some(b) = bad {
+                    why.push(format!("the {} slot list {}", name, b));
                     break;
                 }
             }
@@ -2813,21 +2807,22 @@ impl<D: Device> Checker<'_, D> {
         let free: Vec<u64> = (0..high)
             .filter(|s| self.slot_heads.get(s).is_none_or(|h| h.0 == 0))
             .collect();
-        let missing = free
+        let missing: Vec<u64> = free
             .iter()
+            .copied()
             .filter(|s| !on_list.contains(s) && !self.own_free_slots.contains(s))
-            .count();
-        let own = free.iter().any(|s| self.own_free_slots.contains(s));
-        if missing > 0 {
-            self.finding(
-                "vec_slot_list",
-                format!("{} free vector slots are on no list", missing),
-                Severity::Error,
-                false,
-            );
-            bad = true;
+            .collect();
+        if let Some(first) = missing.first() {
+            why.push(format!(
+                "{} free vector slots are on no list (the first: {})",
+                missing.len(),
+                first
+            ));
         }
-        if !bad {
+        let own = free
+            .iter()
+            .any(|s| !on_list.contains(s) && self.own_free_slots.contains(s));
+        if why.is_empty() {
             if own && self.writable() {
                 // Part of freeing those inodes.
                 self.rebuild_lists(&free);
@@ -2840,7 +2835,10 @@ impl<D: Device> Checker<'_, D> {
         let done = fix && self.rebuild_lists(&free);
         self.problem(
             "vec_slot_list",
-            "rebuilding the free and dead slot lists".into(),
+            format!(
+                "{}: rebuilding the free and dead slot lists",
+                why.join("; ")
+            ),
             done,
         );
     }

@@ -1121,7 +1121,13 @@ fn inspect<D: Device>(
                 .map_err(|e| format!("query for inode {ino}'s vector: {e}"))?;
             if !hits.iter().any(|h| h.0 == *ino && h.1.abs() <= 1e-4) {
                 errs.push(format!(
-                    "inode {ino}'s vector {v:?} is not found through the graph: {hits:?}"
+                    "inode {ino}'s vector {v:?} is not found through the graph: {hits:?} (entry {} top {} dead {} free {} high {} ro {})",
+                    fs.sb.vec_entry.get(),
+                    fs.sb.vec_top_level.get(),
+                    fs.sb.vec_dead_head.get(),
+                    fs.sb.vec_free_head.get(),
+                    fs.sb.vec_slot_high.get(),
+                    fs.read_only()
                 ));
             }
             if let Some(h) = hits.iter().find(|h| !with_vec.contains(&h.0)) {

@@ -75,14 +75,6 @@ const NONE: u32 = u32::MAX;
 /// `levels` value of an empty slot.
 const ABSENT: u8 = 0xFF;
 
-/// Serialisation magic ("VXHN") and version.
-const MAGIC: u32 = 0x4E48_5856;
-const VERSION: u32 = 1;
-/// Bytes of the encoded header.
-const HEADER_LEN: usize = 48;
-/// Checksum of the encoding (the same CRC-32C as the on-disk format).
-static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
-
 /// The vector store as the index sees it.
 pub trait Vectors {
     /// The vector of slot `id`, if that slot holds one.
@@ -431,6 +423,13 @@ pub trait GraphStore {
     fn add_node(&mut self, id: u32, level: u32) -> Result<(), HnswError>;
     /// `id` (of top level `level`) is no node any more.
     fn remove_node(&mut self, id: u32, level: u32) -> Result<(), HnswError>;
+    /// Whether the graph may hold nodes that route searches but are no
+    /// result (deleted, not unlinked yet): then `is_live` tells them apart.
+    const ROUTES_DEAD: bool = false;
+    /// Whether node `id` may be a result or a new link's target.
+    fn is_live(&self, _id: u32) -> bool {
+        true
+    }
     /// Whether `id` is in the graph already (insert refuses it). A store
     /// whose nodes are made present by something else (a slot write on
     /// disk, with a new tag no row has) says false.
@@ -900,6 +899,26 @@ impl<S: GraphStore> Hnsw<S> {
             .map(|(res, _)| res)
     }
 
+    /// `search_layer` keeping only live nodes as results (new links never
+    /// go to a deleted node that still routes); no filter in memory.
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer_live<V: Vectors>(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        level: u32,
+        vecs: &V,
+        vis: &mut Visited,
+    ) -> Result<Vec<Cand>, HnswError> {
+        if S::ROUTES_DEAD {
+            let mut live = |n: u32| self.store.is_live(n);
+            self.search_layer(q, eps, ef, level, vecs, vis, Some(&mut live))
+        } else {
+            self.search_layer(q, eps, ef, level, vecs, vis, None)
+        }
+    }
+
     /// `search_layer` expanding at most `budget` nodes; true when it
     /// stopped for the budget (a filter that rejects most nodes otherwise
     /// makes the search expand the whole graph).
@@ -1056,6 +1075,22 @@ impl<S: GraphStore> Hnsw<S> {
         self.select_neighbours(&cands, mmax, vecs).map(Some)
     }
 
+    /// Adds the link `from -> to` at `level` as an insert would (the row
+    /// shrunk with the heuristic when full): restores links lost with a
+    /// damaged row.
+    pub fn add_link_to<V: Vectors>(
+        &mut self,
+        from: u32,
+        to: u32,
+        level: u32,
+        vecs: &V,
+    ) -> Result<(), HnswError> {
+        if from == to || !self.linked(to, level) {
+            return Ok(());
+        }
+        self.add_link(from, to, level, vecs)
+    }
+
     /// Adds the link `n -> new` at `level` (see `link_row`).
     fn add_link<V: Vectors>(
         &mut self,
@@ -1110,7 +1145,7 @@ impl<S: GraphStore> Hnsw<S> {
             vis.begin(slots, self.store.dense_visited())?;
             // The node itself must not become its own neighbour.
             vis.insert(id);
-            let w = self.search_layer(v, &eps, efc, l, vecs, vis, None)?;
+            let w = self.search_layer_live(v, &eps, efc, l, vecs, vis)?;
             let nbrs = self.select_neighbours(&w, self.m, vecs)?;
             let mut rows = oom(crate::mem::vec_with_capacity(nbrs.len()))?;
             for &n in &nbrs {
@@ -1198,7 +1233,7 @@ impl<S: GraphStore> Hnsw<S> {
         if let Some(pv) = vecs.get(p) {
             let mut cands: Vec<Cand> = oom(crate::mem::vec_with_capacity(outs.len()))?;
             for &c in outs {
-                if c == p || c == x || cur.contains(&c) {
+                if c == p || c == x || cur.contains(&c) || !self.store.is_live(c) {
                     continue;
                 }
                 if let Some(cv) = vecs.get(c) {
@@ -1291,11 +1326,16 @@ impl<S: GraphStore> Hnsw<S> {
             for (i, &p) in near.iter().enumerate() {
                 crate::dev::resched_every(i, 64);
                 let links_to = self.store.row(p, level)?.contains(&id);
+                // Only a live node's links count as reaching a node: a
+                // deleted one that still routes goes too, later.
+                let counts = !S::ROUTES_DEAD || self.store.is_live(p);
                 if links_to {
                     let row = self.repaired_row(p, id, level, &outs, vecs, &mut added)?;
-                    row.iter().for_each(|&t| mark(t));
+                    if counts {
+                        row.iter().for_each(|&t| mark(t));
+                    }
                     vpush(&mut rows, (p, row))?;
-                } else {
+                } else if counts {
                     let row = self.store.row(p, level)?;
                     live(&row)
                         .filter(|&n| self.linked(n, level))
@@ -1304,7 +1344,11 @@ impl<S: GraphStore> Hnsw<S> {
             }
             vpush(&mut plan, (level, rows))?;
             for (&n, &r) in sorted.iter().zip(reached.iter()) {
-                if !r {
+                // With deleted nodes still routing (on disk), "reached by a
+                // node near it" is not enough: such a node may be reachable
+                // only through deleted ones. Each out-neighbour is checked
+                // by a search for it after the removal instead.
+                if !r || S::ROUTES_DEAD {
                     vpush(&mut lonely, (n, level))?;
                 }
             }
@@ -1328,7 +1372,10 @@ impl<S: GraphStore> Hnsw<S> {
         }
         if self.entry != NONE {
             for (n, level) in lonely {
-                if self.linked(n, level) && n != self.entry {
+                if self.linked(n, level) && self.store.is_live(n) && n != self.entry {
+                    if S::ROUTES_DEAD && self.reachable(n, level, vecs, vis)? {
+                        continue;
+                    }
                     match self.relink(n, level, vecs, vis) {
                         Err(NoMemory) | Ok(()) => {}
                         Err(e) => return Err(e),
@@ -1378,7 +1425,8 @@ impl<S: GraphStore> Hnsw<S> {
             if !self.store.may_hold_top(want, id) {
                 continue;
             }
-            let is_top = |n: u32| n != id && self.store.node_level(n) == Some(want);
+            let is_top =
+                |n: u32| n != id && self.store.node_level(n) == Some(want) && self.store.is_live(n);
             for level in (0..=top).rev() {
                 let row = self.store.row(id, level)?;
                 let found = live(&row)
@@ -1393,6 +1441,31 @@ impl<S: GraphStore> Hnsw<S> {
             }
         }
         Ok((NONE, 0))
+    }
+
+    /// Whether a search for `n`'s vector at `level` (breadth M) finds it.
+    fn reachable<V: Vectors>(
+        &self,
+        n: u32,
+        level: u32,
+        vecs: &V,
+        vis: &mut Visited,
+    ) -> Result<bool, HnswError> {
+        let (Some(v), Some(ev)) = (vecs.get(n), vecs.get(self.entry)) else {
+            return Ok(true);
+        };
+        let mut ep = Cand {
+            d: dist(self.metric, v, ev),
+            id: self.entry,
+        };
+        let mut l = self.max_level;
+        while l > level {
+            ep = self.greedy(v, ep, l, vecs)?;
+            l -= 1;
+        }
+        vis.begin(self.slots_with(n), self.store.dense_visited())?;
+        let w = self.search_layer(v, &[ep], self.m.max(16), level, vecs, vis, None)?;
+        Ok(w.iter().any(|c| c.id == n))
     }
 
     /// Gives `n` in-links at `level` from its nearest nodes found by a
@@ -1419,7 +1492,7 @@ impl<S: GraphStore> Hnsw<S> {
         vis.begin(self.slots_with(n), self.store.dense_visited())?;
         vis.insert(n);
         let efc = (self.params.ef_construction as usize).max(self.m);
-        let w = self.search_layer(v, &[ep], efc, level, vecs, vis, None)?;
+        let w = self.search_layer_live(v, &[ep], efc, level, vecs, vis)?;
         let sel = self.select_neighbours(&w, self.m, vecs)?;
         for p in sel {
             self.add_link(p, n, level, vecs)?;
@@ -1458,13 +1531,24 @@ impl<S: GraphStore> Hnsw<S> {
     /// its rows still hold.
     pub fn relink_node<V: Vectors>(&mut self, n: u32, vecs: &V) -> Result<(), HnswError> {
         let top = self.node_level(n).ok_or(HnswError::Missing)?;
-        if self.entry == NONE || self.entry == n {
+        if self.entry == NONE {
             return Ok(());
+        }
+        let saved = (self.entry, self.max_level);
+        if self.entry == n {
+            // The entry point itself: searched for from the next highest.
+            let (e, l) = self.successor(n, top)?;
+            if e == NONE {
+                return Ok(());
+            }
+            self.entry = e;
+            self.max_level = l;
         }
         let v = vecs.get(n).ok_or(HnswError::Missing)?;
         let mut vis = self.take_visited();
         let plan = self.plan_links(n, v, top, vecs, &mut vis);
         *self.visited.get_mut() = vis;
+        (self.entry, self.max_level) = saved;
         self.apply_links(n, &plan?)
     }
 
@@ -1512,6 +1596,12 @@ impl<S: GraphStore> Hnsw<S> {
         }
         let ef = ef.max(k);
         let slots = self.store.slots();
+        let mut live_filter = |n: u32| self.store.is_live(n) && filter(n);
+        let filter: &mut dyn FnMut(u32) -> bool = if S::ROUTES_DEAD {
+            &mut live_filter
+        } else {
+            filter
+        };
         let (res, cut) = match self.visited.try_lock() {
             Some(mut guard) => {
                 guard.begin(slots, self.store.dense_visited())?;
@@ -1527,230 +1617,6 @@ impl<S: GraphStore> Hnsw<S> {
             res.into_iter().take(k).map(|c| (c.id, c.d)),
         ))?;
         Ok((hits, cut))
-    }
-}
-
-impl Hnsw<MemGraph> {
-    /// Bytes [`Hnsw::encode`] produces.
-    pub fn encoded_len(&self) -> usize {
-        let mut n = HEADER_LEN + 4;
-        for id in self.ids() {
-            let top = self.node_level(id).unwrap_or(0);
-            n += 8;
-            for level in 0..=top {
-                n += 4 + 4 * self.neighbours(id, level).count();
-            }
-        }
-        n
-    }
-
-    /// Serialises the graph (not the vectors), little-endian:
-    ///
-    /// ```text
-    /// header (48 bytes): magic "VXHN", version 1, metric, m, ef_construction,
-    ///     seed u64, 0 u64 (was a level generator's state), node count, entry (u32::MAX if none),
-    ///     top level
-    /// per node, ascending id: id, level, then per level 0..=level:
-    ///     link count, links
-    /// crc32c of all the above
-    /// ```
-    pub fn encode(&self) -> Result<Vec<u8>, HnswError> {
-        let mut out = oom(crate::mem::vec_with_capacity(self.encoded_len()))?;
-        // Within the capacity reserved above: never reallocates.
-        #[allow(clippy::disallowed_methods)]
-        let put = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
-        put(&mut out, MAGIC);
-        put(&mut out, VERSION);
-        put(&mut out, self.metric.as_u32());
-        put(&mut out, self.params.m);
-        put(&mut out, self.params.ef_construction);
-        put(&mut out, self.params.seed as u32);
-        put(&mut out, (self.params.seed >> 32) as u32);
-        put(&mut out, 0);
-        put(&mut out, 0);
-        put(&mut out, self.len as u32);
-        put(&mut out, self.entry);
-        put(&mut out, self.max_level);
-        for id in self.ids() {
-            let top = self.node_level(id).unwrap_or(0);
-            put(&mut out, id);
-            put(&mut out, top);
-            for level in 0..=top {
-                put(&mut out, self.neighbours(id, level).count() as u32);
-                for n in self.neighbours(id, level) {
-                    put(&mut out, n);
-                }
-            }
-        }
-        let crc = CRC32C.checksum(&out);
-        put(&mut out, crc);
-        Ok(out)
-    }
-
-    /// Rebuilds a graph from [`Hnsw::encode`]'s bytes for ids below
-    /// `capacity`, checking everything: checksum, header, ids ascending and
-    /// below the capacity, levels, link counts within the limits, links to
-    /// present nodes of a high enough level without self-links or duplicates,
-    /// and the entry point at the top level. Never panics.
-    pub fn decode(bytes: &[u8], capacity: u32) -> Result<Hnsw, HnswError> {
-        use HnswError::Corrupt;
-        let body_len = bytes
-            .len()
-            .checked_sub(4)
-            .ok_or(Corrupt("hnsw: truncated"))?;
-        let (body, tail) = bytes.split_at(body_len);
-        let stored = tail
-            .try_into()
-            .map(u32::from_le_bytes)
-            .map_err(|_| Corrupt("hnsw: truncated"))?;
-        if CRC32C.checksum(body) != stored {
-            return Err(Corrupt("hnsw: checksum mismatch"));
-        }
-        let mut rd = Reader { b: body, pos: 0 };
-        if rd.u32()? != MAGIC {
-            return Err(Corrupt("hnsw: bad magic"));
-        }
-        if rd.u32()? != VERSION {
-            return Err(Corrupt("hnsw: unsupported version"));
-        }
-        let metric = Metric::from_u32(rd.u32()?).ok_or(Corrupt("hnsw: bad metric"))?;
-        let m = rd.u32()?;
-        let efc = rd.u32()?;
-        let seed = rd.u64()?;
-        let _unused = rd.u64()?;
-        let count = rd.u32()?;
-        let entry = rd.u32()?;
-        let max_level = rd.u32()?;
-        if !(MIN_M..=MAX_M).contains(&m) {
-            return Err(Corrupt("hnsw: bad m"));
-        }
-        if !(1..=MAX_EF_CONSTRUCTION).contains(&efc) {
-            return Err(Corrupt("hnsw: bad ef_construction"));
-        }
-        if count > capacity || max_level > MAX_LEVEL {
-            return Err(Corrupt("hnsw: bad header"));
-        }
-        // Each node takes at least 12 bytes: bounds allocations by the input.
-        if (count as usize).saturating_mul(12) > body.len() {
-            return Err(Corrupt("hnsw: node count exceeds data"));
-        }
-        let params = HnswParams {
-            m,
-            ef_construction: efc,
-            seed,
-        };
-        let mut g = Hnsw::new(params, metric, capacity);
-        let mut last: Option<u32> = None;
-        let mut top_seen = 0u32;
-        let mut row_buf: Vec<u32> = oom(crate::mem::vec_with_capacity(g.m0))?;
-        for i in 0..count {
-            crate::dev::resched_every(i as usize, 256);
-            let id = rd.u32()?;
-            let top = rd.u32()?;
-            if id >= capacity || id == NONE {
-                return Err(Corrupt("hnsw: node id out of range"));
-            }
-            if last.is_some_and(|l| id <= l) {
-                return Err(Corrupt("hnsw: node ids not strictly ascending"));
-            }
-            last = Some(id);
-            if top > max_level {
-                return Err(Corrupt("hnsw: node level above the top level"));
-            }
-            top_seen = top_seen.max(top);
-            g.store.ensure_slot(id).map_err(|e| match e {
-                NoMemory => NoMemory,
-                _ => Corrupt("hnsw: node id out of range"),
-            })?;
-            if top > 0 {
-                let n = top as usize * g.m;
-                // Bounded by the input: each level needs at least 4 bytes.
-                if (top as usize).saturating_mul(4) > rd.remaining() {
-                    return Err(Corrupt("hnsw: truncated"));
-                }
-                let row = oom(crate::mem::vec_filled(n, NONE))?;
-                oom(crate::mem::map_insert(&mut g.store.upper, id, row))?;
-            }
-            if let Some(slot) = g.store.levels.get_mut(id as usize) {
-                *slot = top as u8;
-            }
-            if let Some(t) = g.store.tops.get_mut(top as usize) {
-                *t += 1;
-            }
-            for level in 0..=top {
-                let cnt = rd.u32()? as usize;
-                if cnt > g.max_links(level) {
-                    return Err(Corrupt("hnsw: too many links"));
-                }
-                row_buf.clear();
-                for _ in 0..cnt {
-                    let n = rd.u32()?;
-                    if n >= capacity || n == id || row_buf.contains(&n) {
-                        return Err(Corrupt("hnsw: bad link"));
-                    }
-                    vpush(&mut row_buf, n)?;
-                }
-                g.store.set_row(id, level, &row_buf)?;
-            }
-            g.len += 1;
-        }
-        if rd.remaining() != 0 {
-            return Err(Corrupt("hnsw: trailing bytes"));
-        }
-        // Every link must point at a node present on that level.
-        for id in g.ids() {
-            let top = g.node_level(id).unwrap_or(0);
-            for level in 0..=top {
-                for n in live(g.store.row_ref(id, level)) {
-                    if !matches!(g.node_level(n), Some(l) if l >= level) {
-                        return Err(Corrupt("hnsw: link to a missing node"));
-                    }
-                }
-            }
-        }
-        if count == 0 {
-            if entry != NONE || max_level != 0 {
-                return Err(Corrupt("hnsw: entry point in an empty graph"));
-            }
-        } else {
-            if g.node_level(entry) != Some(max_level) || top_seen != max_level {
-                return Err(Corrupt("hnsw: bad entry point"));
-            }
-            g.entry = entry;
-            g.max_level = max_level;
-        }
-        Ok(g)
-    }
-}
-
-/// Bounds-checked little-endian reader.
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], HnswError> {
-        let end = self
-            .pos
-            .checked_add(N)
-            .ok_or(HnswError::Corrupt("hnsw: truncated"))?;
-        let s = self
-            .b
-            .get(self.pos..end)
-            .ok_or(HnswError::Corrupt("hnsw: truncated"))?;
-        self.pos = end;
-        s.try_into()
-            .map_err(|_| HnswError::Corrupt("hnsw: truncated"))
-    }
-    fn u32(&mut self) -> Result<u32, HnswError> {
-        self.take::<4>().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Result<u64, HnswError> {
-        self.take::<8>().map(u64::from_le_bytes)
-    }
-    fn remaining(&self) -> usize {
-        self.b.len().saturating_sub(self.pos)
     }
 }
 
@@ -2001,9 +1867,5 @@ mod tests {
             .search(&[0.0, 0.0], 3, 16, &vecs, &mut |_| true)
             .unwrap()
             .is_empty());
-        let bytes = g.encode().unwrap();
-        assert_eq!(bytes.len(), g.encoded_len());
-        let d = Hnsw::decode(&bytes, 100).unwrap();
-        assert!(d.is_empty());
     }
 }

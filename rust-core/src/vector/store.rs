@@ -134,19 +134,20 @@ impl<'a, D: Device> SlotView<'a, D> {
         Some((u64::from(id / per), (id % per) as usize))
     }
 
-    /// The owner and vector of a slot in use (None: free, or unreadable,
-    /// with the error noted).
+    /// The owner (0: deleted) and vector of a slot holding one: in use, or
+    /// freed with its vector kept for routing until it is unlinked (None:
+    /// never used, no vector, or unreadable, with the error noted).
     fn slot(&self, id: u32) -> Option<(u64, &[f32])> {
         let (b, j) = self.place(id)?;
-        if let Some((o, v)) = self.cache.get(b, j) {
-            return (o != 0).then_some((o, v));
+        if self.cache.head(b, j).is_none() {
+            self.cache.miss();
+            if let Err(e) = self.load(b) {
+                self.fail(e);
+                return None;
+            }
         }
-        self.cache.miss();
-        if let Err(e) = self.load(b) {
-            self.fail(e);
-            return None;
-        }
-        self.cache.get(b, j).filter(|(o, _)| *o != 0)
+        let (_, tag) = self.cache.head(b, j)?;
+        self.cache.get(b, j).filter(|(o, _)| *o != 0 || tag != 0)
     }
 
     /// Owner (0: free) and tag of slot `id`.
@@ -218,10 +219,8 @@ impl<'a, D: Device> SlotView<'a, D> {
             let raw = buf.get(off..off + lay.size).ok_or(Errno::EIO)?;
             let (head, body) = VecSlotHead::read_from_prefix(raw).map_err(|_| Errno::EIO)?;
             let ino = head.ino.get();
-            if let Some(t) = tags.get_mut(j) {
-                *t = head.tag.get();
-            }
-            if ino == 0 {
+            let mut tag = head.tag.get();
+            if ino == 0 && tag == 0 {
                 continue;
             }
             let v = floats
@@ -229,6 +228,19 @@ impl<'a, D: Device> SlotView<'a, D> {
                 .ok_or(Errno::EIO)?;
             for (x, c) in v.iter_mut().zip(body.chunks_exact(4)) {
                 *x = f32::from_le_bytes(c.try_into().unwrap_or([0; 4]));
+            }
+            if ino == 0 {
+                // A freed slot's vector routes only while sound.
+                if !is_finite_vector(v) {
+                    tag = 0;
+                }
+                if let Some(t) = tags.get_mut(j) {
+                    *t = tag;
+                }
+                continue;
+            }
+            if let Some(t) = tags.get_mut(j) {
+                *t = tag;
             }
             if ino > lay.max_ino || !is_finite_vector(v) {
                 return Err(fs.corrupt(format_args!(
@@ -277,6 +289,10 @@ pub(crate) struct DiskRows<'v, 'a, D: Device> {
     geom: GraphGeom,
     /// A row was written (the operation can no longer be rolled back).
     changed: bool,
+    /// Deleted nodes not unlinked yet route searches (queries, inserts);
+    /// not while dead nodes are being unlinked: each repair then sees the
+    /// graph as it will be once they are all gone.
+    route_dead: bool,
 }
 
 impl<D: Device> DiskRows<'_, '_, D> {
@@ -340,6 +356,16 @@ impl<D: Device> DiskRows<'_, '_, D> {
         rows.insert(blk, buf).map_err(|_| HnswError::NoMemory)
     }
 
+    /// The tag stored in `id`'s level-0 row (None: unreadable).
+    fn row_tag(&self, id: u32) -> Option<u32> {
+        let (blk, off, _) = self.locate(id, 0)?;
+        self.ensure(blk).ok()?;
+        let mut rows = self.rows.try_borrow_mut().ok()?;
+        let buf = rows.get(blk)?;
+        let b = buf.get(off..off + 4)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
+    }
+
     /// Where `id`'s record at `level` is (block, offset, links).
     fn locate(&self, id: u32, level: u32) -> Option<(u64, usize, usize)> {
         let (blk, off) = self.geom.lay.locate(level, self.geom.record(id, level))?;
@@ -399,8 +425,24 @@ impl<D: Device> GraphStore for DiskRows<'_, '_, D> {
     where
         Self: 'r;
 
+    /// Deleted slots still route searches until they are unlinked (their
+    /// vector and rows stay; their row's tag is still the slot's).
+    const ROUTES_DEAD: bool = true;
+
+    fn is_live(&self, id: u32) -> bool {
+        self.view.live_tag(id).is_some()
+    }
+
     fn node_level(&self, id: u32) -> Option<u32> {
-        self.view.live_tag(id).map(|_| self.geom.level(id))
+        let (owner, tag) = self.view.head(id)?;
+        if owner != 0 {
+            return Some(self.geom.level(id));
+        }
+        if tag == 0 || !self.route_dead {
+            return None;
+        }
+        // On the dead list (or free): a node while its row is its own.
+        (self.row_tag(id) == Some(tag)).then(|| self.geom.level(id))
     }
 
     fn row(&self, id: u32, level: u32) -> core::result::Result<Vec<u32>, HnswError> {
@@ -496,7 +538,7 @@ impl<D: Device> GraphStore for DiskRows<'_, '_, D> {
             if u64::from(rep) >= high {
                 continue;
             }
-            if rep != not && self.node_level(rep) == Some(level) {
+            if rep != not && self.is_live(rep) && self.geom.level(rep) == level {
                 return Ok(Some(rep));
             }
         }
@@ -595,6 +637,15 @@ impl<D: Device> Fs<D> {
         &mut self,
         f: impl FnOnce(&mut Hnsw<DiskRows<'_, '_, D>>, &SlotView<'_, D>) -> R,
     ) -> Result<GraphOut<R>> {
+        self.with_graph_as(true, f)
+    }
+
+    /// `with_graph`, with deleted nodes routing or not (`route_dead`).
+    fn with_graph_as<R>(
+        &mut self,
+        route_dead: bool,
+        f: impl FnOnce(&mut Hnsw<DiskRows<'_, '_, D>>, &SlotView<'_, D>) -> R,
+    ) -> Result<GraphOut<R>> {
         let mut vs = self.vec.take().ok_or(Errno::EOPNOTSUPP)?;
         let lay = self.slot_layout(vs.capacity, vs.exact_only);
         let entry = self.sb.vec_entry.get().checked_sub(1).unwrap_or(u32::MAX);
@@ -609,6 +660,7 @@ impl<D: Device> Fs<D> {
                 rows,
                 geom,
                 changed: false,
+                route_dead,
             };
             let mut g = Hnsw::with_store(geom.params, metric, capacity, store, entry, top, count);
             let r = f(&mut g, &view);
@@ -936,7 +988,7 @@ impl<D: Device> Fs<D> {
                     slot
                 )));
             }
-            let (r, err, _) = self.with_graph(|g, view| g.unlink(slot, view))?;
+            let (r, err, _) = self.with_graph_as(true, |g, view| g.unlink(slot, view))?;
             if let Some(e) = err {
                 return Err(e);
             }
@@ -956,6 +1008,17 @@ impl<D: Device> Fs<D> {
         self.check_writable()?;
         self.vec_writable()?;
         for chunk in ids.chunks(EXACT_CHUNK) {
+            // A fresh tag: no row anywhere is taken for the new rows' node.
+            for &id in chunk {
+                if u64::from(id) >= self.sb.vec_slot_high.get() {
+                    continue;
+                }
+                let h = self.read_slot_head(id)?;
+                if h.ino.get() != 0 {
+                    let tag = self.next_tag();
+                    self.write_slot_head(id, h.ino.get(), h.generation.get(), tag)?;
+                }
+            }
             self.relink_slots(chunk)?;
             self.commit()?;
         }
@@ -964,15 +1027,20 @@ impl<D: Device> Fs<D> {
 
     fn relink_slots(&mut self, ids: &[u32]) -> Result<()> {
         let (r, err, _) = self.with_graph(|g, view| {
+            // Fresh rows with the slots' tags for all first (a later reset
+            // would drop the back-links an earlier one's linking added),
+            // then links as an insert.
+            for &id in ids {
+                if g.store().is_live(id) {
+                    let top = g.level_for(id);
+                    g.store_mut().add_node(id, top)?;
+                }
+            }
             for &id in ids {
                 crate::dev::resched();
-                if g.node_level(id).is_none() {
-                    continue;
+                if g.store().is_live(id) {
+                    g.relink_node(id, view)?;
                 }
-                // Fresh rows with the slot's tag, then links as an insert.
-                let top = g.level_for(id);
-                g.store_mut().add_node(id, top)?;
-                g.relink_node(id, view)?;
             }
             Ok::<(), HnswError>(())
         })?;
@@ -980,6 +1048,40 @@ impl<D: Device> Fs<D> {
             return Err(e);
         }
         r.map_err(hnsw_errno)
+    }
+
+    /// The damaged rows of `ids` lost their out-links, and nodes that only
+    /// they linked to may be reached from nowhere: give each `d` of `ids` the
+    /// link `d -> t` back for every live `t` whose level-0 row links to `d`
+    /// (links are mostly mutual). A scan of the level-0 rows, O(N) block
+    /// reads in views of `EXACT_CHUNK` slots: only after damage.
+    fn restore_back_links(&mut self, ids: &[u32]) -> Result<()> {
+        let mut set: Vec<u32> = crate::mem::vec_from_slice(ids)?;
+        set.sort_unstable();
+        let high = self.sb.vec_slot_high.get() as u32;
+        let mut start = 0u32;
+        while start < high {
+            let end = start.saturating_add(EXACT_CHUNK as u32).min(high);
+            let (r, err, _) = self.with_graph(|g, view| {
+                for t in start..end {
+                    crate::dev::resched_every(t as usize, 64);
+                    if !g.store().is_live(t) || set.binary_search(&t).is_ok() {
+                        continue;
+                    }
+                    let row = g.store().row(t, 0)?;
+                    for &d in row.iter().filter(|d| set.binary_search(d).is_ok()) {
+                        g.add_link_to(d, t, 0, view)?;
+                    }
+                }
+                Ok::<(), HnswError>(())
+            })?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            r.map_err(hnsw_errno)?;
+            start = end;
+        }
+        Ok(())
     }
 
     /// Link again the live nodes of graph blocks found damaged.
@@ -1016,6 +1118,7 @@ impl<D: Device> Fs<D> {
                 }
             }
             self.relink_slots(&ids)?;
+            self.restore_back_links(&ids)?;
             self.dev.log(
                 LogLevel::Info,
                 format_args!("vector graph block {}: nodes linked again", geom.area + blk),
