@@ -558,8 +558,8 @@ fn tiny_graph_churn_keeps_every_node_reachable() {
     let cap = (steps + 10) as u32;
     let mut g = Hnsw::new(HnswParams::default(), Metric::L2, cap);
     let mut cur: Vec<Option<u32>> = vec![None; nfiles];
-    let mut nid = 0u32;
     for step in 0..steps {
+        let nid = step as u32;
         let k = (next() % nfiles as u64) as usize;
         let op = next() % 10;
         let x = (next() % 30) as f32;
@@ -584,7 +584,6 @@ fn tiny_graph_churn_keeps_every_node_reachable() {
             }
             _ => {}
         }
-        nid += 1;
         for &id in cur.iter().flatten() {
             let q = vecs.get(id).unwrap();
             let hits = g.search(q, 10, 16, &vecs, &mut |_| true).unwrap();

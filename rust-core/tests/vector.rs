@@ -978,10 +978,8 @@ fn every_live_vector_stays_findable_through_changes() {
                 fs.vec_set(files[k].0, &vv).unwrap();
                 files[k].1 = Some(vv);
             }
-            6 | 7 => {
-                if files[k].1.take().is_some() {
-                    fs.vec_delete(files[k].0).unwrap();
-                }
+            6 | 7 if files[k].1.take().is_some() => {
+                fs.vec_delete(files[k].0).unwrap();
             }
             8 => {
                 fs.commit().unwrap();

@@ -457,7 +457,7 @@ pub fn mutate(img: &mut Img, blk: u64, kind: Kind, src: &mut dyn Src) {
     }
 }
 
-fn edit(buf: &mut [u8], blk: u64, kind: Kind, sb: &Superblock, src: &mut dyn Src) {
+fn edit(buf: &mut [u8], _blk: u64, kind: Kind, sb: &Superblock, src: &mut dyn Src) {
     // A fifth of the edits are blind: a bit flip, a byte, or a copied run.
     match src.below(10) {
         0 => {
@@ -614,18 +614,18 @@ fn edit(buf: &mut [u8], blk: u64, kind: Kind, sb: &Superblock, src: &mut dyn Src
                 // A copy: mutate it as what it is.
                 let m = magic_of(buf);
                 if m == BLOCK_MAGIC_DIR {
-                    edit(buf, blk, Kind::Dir, sb, src);
+                    edit(buf, _blk, Kind::Dir, sb, src);
                 } else if m == BLOCK_MAGIC_EXTENT {
-                    edit(buf, blk, Kind::Extent, sb, src);
+                    edit(buf, _blk, Kind::Extent, sb, src);
                 } else if get_uint(buf, 0, 8) == MAGIC {
-                    edit(buf, blk, Kind::Super, sb, src);
+                    edit(buf, _blk, Kind::Super, sb, src);
                 } else if m == BLOCK_MAGIC_VSLOT {
-                    edit(buf, blk, Kind::VecSlot, sb, src);
+                    edit(buf, _blk, Kind::VecSlot, sb, src);
                 } else if checksummed_magic(m) {
                     let at = HEADER_SIZE + src.below((BLOCK_SIZE - HEADER_SIZE) as u64) as usize;
                     buf[at] ^= 1 << src.below(8);
                 } else {
-                    edit(buf, blk, Kind::InodeTable, sb, src);
+                    edit(buf, _blk, Kind::InodeTable, sb, src);
                 }
             }
         },
