@@ -22,9 +22,6 @@ use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 use hashbrown::HashMap;
 
-/// Default budget: 32 MiB of decoded slot blocks per mount.
-pub const DEFAULT_BUDGET: usize = 32 << 20;
-
 /// Bookkeeping bytes counted per entry besides its floats and owners.
 const ENTRY_OVERHEAD: usize = 96;
 

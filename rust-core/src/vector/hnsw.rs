@@ -1518,6 +1518,7 @@ impl<S: GraphStore> Hnsw<S> {
     /// its rows and the links to it stay until this runs). Running it
     /// again after its rows were cleared is harmless: nothing is found to
     /// repair.
+    #[inline(never)]
     pub fn unlink<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
         let top = self.node_level(id).unwrap_or_else(|| self.level_for(id));
         let mut vis = self.take_visited();

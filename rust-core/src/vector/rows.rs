@@ -16,10 +16,6 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
-/// Default budget: 16 MiB of row blocks per mount (about 120k nodes' rows
-/// at M=16).
-pub const DEFAULT_BUDGET: usize = 16 << 20;
-
 /// Bytes counted per block (the buffer and bookkeeping).
 const BLOCK_BYTES: usize = BLOCK_SIZE + 64;
 
@@ -72,6 +68,11 @@ impl RowCache {
 
     pub fn count(&self) -> usize {
         self.map.len()
+    }
+
+    /// Blocks `shrink` may free (the clean ones).
+    pub fn clean_count(&self) -> usize {
+        self.map.len().saturating_sub(self.dirty)
     }
 
     pub fn peak(&self) -> usize {

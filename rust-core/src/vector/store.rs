@@ -54,6 +54,20 @@ const MAX_DEPTH: usize = 4096;
 /// device is asked to commit soon).
 const REAP_BATCH: usize = 64;
 
+/// Memory for the caches of a mount by default (the kernel sets it from
+/// `vec_cache_mb`): slot blocks and graph row blocks together.
+const DEFAULT_CACHE_BUDGET: usize = 32 << 20;
+
+/// The graph rows' share of a cache budget (a third).
+fn row_budget(total: usize) -> usize {
+    total / 3
+}
+
+/// The slot blocks' share of a cache budget.
+fn slot_budget(total: usize) -> usize {
+    total - row_budget(total)
+}
+
 /// Damage reports logged in full per mount; later ones are counted.
 const DAMAGE_LOG_LIMIT: u64 = 16;
 
@@ -641,6 +655,7 @@ impl<D: Device> Fs<D> {
     }
 
     /// `with_graph`, with deleted nodes routing or not (`route_dead`).
+    #[inline(never)]
     fn with_graph_as<R>(
         &mut self,
         route_dead: bool,
@@ -745,8 +760,8 @@ impl<D: Device> Fs<D> {
             metric,
             ef_search: self.sb.hnsw_ef_search.get(),
             capacity,
-            cache: VecCache::new(dim as usize, crate::vector::cache::DEFAULT_BUDGET),
-            rows: RefCell::new(RowCache::new(crate::vector::rows::DEFAULT_BUDGET)),
+            cache: VecCache::new(dim as usize, slot_budget(DEFAULT_CACHE_BUDGET)),
+            rows: RefCell::new(RowCache::new(row_budget(DEFAULT_CACHE_BUDGET))),
             geom,
             op_blocks: None,
             exact_only,
@@ -894,6 +909,7 @@ impl<D: Device> Fs<D> {
     /// Write the graph blocks the running transaction changed, in place:
     /// called by the commit before the journal writes (its flush before
     /// the commit block covers them). True when anything was written.
+    #[inline(never)]
     pub(crate) fn flush_rows(&mut self) -> Result<bool> {
         let Some(vs) = self.vec.as_ref() else {
             return Ok(false);
@@ -970,6 +986,7 @@ impl<D: Device> Fs<D> {
         }
     }
 
+    #[inline(never)]
     fn reap_some(&mut self) -> Result<()> {
         for _ in 0..REAP_BATCH {
             let head = self.sb.vec_dead_head.get();
@@ -1025,6 +1042,7 @@ impl<D: Device> Fs<D> {
         Ok(())
     }
 
+    #[inline(never)]
     fn relink_slots(&mut self, ids: &[u32]) -> Result<()> {
         let (r, err, _) = self.with_graph(|g, view| {
             // Fresh rows with the slots' tags for all first (a later reset
@@ -1055,6 +1073,7 @@ impl<D: Device> Fs<D> {
     /// link `d -> t` back for every live `t` whose level-0 row links to `d`
     /// (links are mostly mutual). A scan of the level-0 rows, O(N) block
     /// reads in views of `EXACT_CHUNK` slots: only after damage.
+    #[inline(never)]
     fn restore_back_links(&mut self, ids: &[u32]) -> Result<()> {
         let mut set: Vec<u32> = crate::mem::vec_from_slice(ids)?;
         set.sort_unstable();
@@ -1085,6 +1104,7 @@ impl<D: Device> Fs<D> {
     }
 
     /// Link again the live nodes of graph blocks found damaged.
+    #[inline(never)]
     fn relink_damaged(&mut self) -> Result<()> {
         loop {
             let blk = {
@@ -1250,6 +1270,7 @@ impl<D: Device> Fs<D> {
 
     /// A slot for a new vector: the head of the free list, else the next
     /// never used (`vec_slot_high`). O(1).
+    #[inline(never)]
     fn alloc_slot(&mut self) -> Result<u32> {
         let high = self.sb.vec_slot_high.get();
         if let Some(slot) = self.sb.vec_free_head.get().checked_sub(1) {
@@ -1277,8 +1298,36 @@ impl<D: Device> Fs<D> {
         Ok(high as u32)
     }
 
+    /// A full vector area: the new vector of `ino` goes into its own slot
+    /// (a new tag, the node inserted again; links into the slot stay and
+    /// lead to the new vector). The one case where a crash before the
+    /// commit can leave the old vector without its own rows (it keeps its
+    /// in-links, and fsck relinks it).
+    #[inline(never)]
+    fn replace_in_place(&mut self, slot: u32, ino: u64, generation: u32, v: &[f32]) -> Result<()> {
+        if self.sb.vec_entry.get() == slot + 1 {
+            let (r, err, _) = self.with_graph(|g, _| g.retire_entry(slot))?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            r.map_err(hnsw_errno)?;
+        }
+        let tag = self.next_tag();
+        self.write_slot(slot, ino, generation, tag, v)?;
+        let now = self.dev.now();
+        self.inode(ino)?.set_ctime(now);
+        self.store_inode(ino)?;
+        let (r, read_err, changed) = self.with_graph(|g, view| g.insert(slot, view))?;
+        self.vec_touched |= changed;
+        if let Some(e) = read_err {
+            return Err(e);
+        }
+        r.map_err(hnsw_errno)
+    }
+
     /// Free `slot` onto the dead list (in the running transaction; no graph
     /// change but the entry point moving off it).
+    #[inline(never)]
     fn kill_slot(&mut self, slot: u32) -> Result<()> {
         let h = self.read_slot_head(slot)?;
         let dead = self.sb.vec_dead_head.get() as u32;
@@ -1388,16 +1437,16 @@ impl<D: Device> Fs<D> {
     /// for slot blocks, a third for graph blocks.
     pub fn vec_cache_set_budget(&mut self, bytes: usize) -> Result<()> {
         let vs = self.vec.as_mut().ok_or(Errno::EOPNOTSUPP)?;
-        let rows = bytes / 3;
-        vs.cache.set_budget(bytes - rows);
-        vs.rows.get_mut().set_budget(rows);
+        vs.cache.set_budget(slot_budget(bytes));
+        vs.rows.get_mut().set_budget(row_budget(bytes));
         Ok(())
     }
 
-    /// Entries the caches hold (what `vec_cache_shrink` may free).
+    /// Entries the caches hold that `vec_cache_shrink` may free (graph
+    /// blocks changed by the running transaction stay until it commits).
     pub fn vec_cache_count(&self) -> usize {
         self.vec.as_ref().map_or(0, |vs| {
-            vs.cache.count() + vs.rows.try_borrow().map_or(0, |r| r.count())
+            vs.cache.count() + vs.rows.try_borrow().map_or(0, |r| r.clean_count())
         })
     }
 
@@ -1447,7 +1496,13 @@ impl<D: Device> Fs<D> {
         // on the dead list, so until this commits the old vector keeps its
         // node and rows untouched.
         if let Some(old) = i.d.vec_slot.get().checked_sub(1) {
-            self.kill_slot(u32::try_from(old).map_err(|_| Errno::EUCLEAN)?)?;
+            let old = u32::try_from(old).map_err(|_| Errno::EUCLEAN)?;
+            if self.sb.vec_free_head.get() == 0
+                && self.sb.vec_slot_high.get() >= self.sb.vec_capacity.get()
+            {
+                return self.replace_in_place(old, ino, generation, v);
+            }
+            self.kill_slot(old)?;
         }
         let slot = self.alloc_slot()?;
         let tag = self.next_tag();
