@@ -89,13 +89,13 @@ fn report_recall(metric: Metric, g: &Hnsw, vecs: &SliceVectors<'_>, qs: &[&[f32]
             .count();
     }
     eprintln!(
-        "vector/{metric:?}: {N} x {DIM}-d, M={} efC={} ef={ef}: recall@{K} = {:.4}, {} levels, graph {} KiB, encoded {} KiB",
+        "vector/{metric:?}: {N} x {DIM}-d, M={} efC={} ef={ef}: recall@{K} = {:.4}, {} levels, graph {} KiB, on-disk rows {} KiB",
         g.params().m,
         g.params().ef_construction,
         hit as f64 / (qs.len() * K) as f64,
         g.levels(),
         g.memory_bytes() / 1024,
-        g.encoded_len() / 1024,
+        vexfs_core::format::GraphLayout::new(g.params().m, N as u32).blocks * 4,
     );
 }
 

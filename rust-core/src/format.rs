@@ -28,12 +28,17 @@ pub const FEATURE_COMPAT_SUPP: u64 = 0;
 /// preallocated blocks' stale contents, refuses the image.
 pub const FEATURE_INCOMPAT_UNWRITTEN: u64 = 1 << 2;
 pub const FEATURE_INCOMPAT_SUPP: u64 = FEATURE_INCOMPAT_UNWRITTEN;
-pub const FEATURE_RO_COMPAT_SUPP: u64 = FEATURE_RO_COMPAT_DIR_INDEX;
+pub const FEATURE_RO_COMPAT_SUPP: u64 = FEATURE_RO_COMPAT_DIR_INDEX | FEATURE_RO_COMPAT_VEC_ROWS;
 /// Some directory is hash-indexed (set by the first conversion). ro_compat:
 /// an index block is also a valid directory block holding no entry, so a
 /// core that predates the index still reads every name (linearly), but
 /// must not add names, which would overwrite index blocks.
 pub const FEATURE_RO_COMPAT_DIR_INDEX: u64 = 1;
+/// The HNSW graph lives on disk as rows addressed by slot, slots carry
+/// tags and free/dead lists (docs/format.md "Vectors"). Kernels without it
+/// can only read such an image (they would write a stored graph over the
+/// rows).
+pub const FEATURE_RO_COMPAT_VEC_ROWS: u64 = 1 << 1;
 
 /// Superblock `state` values, as in ext4.
 pub const STATE_CLEAN: u16 = 1;
@@ -45,7 +50,10 @@ pub const BLOCK_MAGIC_BBITMAP: u32 = 0x5642_4d42; // "BMBV"
 pub const BLOCK_MAGIC_DIR: u32 = 0x5644_4952; // "RIDV"
 pub const BLOCK_MAGIC_EXTENT: u32 = 0x5645_5854; // "TXEV"
 pub const BLOCK_MAGIC_VSLOT: u32 = 0x5653_4c54; // "TLSV"
+/// Blocks of the stored graph of images without `FEATURE_RO_COMPAT_VEC_ROWS`.
 pub const BLOCK_MAGIC_VINDEX: u32 = 0x5649_4458; // "XDIV"
+/// Graph row blocks (level in the header's `level`, `owner` = fs tag).
+pub const BLOCK_MAGIC_VROWS: u32 = 0x5652_4f57; // "WORV"
 pub const BLOCK_MAGIC_JSUPER: u32 = 0x5642_534a; // "JSBV"
 pub const BLOCK_MAGIC_JDESC: u32 = 0x5644_534a; // "JSDV"
 pub const BLOCK_MAGIC_JCOMMIT: u32 = 0x5643_534a; // "JSCV"
@@ -124,16 +132,27 @@ pub struct Superblock {
     pub vec_capacity: U64,
     pub vec_count: U64,
     pub vec_slot_blocks: U64,
-    /// Bumped when the vector set first changes after the graph was stored:
-    /// a stored graph whose generation differs is stale and gets rebuilt.
-    pub vec_generation: U64,
+    /// Next slot tag to hand out (`FEATURE_RO_COMPAT_VEC_ROWS`; images
+    /// without it used this word for a stored graph's generation).
+    pub vec_tag_next: U64,
     /// Slot blocks written so far; those past it are free and uninitialised
     /// (mkfs writes none, so formatting stays fast).
     pub vec_slot_blocks_inited: U64,
     /// First inode of the orphan list (unlinked while open): freed at the
     /// next mount if the kernel never got to it. 0 = empty.
     pub orphan_head: U64,
-    pub reserved: [U64; 6],
+    /// Free slots (freed and unlinked from the graph), linked through their
+    /// heads: first slot plus one, 0 = empty.
+    pub vec_free_head: U64,
+    /// Deleted slots whose graph node is not unlinked yet (the delete may
+    /// not be durable): same linkage. Moved to the free list after commit.
+    pub vec_dead_head: U64,
+    /// Slots below this have been used; those above were never allocated.
+    pub vec_slot_high: U64,
+    /// Graph entry point plus one (0 = empty graph) and its level.
+    pub vec_entry: U32,
+    pub vec_top_level: U32,
+    pub reserved: [U64; 2],
     pub checksum: U32,
     pub checksum_pad: U32,
 }
@@ -296,14 +315,149 @@ pub struct DiskInode {
 const _: () = assert!(core::mem::size_of::<DiskInode>() == INODE_SIZE);
 
 /// Head of a vector slot; `dim` little-endian f32 follow. A slot is free
-/// when `ino` is 0. `generation` is the owning inode's, so a slot can never
-/// be taken for a later inode that reuses the number.
+/// when `ino` is 0. In use, `generation` is the owning inode's, so a slot
+/// can never be taken for a later inode that reuses the number; free, it
+/// links the free or dead list (next slot plus one, 0 = last). `tag` names
+/// this incarnation of the slot (nonzero, from `vec_tag_next`): its graph
+/// rows carry it, and a row with another tag is not this node's.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
 #[repr(C)]
 pub struct VecSlotHead {
     pub ino: U64,
     pub generation: U32,
-    pub flags: U32,
+    pub tag: U32,
+}
+
+/// Head of a level-0 graph row; `2*M` little-endian u32 links follow,
+/// `u32::MAX`-padded. The row of slot `n` is row `n % per` of level-0
+/// block `n / per` (`GraphLayout`).
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct GraphRowHead {
+    /// The slot's tag when written (0: no row).
+    pub tag: U32,
+    /// Links in use (informational: readers stop at the first padding).
+    pub count: U16,
+    pub flags: U16,
+}
+
+/// Head of an upper-level record (level l >= 1, group g: the node of level
+/// >= l among slots `g*M^l .. (g+1)*M^l`); `M` links follow.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Clone, Debug)]
+#[repr(C)]
+pub struct GraphUpperHead {
+    pub tag: U32,
+}
+
+pub const GRAPH_ROW_HEAD: usize = core::mem::size_of::<GraphRowHead>();
+pub const GRAPH_UPPER_HEAD: usize = core::mem::size_of::<GraphUpperHead>();
+/// Most levels a graph has (the algorithm's `MAX_LEVEL`).
+pub const GRAPH_MAX_LEVEL: u32 = 24;
+
+/// Where the graph rows of a vector area go: all arithmetic, no state.
+/// Level 0 first (one row per slot), then one area per level `1..=top`
+/// (one record per group of `M^l` slots), each rounded up to blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GraphLayout {
+    pub m: u32,
+    pub capacity: u32,
+    /// Highest level (`graph_top_level`).
+    pub top: u32,
+    pub row_size: usize,
+    pub rows_per_block: u64,
+    pub upper_size: usize,
+    pub uppers_per_block: u64,
+    /// Blocks of all areas together.
+    pub blocks: u64,
+}
+
+/// The highest level a graph of `capacity` slots uses: the first whose
+/// single group covers every slot (at most one node reaches it).
+pub fn graph_top_level(m: u32, capacity: u32) -> u32 {
+    let m = u64::from(m.clamp(VEC_MIN_M, VEC_MAX_M));
+    let mut span = 1u64;
+    let mut level = 0;
+    while span < u64::from(capacity) && level < GRAPH_MAX_LEVEL {
+        span = span.saturating_mul(m);
+        level += 1;
+    }
+    level
+}
+
+impl GraphLayout {
+    pub fn new(m: u32, capacity: u32) -> Self {
+        let m = m.clamp(VEC_MIN_M, VEC_MAX_M);
+        let payload = (BLOCK_SIZE - HEADER_SIZE) as u64;
+        let row_size = GRAPH_ROW_HEAD + 8 * m as usize;
+        let upper_size = GRAPH_UPPER_HEAD + 4 * m as usize;
+        let mut g = GraphLayout {
+            m,
+            capacity,
+            top: graph_top_level(m, capacity),
+            row_size,
+            rows_per_block: (payload / row_size as u64).max(1),
+            upper_size,
+            uppers_per_block: (payload / upper_size as u64).max(1),
+            blocks: 0,
+        };
+        g.blocks = g.area_start(g.top + 1);
+        g
+    }
+
+    /// Records (groups) at `level` (slots at level 0).
+    pub fn records(&self, level: u32) -> u64 {
+        let span = u64::from(self.m).saturating_pow(level);
+        u64::from(self.capacity).div_ceil(span.max(1))
+    }
+
+    fn area_blocks(&self, level: u32) -> u64 {
+        let per = if level == 0 {
+            self.rows_per_block
+        } else {
+            self.uppers_per_block
+        };
+        self.records(level).div_ceil(per)
+    }
+
+    /// First block (relative to the graph area) of level `level`'s area.
+    pub fn area_start(&self, level: u32) -> u64 {
+        (0..level.min(self.top + 1))
+            .map(|l| self.area_blocks(l))
+            .sum()
+    }
+
+    /// Where record `rec` of `level` is: (block relative to the graph area,
+    /// byte offset in it). None past the level's records.
+    pub fn locate(&self, level: u32, rec: u64) -> Option<(u64, usize)> {
+        if level > self.top || rec >= self.records(level) {
+            return None;
+        }
+        let (per, size) = if level == 0 {
+            (self.rows_per_block, self.row_size)
+        } else {
+            (self.uppers_per_block, self.upper_size)
+        };
+        let blk = self.area_start(level) + rec / per;
+        Some((blk, HEADER_SIZE + (rec % per) as usize * size))
+    }
+
+    /// The level and first record of graph block `blk` (relative).
+    pub fn block_level(&self, blk: u64) -> Option<(u32, u64)> {
+        let mut start = 0;
+        for l in 0..=self.top {
+            let n = self.area_blocks(l);
+            if blk < start + n {
+                let per = if l == 0 {
+                    self.rows_per_block
+                } else {
+                    self.uppers_per_block
+                };
+                return Some((l, (blk - start) * per));
+            }
+            start += n;
+        }
+        None
+    }
 }
 
 pub const VEC_SLOT_HEAD: usize = core::mem::size_of::<VecSlotHead>();
@@ -616,6 +770,12 @@ impl Superblock {
             || !(1..=VEC_MAX_EF).contains(&self.hnsw_ef_search.get())
         {
             return Err("bad vector space parameters");
+        }
+        if self.feature_ro_compat.get() & FEATURE_RO_COMPAT_VEC_ROWS != 0 {
+            let lay = GraphLayout::new(self.hnsw_m.get(), self.vec_capacity.get() as u32);
+            if lay.blocks > self.vector_blocks.get() - self.vec_slot_blocks.get() {
+                return Err("vector graph area too small for its rows");
+            }
         }
         Ok(())
     }

@@ -265,8 +265,8 @@ impl<D: Device> Fs<D> {
                 // After an abort nothing more is written: just stop changes.
                 self.write_super()?;
                 self.commit()?;
-                // After the commit: see `store_vectors`.
-                self.store_vectors()?;
+                // What the unlinks after that commit changed.
+                self.commit_once()?;
                 self.journal.checkpoint(&mut self.dev)?;
             }
             self.read_only = true;
@@ -402,7 +402,8 @@ impl<D: Device> Fs<D> {
         let starved = freed > 0 && free.saturating_sub(freed) < FREED_COMMIT_BLOCKS;
         let (used, cap) = (self.journal.positions_used(), self.journal.capacity());
         let ordered = self.journal.has_ordered();
-        if (!ordered && (starved || used > cap / 2)) || used > cap / 4 * 3 {
+        let rows = self.vec_wants_commit();
+        if (!ordered && (starved || rows || used > cap / 2)) || used > cap / 4 * 3 {
             self.commit()?;
         }
         if self.in_op && !self.sp.held {
@@ -516,13 +517,32 @@ impl<D: Device> Fs<D> {
         !self.read_only
             && !self.journal_aborted
             && (self.journal.wants_commit()
+                || self.vec_wants_commit()
                 || (freed > 0 && usable < core::cmp::max(freed, free / 2)))
     }
 
     /// Commit the running transaction (the superblock first, if it changed).
     /// Returns whether anything was committed. A failure leaves the mount
     /// refusing changes: what is home is consistent, the rest is lost.
+    ///
+    /// Afterwards, in the new running transaction, deleted vectors (now
+    /// durably deleted) are unlinked from the graph (`reap_dead`).
     pub fn commit(&mut self) -> Result<bool> {
+        let r = self.commit_once()?;
+        self.reap_dead();
+        Ok(r)
+    }
+
+    /// Whether an operation (`op`) is running.
+    pub(crate) fn in_op(&self) -> bool {
+        self.in_op
+    }
+
+    /// `commit` without the graph upkeep after it. Graph blocks changed in
+    /// the transaction are written in place first: the journal's flush
+    /// before the commit block makes them durable before the vectors they
+    /// link become live.
+    pub(crate) fn commit_once(&mut self) -> Result<bool> {
         if self.journal_aborted {
             return Err(Errno::EIO);
         }
@@ -532,7 +552,11 @@ impl<D: Device> Fs<D> {
         if self.sb_dirty {
             self.write_super()?;
         }
+        let rows = self.flush_rows()?;
         if self.journal.is_empty() {
+            if rows {
+                self.dev.flush()?;
+            }
             return Ok(false);
         }
         self.commit_hinted = false;
@@ -550,9 +574,10 @@ impl<D: Device> Fs<D> {
     /// The kernel's commit: refused with EAGAIN while inodes that got new
     /// blocks in the running transaction have not had their data written
     /// (ordered mode); `flush` makes completed data writes durable even
-    /// when there is no metadata to commit (fsync), `index` stores the
-    /// vector index too (sync).
+    /// when there is no metadata to commit (fsync). `index` (sync) asks
+    /// for nothing more: the graph is written by every commit.
     pub fn commit_ordered(&mut self, flush: bool, index: bool) -> Result<()> {
+        let _ = index;
         if self.journal.has_ordered() {
             return Err(Errno::EAGAIN);
         }
@@ -560,10 +585,6 @@ impl<D: Device> Fs<D> {
             self.commit_durable()?;
         } else {
             self.commit()?;
-        }
-        if index {
-            // After the commit: see `store_vectors`.
-            self.store_vectors()?;
         }
         Ok(())
     }
@@ -585,20 +606,22 @@ impl<D: Device> Fs<D> {
         buf.get_mut(..bytes.len())
             .ok_or(Errno::EIO)?
             .copy_from_slice(bytes);
+        // Still dirty if it could not be put in the transaction: a later
+        // commit must not go without it.
+        self.write_blk(0, &buf)?;
         self.sb_dirty = false;
-        self.write_blk(0, &buf)
+        Ok(())
     }
 
-    /// Store the vector index, commit, and make everything durable.
+    /// Commit and make everything durable.
     pub fn sync(&mut self) -> Result<()> {
-        self.commit_durable()?;
-        self.store_vectors()
+        self.commit_durable()
     }
 
     /// Make a file's changes durable: commit the running transaction (it
     /// holds every metadata change not yet committed, this file's among
     /// them); with nothing to commit, only flush the device so that data
-    /// written in place is durable. The vector index is not stored.
+    /// written in place is durable.
     pub fn fsync(&mut self, _ino: u64) -> Result<()> {
         self.commit_durable()
     }
@@ -614,8 +637,9 @@ impl<D: Device> Fs<D> {
                 .set(if clean { STATE_CLEAN } else { STATE_ERRORS });
             res = res.and(self.write_super());
             res = res.and(self.commit().map(|_| ()));
-            // After the commit: see `store_vectors`.
-            res = res.and(self.store_vectors());
+            // What the unlinks after that commit changed (dead slots left
+            // over wait on their list for the next mount).
+            res = res.and(self.commit_once().map(|_| ()));
             if !self.journal_aborted {
                 res = res.and(self.journal.checkpoint(&mut self.dev));
             }

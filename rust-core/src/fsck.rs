@@ -12,7 +12,10 @@
 //! 3. directory connectivity and `..` (the `parent` field);
 //! 4. link counts and inodes in no directory;
 //! 5. block and inode bitmaps, free counts;
-//! 6. vector slots, `vec_slot` fields, `vec_count`, the stored HNSW graph.
+//! 6. vector slots, `vec_slot` fields, `vec_count`, the free and dead slot
+//!    lists, the graph rows of the slots in use and the entry point (cost
+//!    proportional to the slots used). Bad rows are repaired by linking the
+//!    node again through the core (a mount after the other repairs).
 //!
 //! Repairs write whole blocks with correct checksums. In [`Mode::Check`] and
 //! [`Mode::No`] nothing is ever written. A damaged directory index is the
@@ -27,7 +30,7 @@ use crate::dev::{BlockBuf, Device};
 use crate::format::*;
 use crate::fs::{LINK_MAX, MAX_FILE_SIZE};
 use crate::journal;
-use crate::vector::hnsw::Hnsw;
+use crate::vector::hnsw::level_of;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -325,6 +328,9 @@ pub fn check<D: Device>(dev: &mut D, opts: &Options) -> Report {
         freed_slots: 0,
         reparented: BTreeSet::new(),
         reindex: Vec::new(),
+        slot_heads: BTreeMap::new(),
+        own_free_slots: BTreeSet::new(),
+        relink: Vec::new(),
     };
     ck.run();
     let reindex = core::mem::take(&mut ck.reindex);
@@ -404,6 +410,13 @@ struct Checker<'a, D: Device> {
     reparented: BTreeSet<u64>,
     /// Directories whose index was cleared, to rebuild at the end.
     reindex: Vec<u64>,
+    /// Pass 6: (owner, generation or list link, tag) of each slot of a
+    /// written slot block, as left after its repairs.
+    slot_heads: BTreeMap<u64, (u64, u32, u32)>,
+    /// Slots this run freed with their inodes (put on a list unreported).
+    own_free_slots: BTreeSet<u64>,
+    /// Slots whose graph rows are to be linked again by the core.
+    relink: Vec<u32>,
 }
 
 impl<D: Device> Checker<'_, D> {
@@ -545,6 +558,7 @@ impl<D: Device> Checker<'_, D> {
         self.pass5();
         self.pass6();
         self.finish();
+        self.relink_rows();
     }
 
     // ---- superblock ----
@@ -2851,9 +2865,10 @@ impl<D: Device> Checker<'_, D> {
                 };
                 let raw = raw.as_slice();
                 let ino = le_u64(raw, 0);
-                let flags = le_u32(raw, 12);
-                if flags != 0 {
-                    // No flags are defined: the writer stores 0.
+                let tag = le_u32(raw, 12);
+                let rows = self.sb.feature_ro_compat.get() & FEATURE_RO_COMPAT_VEC_ROWS != 0;
+                if !rows && tag != 0 {
+                    // Before graph rows the word was flags, always 0.
                     let fix = self.decide(true);
                     if fix {
                         if let Some(dst) = buf.get_mut(off + 12..off + 16) {
@@ -2865,11 +2880,13 @@ impl<D: Device> Checker<'_, D> {
                         "vec_slot_flags",
                         format!(
                             "vector slot {} has flags {:#x} (none are defined): clearing them",
-                            slot, flags
+                            slot, tag
                         ),
                         fix,
                     );
                 }
+                self.slot_heads
+                    .insert(slot, (ino, le_u32(raw, 8), if rows { tag } else { 0 }));
                 if ino == 0 {
                     continue;
                 }
@@ -2894,6 +2911,8 @@ impl<D: Device> Checker<'_, D> {
                     }
                     changed = true;
                     self.freed_slots += 1;
+                    self.slot_heads.insert(slot, (0, 0, 0));
+                    self.own_free_slots.insert(slot);
                     self.line(format!(
                         "vector slot {} of freed inode {}: freeing it",
                         slot, ino
@@ -2921,6 +2940,7 @@ impl<D: Device> Checker<'_, D> {
                         dst.fill(0);
                     }
                     changed = true;
+                    self.slot_heads.insert(slot, (0, 0, 0));
                 }
                 self.problem(
                     "vec_orphan_slot",
@@ -2934,118 +2954,334 @@ impl<D: Device> Checker<'_, D> {
         }
     }
 
-    fn invalidate_graph(&mut self, head: u64, why: String) {
+    /// The graph on disk and the slot lists (images with
+    /// `FEATURE_RO_COMPAT_VEC_ROWS`; older ones are converted by the next
+    /// read-write mount).
+    fn check_graph(&mut self, owners: &BTreeMap<u64, u64>) {
+        if self.sb.feature_ro_compat.get() & FEATURE_RO_COMPAT_VEC_ROWS == 0 {
+            if self.verbose {
+                self.line(
+                    "vector graph not on disk yet (the next read-write mount builds it)".into(),
+                );
+            }
+            return;
+        }
+        let cap = self.sb.vec_capacity.get();
+        let per = u64::from(self.sb.vec_slots_per_block.get());
+        let limit = self
+            .sb
+            .vec_slot_blocks_inited
+            .get()
+            .saturating_mul(per)
+            .min(cap);
+        let max_live = owners.keys().next_back().map_or(0, |&s| s + 1);
+        let mut high = self.sb.vec_slot_high.get();
+        if high > limit || high < max_live {
+            let fix = self.decide(true);
+            let want = limit.max(max_live);
+            self.problem(
+                "vec_slot_high",
+                format!(
+                    "vector slot high-water mark is {}, the slots say {}",
+                    high, want
+                ),
+                fix,
+            );
+            if fix {
+                self.sb.vec_slot_high = U64::new(want);
+                self.sb_dirty = true;
+            }
+            high = want;
+        }
+        self.check_lists(high);
+        self.check_rows(owners);
+    }
+
+    fn check_lists(&mut self, high: u64) {
+        let mut on_list: BTreeSet<u64> = BTreeSet::new();
+        let mut why: Vec<String> = Vec::new();
+        for (name, head) in [
+            ("free", self.sb.vec_free_head.get()),
+            ("dead", self.sb.vec_dead_head.get()),
+        ] {
+            let mut cur = head;
+            while cur != 0 {
+                let s = cur - 1;
+                let bad = if s >= high {
+                    Some(format!(
+                        "names slot {} past the high-water mark {}",
+                        s, high
+                    ))
+                } else if on_list.contains(&s) {
+                    Some(format!("meets slot {} twice", s))
+                } else {
+                    match self.slot_heads.get(&s) {
+                        Some(&(0, next, _)) => {
+                            on_list.insert(s);
+                            cur = u64::from(next);
+                            None
+                        }
+                        _ => Some(format!("names slot {} which is in use", s)),
+                    }
+                };
+                if let Some(b) = bad {
+                    why.push(format!("the {} slot list {}", name, b));
+                    break;
+                }
+            }
+        }
+        let free: Vec<u64> = (0..high)
+            .filter(|s| self.slot_heads.get(s).is_none_or(|h| h.0 == 0))
+            .collect();
+        let missing: Vec<u64> = free
+            .iter()
+            .copied()
+            .filter(|s| !on_list.contains(s) && !self.own_free_slots.contains(s))
+            .collect();
+        if let Some(first) = missing.first() {
+            why.push(format!(
+                "{} free vector slots are on no list (the first: {})",
+                missing.len(),
+                first
+            ));
+        }
+        let own = free
+            .iter()
+            .any(|s| !on_list.contains(s) && self.own_free_slots.contains(s));
+        if why.is_empty() {
+            if own && self.writable() {
+                // Part of freeing those inodes.
+                self.rebuild_lists(&free);
+            }
+            return;
+        }
+        // Every free slot goes on the dead list: the core unlinks each from
+        // the graph after the next commit (harmless when it was not linked).
         let fix = self.decide(true);
-        let done = fix && {
-            let z = fsck_block();
-            self.write(head, &z)
-        };
-        self.finding(
-            "vec_index",
+        let done = fix && self.rebuild_lists(&free);
+        self.problem(
+            "vec_slot_list",
             format!(
-                "{} (the mount rebuilds it from the slots): invalidating it",
-                why
+                "{}: rebuilding the free and dead slot lists",
+                why.join("; ")
             ),
-            Severity::Info,
             done,
         );
     }
 
-    fn check_graph(&mut self, owners: &BTreeMap<u64, u64>) {
-        let slot_blocks = self.sb.vec_slot_blocks.get();
-        let Some(blocks) = self.sb.vector_blocks.get().checked_sub(slot_blocks) else {
-            return;
-        };
-        if blocks == 0 {
-            return;
+    /// Chain `free` (ascending) into the dead list; the free list empty.
+    fn rebuild_lists(&mut self, free: &[u64]) -> bool {
+        let per = u64::from(self.sb.vec_slots_per_block.get()).max(1);
+        let size = self.sb.vec_slot_size.get() as usize;
+        let start = self.sb.vector_start.get();
+        let mut by_block: BTreeMap<u64, Vec<(u64, u32)>> = BTreeMap::new();
+        for (i, &s) in free.iter().enumerate() {
+            let next = free.get(i + 1).map_or(0, |&n| n + 1) as u32;
+            by_block.entry(s / per).or_default().push((s, next));
         }
-        let head = self.sb.vector_start.get() + slot_blocks;
-        let Some(buf) = self.read(head) else { return };
-        if buf.iter().all(|&b| b == 0) {
-            if self.verbose {
-                self.line("no stored vector index (built at mount)".into());
+        for (b, list) in by_block {
+            let blk = start + b;
+            let Some(mut buf) = self.read(blk) else {
+                return false;
+            };
+            for (s, next) in list {
+                let off = HEADER_SIZE + (s % per) as usize * size;
+                if let Some(dst) = buf.get_mut(off..off + 8) {
+                    dst.fill(0);
+                }
+                if let Some(dst) = buf.get_mut(off + 8..off + 12) {
+                    dst.copy_from_slice(&next.to_le_bytes());
+                }
+                self.slot_heads.insert(s, (0, next, 0));
             }
-            return;
-        }
-        if let Err(why) = verify_block(&buf, BLOCK_MAGIC_VINDEX, head, Some(0)) {
-            self.invalidate_graph(head, format!("vector index head block {}: {}", head, why));
-            return;
-        }
-        let body = buf.get(HEADER_SIZE..).unwrap_or(&[]);
-        let len = le_u64(body, 0);
-        let generation = le_u64(body, 8);
-        let nodes = le_u64(body, 16);
-        let sum = le_u32(body, 24);
-        let count = owners.len() as u64;
-        if generation != self.sb.vec_generation.get() {
-            self.invalidate_graph(
-                head,
-                format!(
-                    "stored vector index is stale (generation {}, filesystem {})",
-                    generation,
-                    self.sb.vec_generation.get()
-                ),
-            );
-            return;
-        }
-        if nodes != count {
-            self.invalidate_graph(
-                head,
-                format!(
-                    "stored vector index has {} nodes, the slots hold {} vectors",
-                    nodes, count
-                ),
-            );
-            return;
-        }
-        let payload = (BLOCK_SIZE - HEADER_SIZE) as u64;
-        if len.div_ceil(payload).saturating_add(1) > blocks {
-            self.invalidate_graph(
-                head,
-                format!("stored vector index length {} too large", len),
-            );
-            return;
-        }
-        let mut bytes: Vec<u8> = Vec::new();
-        let Ok(ulen) = usize::try_from(len) else {
-            return;
-        };
-        if bytes.try_reserve_exact(ulen).is_err() {
-            return;
-        }
-        let mut b = head + 1;
-        while bytes.len() < ulen {
-            let Some(pb) = self.read(b) else { return };
-            if let Err(why) = verify_block(&pb, BLOCK_MAGIC_VINDEX, b, Some(0)) {
-                self.invalidate_graph(head, format!("vector index block {}: {}", b, why));
-                return;
+            if !self.seal_write(blk, &mut buf) {
+                return false;
             }
-            let take = (ulen - bytes.len()).min(payload as usize);
-            bytes.extend_from_slice(pb.get(HEADER_SIZE..HEADER_SIZE + take).unwrap_or(&[]));
-            b += 1;
         }
-        if crc32c(&[&bytes]) != sum {
-            self.invalidate_graph(head, "stored vector index checksum mismatch".into());
-            return;
-        }
-        let cap = u32::try_from(self.sb.vec_capacity.get()).unwrap_or(u32::MAX);
-        match Hnsw::decode(&bytes, cap) {
-            Ok(g) => {
-                let ids_ok = g.len() as u64 == count
-                    && g.ids().all(|id| owners.contains_key(&u64::from(id)));
-                if !ids_ok {
-                    self.invalidate_graph(
-                        head,
-                        "stored vector index does not match the slots".into(),
-                    );
-                } else if self.verbose {
-                    self.line(format!("stored vector index is current ({} nodes)", count));
+        self.sb.vec_free_head = U64::new(0);
+        self.sb.vec_dead_head = U64::new(free.first().map_or(0, |&s| s + 1));
+        self.sb_dirty = true;
+        true
+    }
+
+    /// Each live slot's rows, at every level of it, and the entry point.
+    fn check_rows(&mut self, owners: &BTreeMap<u64, u64>) {
+        let cap = self.sb.vec_capacity.get();
+        let m = self.sb.hnsw_m.get();
+        let lay = GraphLayout::new(m, u32::try_from(cap).unwrap_or(u32::MAX));
+        let area = self.sb.vector_start.get() + self.sb.vec_slot_blocks.get();
+        let owner = u64::from(self.sb.fs_tag());
+        let seed = u64::from_le_bytes(self.sb.uuid[..8].try_into().unwrap_or([0; 8]));
+        let level = |s: u64| level_of(seed, m, s as u32).min(lay.top);
+        // Per graph block: Some(contents) when intact, None when never
+        // written or damaged (the reason is reported once).
+        let mut blocks: BTreeMap<u64, Option<BlockBuf>> = BTreeMap::new();
+        for &s in owners.keys() {
+            let tag = self.slot_heads.get(&s).map_or(0, |h| h.2);
+            let mut bad: Option<String> = None;
+            if tag == 0 {
+                bad = Some("has tag 0".into());
+            }
+            for l in 0..=level(s) {
+                if bad.is_some() {
+                    break;
+                }
+                let span = u64::from(lay.m).saturating_pow(l).max(1);
+                let Some((blk, off)) = lay.locate(l, s / span) else {
+                    bad = Some(format!("has no room for its level-{} row", l));
+                    break;
+                };
+                if let alloc::collections::btree_map::Entry::Vacant(slot) = blocks.entry(blk) {
+                    let got = self.read(area + blk);
+                    let checked = match got {
+                        Some(buf) => {
+                            match check_block(&buf, BLOCK_MAGIC_VROWS, area + blk, Some(owner)) {
+                                BlockCheck::Ok(_) => Some(buf),
+                                BlockCheck::BadSum(_) => {
+                                    self.finding(
+                                        "vec_graph_block",
+                                        format!(
+                                            "vector graph block {} checksum mismatch",
+                                            area + blk
+                                        ),
+                                        Severity::Error,
+                                        false,
+                                    );
+                                    None
+                                }
+                                BlockCheck::Bad(_) => None,
+                            }
+                        }
+                        None => None,
+                    };
+                    slot.insert(checked);
+                }
+                let Some(Some(buf)) = blocks.get(&blk) else {
+                    bad = Some(format!(
+                        "level-{} row is in a block never written or damaged",
+                        l
+                    ));
+                    break;
+                };
+                let width = if l == 0 { 2 * m as usize } else { m as usize };
+                let head = if l == 0 {
+                    GRAPH_ROW_HEAD
+                } else {
+                    GRAPH_UPPER_HEAD
+                };
+                let rec = buf.get(off..off + head + 4 * width).unwrap_or(&[]);
+                if le_u32(rec, 0) != tag {
+                    bad = Some(format!(
+                        "level-{} row has tag {}, the slot {}",
+                        l,
+                        le_u32(rec, 0),
+                        tag
+                    ));
+                    break;
+                }
+                let mut seen: BTreeSet<u32> = BTreeSet::new();
+                let mut pad = false;
+                for k in 0..width {
+                    let n = le_u32(rec, head + 4 * k);
+                    if n == u32::MAX {
+                        pad = true;
+                        continue;
+                    }
+                    let why = if pad {
+                        Some("a link after the padding")
+                    } else if u64::from(n) >= cap {
+                        Some("a link past the capacity")
+                    } else if u64::from(n) == s {
+                        Some("a link to itself")
+                    } else if !seen.insert(n) {
+                        Some("a link twice")
+                    } else if owners.contains_key(&u64::from(n)) && level(u64::from(n)) < l {
+                        Some("a link to a node below that level")
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        bad = Some(format!("level-{} row has {} ({})", l, why, n));
+                        break;
+                    }
                 }
             }
-            Err(_) => {
-                self.invalidate_graph(head, "stored vector index does not decode".into());
+            if let Some(why) = bad {
+                let fix = self.decide(true);
+                self.problem(
+                    "vec_graph_row",
+                    format!("vector slot {}: {}: linking it again", s, why),
+                    fix,
+                );
+                if fix {
+                    self.relink.push(s as u32);
+                }
             }
         }
+        // The entry point: a live node of the highest level in use.
+        let best = owners
+            .keys()
+            .map(|&s| (level(s), core::cmp::Reverse(s)))
+            .max();
+        let (entry, top) = (self.sb.vec_entry.get(), self.sb.vec_top_level.get());
+        let ok = match best {
+            None => entry == 0 && top == 0,
+            Some((bl, _)) => {
+                entry.checked_sub(1).is_some_and(|e| {
+                    owners.contains_key(&u64::from(e)) && level(u64::from(e)) == top
+                }) && top == bl
+            }
+        };
+        if !ok {
+            let fix = self.decide(true);
+            let (e, t) = best.map_or((0, 0), |(l, core::cmp::Reverse(s))| (s as u32 + 1, l));
+            self.problem(
+                "vec_entry",
+                format!(
+                    "vector graph entry point is slot {} at level {}: setting slot {} at level {}",
+                    i64::from(entry) - 1,
+                    top,
+                    i64::from(e) - 1,
+                    t
+                ),
+                fix,
+            );
+            if fix {
+                self.sb.vec_entry = U32::new(e);
+                self.sb.vec_top_level = U32::new(t);
+                self.sb_dirty = true;
+            }
+        }
+    }
+
+    /// Link again, through the core, the nodes whose rows were bad (after
+    /// every other repair is on disk).
+    fn relink_rows(&mut self) {
+        if self.relink.is_empty() || !self.writable() {
+            return;
+        }
+        let list = core::mem::take(&mut self.relink);
+        let r = match crate::Fs::mount(&mut *self.dev, false) {
+            Ok(mut fs) => {
+                let r = fs.vec_relink(&list);
+                let (_, u) = fs.unmount();
+                r.and(u)
+            }
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(()) => self.line(format!("{} vector graph nodes linked again", list.len())),
+            Err(e) => self.problem(
+                "vec_graph_row",
+                format!(
+                    "linking {} vector graph nodes again failed: {}",
+                    list.len(),
+                    e
+                ),
+                false,
+            ),
+        }
+        self.rep.modified = true;
     }
 
     // ---- end ----

@@ -279,9 +279,9 @@ impl<D: Device> Fs<D> {
 
     /// Free an inode and everything it owns.
     pub(crate) fn delete_inode(&mut self, ino: u64) -> Result<()> {
-        // The embedding belongs to the file: it goes with it (the vectors
-        // in memory last, when nothing else can fail).
-        let slot = self.vec_drop(ino)?;
+        // The embedding belongs to the file: it goes with it (its slot on
+        // the dead list; unlinked from the graph after the commit).
+        self.vec_drop(ino)?;
         self.orphan_del(ino)?;
         self.truncate_blocks(ino, 0)?;
         // The number may be reused at once: a commit must not go looking
@@ -293,9 +293,6 @@ impl<D: Device> Fs<D> {
         d.seal(ino);
         self.write_inode_raw(blk, off, &d)?;
         self.free_bits(Map::Inodes, ino - 1, 1)?;
-        if let Some(slot) = slot {
-            self.vec_forget(ino, slot);
-        }
         Ok(())
     }
 

@@ -47,11 +47,11 @@ impl VectorOptions {
     pub fn slots_per_block(&self) -> u64 {
         (BLOCK_SIZE - HEADER_SIZE) as u64 / self.slot_size()
     }
-    /// Blocks for the stored graph of `capacity` nodes: level-0 links
-    /// dominate (2M ids per node), upper levels add about 1/M of that.
+    /// Blocks for the graph rows of `capacity` slots (`GraphLayout`: about
+    /// 141 bytes per slot at M=16).
     pub fn index_blocks(&self, capacity: u64) -> u64 {
-        let per_node = 4 * (2 * u64::from(self.m) + 4) + 4 * u64::from(self.m) / 2;
-        (capacity * per_node + 64).div_ceil((BLOCK_SIZE - HEADER_SIZE) as u64) + 1
+        let cap = u32::try_from(capacity).unwrap_or(u32::MAX);
+        GraphLayout::new(self.m, cap).blocks
     }
 }
 
@@ -255,11 +255,12 @@ pub fn format<D: Device>(dev: &mut D, opts: &MkfsOptions) -> Result<Layout> {
         sb.vec_slots_per_block = U32::new(v.slots_per_block() as u32);
         sb.vec_capacity = U64::new(l.vec_capacity);
         sb.vec_slot_blocks = U64::new(l.vec_slot_blocks);
-        // Start from a value of this filesystem's own, so a graph left on
-        // the device by an earlier filesystem can never look current.
-        let mut g = [0u8; 8];
-        g.copy_from_slice(opts.uuid.get(8..16).unwrap_or(&[0; 8]));
-        sb.vec_generation = U64::new(u64::from_le_bytes(g));
+        // Graph rows left on the device by an earlier filesystem carry
+        // another fs tag in their headers: they read as never written.
+        sb.vec_tag_next = U64::new(1);
+    }
+    if opts.vectors.is_some() {
+        sb.feature_ro_compat = U64::new(crate::format::FEATURE_RO_COMPAT_VEC_ROWS);
     }
     sb.mkfs_time = I64::new(now.sec);
     sb.write_time = I64::new(now.sec);

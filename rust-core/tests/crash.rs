@@ -25,7 +25,7 @@ use vexfs_core::dev::{host_now, LogLevel, MemDevice, Timespec};
 use vexfs_core::format::{
     crc32c, seal_block, Superblock, BLOCK_MAGIC_BBITMAP, BLOCK_MAGIC_DIR, BLOCK_MAGIC_EXTENT,
     BLOCK_MAGIC_IBITMAP, BLOCK_MAGIC_JCOMMIT, BLOCK_MAGIC_JDESC, BLOCK_MAGIC_JSUPER,
-    BLOCK_MAGIC_VINDEX, BLOCK_MAGIC_VSLOT, BLOCK_SIZE, HEADER_SIZE,
+    BLOCK_MAGIC_VINDEX, BLOCK_MAGIC_VROWS, BLOCK_MAGIC_VSLOT, BLOCK_SIZE, HEADER_SIZE,
 };
 use vexfs_core::fsck::{check, Mode, Options};
 use vexfs_core::journal::{self, JournalEntry, JournalRecord, ENTRY_REVOKE};
@@ -200,6 +200,7 @@ impl Geo {
             BLOCK_MAGIC_BBITMAP => "block-bitmap",
             BLOCK_MAGIC_VSLOT => "vec-slots",
             BLOCK_MAGIC_VINDEX => "vec-index",
+            BLOCK_MAGIC_VROWS => "vec-rows",
             _ if blk == 0 => "superblock",
             _ if blk >= self.itable.0 && blk < self.itable.0 + self.itable.1 => "inodes",
             _ => "data",
@@ -1108,6 +1109,7 @@ fn inspect<D: Device>(
     }
     let mut inos = BTreeSet::from([ROOT]);
     let mut with_vec = BTreeSet::new();
+    let mut vecs_of: BTreeMap<u64, Vec<f32>> = BTreeMap::new();
     for (p, f) in &found {
         inos.insert(f.ino);
         if f.dir {
@@ -1134,6 +1136,7 @@ fn inspect<D: Device>(
         check_content(p, &data, &allowed, hist, errs);
         if let Some(v) = get_vec(fs, f.ino)? {
             with_vec.insert(f.ino);
+            vecs_of.insert(f.ino, v.clone());
             let tag = v[0] as u32;
             let ver = v[1] as u32;
             let known = v == vector(tag, ver)
@@ -1163,6 +1166,29 @@ fn inspect<D: Device>(
         ));
     }
     if vectors {
+        // Every live vector is found through the graph by a query for
+        // itself (ef = the vector count: every node reachable is seen), and
+        // no hit is a deleted one.
+        let ef = (with_vec.len() as u32).clamp(16, 8192);
+        for (ino, v) in &vecs_of {
+            let hits = fs
+                .vec_query(v, ROOT, 10, ef, false)
+                .map_err(|e| format!("query for inode {ino}'s vector: {e}"))?;
+            if !hits.iter().any(|h| h.0 == *ino && h.1.abs() <= 1e-4) {
+                errs.push(format!(
+                    "inode {ino}'s vector {v:?} is not found through the graph: {hits:?} (entry {} top {} dead {} free {} high {} ro {})",
+                    fs.sb.vec_entry.get(),
+                    fs.sb.vec_top_level.get(),
+                    fs.sb.vec_dead_head.get(),
+                    fs.sb.vec_free_head.get(),
+                    fs.sb.vec_slot_high.get(),
+                    fs.read_only()
+                ));
+            }
+            if let Some(h) = hits.iter().find(|h| !with_vec.contains(&h.0)) {
+                errs.push(format!("query returned inode {} which has no vector", h.0));
+            }
+        }
         let count = fs.vec_info().map_err(|e| format!("vec_info: {e}"))?.count;
         if count != with_vec.len() as u64 {
             errs.push(format!(

@@ -10,7 +10,8 @@
 mod common;
 use common::*;
 use vexfs_core::dev::MemDevice;
-use vexfs_core::format::BLOCK_SIZE;
+use vexfs_core::format::{BLOCK_SIZE, FEATURE_RO_COMPAT_VEC_ROWS};
+use vexfs_core::fsck::{check, Mode, Options};
 use vexfs_core::{Errno, Fs};
 
 const L2: u32 = 1;
@@ -70,12 +71,7 @@ fn vectors_and_index_survive_remount_without_rebuild() {
     let q = v(42.2, 8);
     let before = fs.vec_query(&q, ROOT, 5, 0, false).unwrap();
     assert_eq!(before[0].0, inos[42]);
-    let fs2 = remount(fs);
-    let mut fs = fs2;
-    assert!(
-        fs.vec_index_loaded(),
-        "an intact graph is loaded, not rebuilt"
-    );
+    let mut fs = remount(fs);
     let info = fs.vec_info().unwrap();
     assert_eq!(info.count, 300);
     assert!(info.index_bytes > 0);
@@ -83,9 +79,29 @@ fn vectors_and_index_survive_remount_without_rebuild() {
     assert_eq!(fs.vec_get(inos[7]).unwrap(), v(7.0, 8));
 }
 
-/// A mount after a clean unmount reads the slot blocks and the stored graph,
-/// not each vector's inode (the cross-check is for a graph that is not
-/// current: after a crash or damage).
+/// A mount reads nothing proportional to the vector count: a few blocks
+/// (superblock, journal, root), the same for 60 and 600 vectors.
+#[test]
+fn a_mount_reads_a_constant_number_of_blocks() {
+    let mut reads = Vec::new();
+    for n in [60, 600] {
+        let mut fs = fresh_vec(16384, 8, L2);
+        files(&mut fs, ROOT, n, 8);
+        let (mut dev, r) = fs.unmount();
+        r.unwrap();
+        dev.reads = 0;
+        let fs = Fs::mount(dev, false).expect("mount");
+        reads.push(fs.dev.reads);
+        let (dev, r) = fs.unmount();
+        r.unwrap();
+        drop(dev);
+    }
+    assert_eq!(reads[0], reads[1], "reads at mount: {reads:?}");
+    assert!(reads[0] < 16, "reads at mount: {reads:?}");
+}
+
+/// A mount after a clean unmount reads no slot or graph block and no
+/// inode per vector; queries afterwards are the same.
 #[test]
 fn a_clean_mount_reads_no_inode_per_vector() {
     let n = 600;
@@ -97,7 +113,6 @@ fn a_clean_mount_reads_no_inode_per_vector() {
     r.unwrap();
     dev.reads = 0;
     let fs = Fs::mount(dev, false).expect("mount");
-    assert!(fs.vec_index_loaded());
     let info = fs.vec_info().unwrap();
     let (mut dev, r) = fs.unmount();
     r.unwrap();
@@ -176,7 +191,7 @@ fn query_is_nearest_first_and_subtree_restricted() {
 }
 
 #[test]
-fn stale_index_is_rebuilt_after_unclean_change() {
+fn a_late_change_is_findable_after_power_loss() {
     let mut fs = fresh_vec(16384, 4, L2);
     let inos = files(&mut fs, ROOT, 50, 4);
     fs.sync().unwrap();
@@ -187,33 +202,75 @@ fn stale_index_is_rebuilt_after_unclean_change() {
     let dev = fs.dev.clone();
     drop(fs);
     let mut fs = Fs::mount(dev, false).unwrap();
-    assert!(!fs.vec_index_loaded(), "a stale graph is not trusted");
     let hit = fs.vec_query(&[100.0; 4], ROOT, 1, 0, false).unwrap();
-    assert_eq!(hit[0].0, inos[0], "the rebuilt index knows the late change");
+    assert_eq!(hit[0].0, inos[0], "the graph on disk knows the late change");
+    let hit = fs.vec_query(&v(7.0, 4), ROOT, 1, 0, false).unwrap();
+    assert_eq!(hit[0].0, inos[7]);
 }
 
 #[test]
-fn corrupt_index_is_rebuilt_and_corrupt_slot_is_reported() {
+fn corrupt_graph_block_is_relinked_and_corrupt_slot_is_reported() {
     let mut fs = fresh_vec(16384, 4, L2);
-    let inos = files(&mut fs, ROOT, 50, 4);
+    // A 9 x 9 grid (a line would make every repair a chain).
+    let grid = |i: usize| vec![(i % 9) as f32, (i / 9) as f32, 0.5, 1.0];
+    let inos: Vec<u64> = (0..80)
+        .map(|i| {
+            let f = fs
+                .create(ROOT, format!("g{i}").as_bytes(), REG, 0, 0, 0)
+                .unwrap();
+            fs.vec_set(f, &grid(i)).unwrap();
+            f
+        })
+        .collect();
     let (vstart, slot_blocks) = (fs.sb.vector_start.get(), fs.sb.vec_slot_blocks.get());
     let (mut dev, r) = fs.unmount();
     r.unwrap();
-    // Flip a byte in the stored graph: the mount rebuilds it.
+    // Flip a byte in level-0 graph block 1 (the rows of slots 29..57 at
+    // M=16): logged, its rows read empty, queries still right.
     let idx = (vstart + slot_blocks + 1) as usize * BLOCK_SIZE + 100;
     dev.data[idx] ^= 0xff;
-    let mut fs = Fs::mount(dev, false).unwrap();
-    assert!(!fs.vec_index_loaded());
-    assert_eq!(
-        fs.vec_query(&v(9.0, 4), ROOT, 1, 0, false).unwrap()[0].0,
-        inos[9]
+    let rep = check(
+        &mut dev,
+        &Options {
+            mode: Mode::No,
+            verbose: false,
+        },
     );
+    assert!(rep.errors() > 0, "fsck -n reports the bad rows");
+    let mut fs = Fs::mount(dev, false).unwrap();
+    for i in [9usize, 30, 40, 56, 70] {
+        assert_eq!(
+            fs.vec_query(&grid(i), ROOT, 1, 0, false).unwrap()[0].0,
+            inos[i]
+        );
+    }
+    assert!(!fs.has_errors(), "a damaged graph block is no error state");
+    // The next commit links the nodes it held again.
+    let f = fs.create(ROOT, b"more", REG, 0, 0, 0).unwrap();
+    fs.vec_set(f, &v(1000.0, 4)).unwrap();
+    fs.commit().unwrap();
+    let (mut dev, r) = fs.unmount();
+    r.unwrap();
+    let rep = check(
+        &mut dev,
+        &Options {
+            mode: Mode::No,
+            verbose: false,
+        },
+    );
+    assert!(rep.errors() == 0, "relinked: {:?}", rep.lines);
+    // The nodes were inserted again and the links into them given back
+    // (a scan of the level-0 rows): every vector is found again.
+    let mut fs = Fs::mount(dev, false).unwrap();
+    let missed: Vec<usize> = (0..80)
+        .filter(|&i| fs.vec_query(&grid(i), ROOT, 1, 0, false).unwrap()[0].0 != inos[i])
+        .collect();
+    assert!(missed.is_empty(), "missed after relinking: {missed:?}");
     let (mut dev, _) = fs.unmount();
     // Flip a byte in a slot block: that is corruption of user data. The
     // mount reads no slot block; the first read of that one reports it.
     dev.data[vstart as usize * BLOCK_SIZE + 200] ^= 0x01;
     let mut fs = Fs::mount(dev, false).expect("the mount reads no slot block");
-    assert!(fs.vec_index_loaded());
     assert!(!fs.has_errors());
     assert_eq!(fs.vec_get(inos[3]), Err(Errno::EUCLEAN));
     assert!(fs.has_errors(), "the damage is recorded");
@@ -425,7 +482,8 @@ fn superblock_vector_parameters_are_range_checked() {
                 (0, false),
                 (1, false),
                 (2, true),
-                (VEC_MAX_M, true),
+                // The graph rows of M=128 do not fit this image's area.
+                (VEC_MAX_M, false),
                 (VEC_MAX_M + 1, false),
                 (u32::MAX, false),
             ],
@@ -643,7 +701,8 @@ fn a_clean_mount_reads_no_slot_block() {
     let q = v(420.2, dim);
     let before = fs.vec_query(&q, ROOT, 5, 0, false).unwrap();
     let start = fs.sb.vector_start.get();
-    let slots = start..start + fs.sb.vec_slot_blocks.get();
+    // The whole vector area: slot blocks and graph rows.
+    let slots = start..start + fs.sb.vector_blocks.get();
     let inited = fs.sb.vec_slot_blocks_inited.get();
     assert!(inited > 100, "{inited} slot blocks in use");
     let (dev, r) = fs.unmount();
@@ -654,8 +713,7 @@ fn a_clean_mount_reads_no_slot_block() {
         slot_reads: 0,
     };
     let mut fs = Fs::mount(dev, false).expect("mount");
-    assert!(fs.vec_index_loaded());
-    assert_eq!(fs.dev.slot_reads, 0, "slot blocks read at mount");
+    assert_eq!(fs.dev.slot_reads, 0, "vector area blocks read at mount");
     assert_eq!(fs.vec_info().unwrap().count, n as u64);
     assert_eq!(fs.vec_query(&q, ROOT, 5, 0, false).unwrap(), before);
     let after_query = fs.dev.slot_reads;
@@ -676,7 +734,6 @@ fn a_clean_mount_reads_no_slot_block() {
     let (dev, r) = fs.unmount();
     r.unwrap();
     let mut fs = Fs::mount(dev.dev, false).unwrap();
-    assert!(fs.vec_index_loaded());
     assert_eq!(
         fs.vec_query(&v(3.5, dim), ROOT, 1, 0, true).unwrap()[0].0,
         f
@@ -695,7 +752,12 @@ fn a_tiny_cache_gives_the_same_answers() {
         let mut fs = fresh_vec(32768, dim as u32, L2);
         fs.vec_cache_set_budget(budget).unwrap();
         let mut log = Vec::new();
-        let check = |fs: &Fs<MemDevice>| {
+        // Between operations and after a commit (graph blocks changed by
+        // the running transaction are pinned until it commits).
+        let check = |fs: &mut Fs<MemDevice>| {
+            // Twice: the unlinks of deletes after the first dirty rows.
+            fs.commit().unwrap();
+            fs.commit().unwrap();
             let st = fs.vec_cache_stats().unwrap();
             assert!(st.bytes <= budget as u64, "{st:?}");
         };
@@ -710,7 +772,7 @@ fn a_tiny_cache_gives_the_same_answers() {
                 .map(|d| ((i * 31 + d * 17) % 97) as f32 + (i % 13) as f32 * 0.1)
                 .collect();
             fs.vec_set(ino, &x).unwrap();
-            check(&fs);
+            check(&mut fs);
             inos.push(ino);
         }
         let queries: Vec<Vec<f32>> = (0..20)
@@ -724,17 +786,17 @@ fn a_tiny_cache_gives_the_same_answers() {
             }
         };
         answers(&mut fs, &mut log);
-        check(&fs);
+        check(&mut fs);
         for &ino in inos.iter().step_by(3) {
             fs.vec_delete(ino).unwrap();
-            check(&fs);
+            check(&mut fs);
         }
         answers(&mut fs, &mut log);
-        check(&fs);
+        check(&mut fs);
         let mut fs = remount(fs);
         fs.vec_cache_set_budget(budget).unwrap();
         answers(&mut fs, &mut log);
-        check(&fs);
+        check(&mut fs);
         (log, fs.vec_cache_stats().unwrap())
     };
     let (small, st_small) = run(tiny);
@@ -789,23 +851,158 @@ fn shrink_frees_entries_and_queries_still_work() {
     assert_eq!(fs.vec_cache_count(), 0);
 }
 
-/// A slot block that disagrees with the current stored graph (a live slot
-/// the graph lacks, damage resealed with a good checksum) is corruption
-/// found at its first read: an error and a log line, no panic.
+/// A slot freed under the inode that names it (damage resealed with a good
+/// checksum) is corruption found at its first read: an error and a log
+/// line, no panic; queries never return it.
 #[test]
-fn a_slot_block_disagreeing_with_the_graph_is_reported_at_first_read() {
+fn a_slot_freed_under_its_inode_is_reported_at_first_read() {
     let mut fs = fresh_vec(16384, 4, L2);
     let inos = files(&mut fs, ROOT, 50, 4);
     let vstart = fs.sb.vector_start.get();
     let (mut dev, r) = fs.unmount();
     r.unwrap();
-    // Slot 9 (block 0) is marked free on disk while the graph has it.
+    // Slot 9 (block 0) is marked free on disk while its inode names it.
     let blk = vstart as usize * BLOCK_SIZE;
     let at = blk + 32 + 9 * 32;
     dev.data[at..at + 8].copy_from_slice(&0u64.to_le_bytes());
     let b: &mut [u8; BLOCK_SIZE] = (&mut dev.data[blk..blk + BLOCK_SIZE]).try_into().unwrap();
     vexfs_core::format::seal_block(b);
     let mut fs = Fs::mount(dev, false).unwrap();
-    assert_eq!(fs.vec_get(inos[20]), Err(Errno::EUCLEAN));
+    let hits = fs.vec_query(&v(9.0, 4), ROOT, 3, 0, false).unwrap();
+    assert!(hits.iter().all(|h| h.0 != inos[9]), "{hits:?}");
+    assert_eq!(fs.vec_get(inos[20]).unwrap(), v(20.0, 4));
+    assert!(!fs.has_errors());
+    assert_eq!(fs.vec_get(inos[9]), Err(Errno::EUCLEAN));
     assert!(fs.has_errors());
+}
+
+/// An image of the format before graph rows (no `VEC_ROWS` bit, slot tags
+/// 0, no lists, a stored graph in the graph area): searched exactly when
+/// mounted read-only, converted once by a read-write mount, clean after.
+#[test]
+fn an_image_without_graph_rows_is_converted_at_a_read_write_mount() {
+    use vexfs_core::format::{seal_block, Superblock, FEATURE_RO_COMPAT_VEC_ROWS};
+    use zerocopy::{FromBytes, IntoBytes};
+    let mut fs = fresh_vec(16384, 4, L2);
+    let inos = files(&mut fs, ROOT, 120, 4);
+    fs.vec_delete(inos[5]).unwrap();
+    let (mut dev, r) = fs.unmount();
+    r.unwrap();
+    let mut sb = Superblock::read_from_prefix(&dev.data[..]).unwrap().0;
+    let per = sb.vec_slots_per_block.get() as usize;
+    let size = sb.vec_slot_size.get() as usize;
+    let vstart = sb.vector_start.get() as usize;
+    for b in 0..sb.vec_slot_blocks_inited.get() as usize {
+        let blk = (vstart + b) * BLOCK_SIZE;
+        let buf: &mut [u8; BLOCK_SIZE] = (&mut dev.data[blk..blk + BLOCK_SIZE]).try_into().unwrap();
+        for j in 0..per {
+            let off = 32 + j * size;
+            let ino = u64::from_le_bytes(buf[off..off + 8].try_into().unwrap());
+            buf[off + 12..off + 16].fill(0);
+            if ino == 0 {
+                buf[off + 8..off + 12].fill(0);
+            }
+        }
+        seal_block(buf);
+    }
+    let graph = (vstart + sb.vec_slot_blocks.get() as usize) * BLOCK_SIZE;
+    dev.data[graph..graph + 4 * BLOCK_SIZE].fill(0xa5);
+    sb.feature_ro_compat
+        .set(sb.feature_ro_compat.get() & !FEATURE_RO_COMPAT_VEC_ROWS);
+    sb.vec_free_head.set(0);
+    sb.vec_dead_head.set(0);
+    sb.vec_slot_high.set(0);
+    sb.vec_entry.set(0);
+    sb.vec_top_level.set(0);
+    sb.seal();
+    dev.data[..sb.as_bytes().len()].copy_from_slice(sb.as_bytes());
+    let mut fs = Fs::mount(dev, true).unwrap();
+    assert_eq!(
+        fs.vec_query(&v(7.0, 4), ROOT, 1, 0, false).unwrap()[0].0,
+        inos[7]
+    );
+    let (dev, r) = fs.unmount();
+    r.unwrap();
+    let mut fs = Fs::mount(dev, false).unwrap();
+    assert!(fs.sb.feature_ro_compat.get() & FEATURE_RO_COMPAT_VEC_ROWS != 0);
+    assert_eq!(fs.vec_info().unwrap().count, 119);
+    for i in (0..120).filter(|&i| i != 5) {
+        let hit = fs.vec_query(&v(i as f32, 4), ROOT, 1, 0, false).unwrap();
+        assert_eq!(hit[0].0, inos[i], "vector {i}");
+    }
+    let f = fs.create(ROOT, b"new", REG, 0, 0, 0).unwrap();
+    fs.vec_set(f, &v(5.0, 4)).unwrap();
+    let (mut dev, r) = fs.unmount();
+    r.unwrap();
+    let rep = check(
+        &mut dev,
+        &Options {
+            mode: Mode::No,
+            verbose: false,
+        },
+    );
+    assert!(rep.errors() == 0, "{:?}", rep.lines);
+    let mut fs = Fs::mount(dev, false).unwrap();
+    assert_eq!(fs.vec_query(&v(5.0, 4), ROOT, 1, 0, false).unwrap()[0].0, f);
+}
+
+/// Random sets, replacements and deletes with commits now and then: after
+/// every step each live vector is found through the graph by a query for
+/// itself, and no deleted one is returned.
+#[test]
+fn every_live_vector_stays_findable_through_changes() {
+    let mut fs = fresh_vec(16384, 4, L2);
+    let mut rng = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut files: Vec<(u64, Option<Vec<f32>>)> = Vec::new();
+    let nfiles: u64 = 8;
+    for i in 0..nfiles {
+        let f = fs
+            .create(ROOT, format!("f{i}").as_bytes(), REG, 0, 0, 0)
+            .unwrap();
+        files.push((f, None));
+    }
+    let steps: u64 = 2000;
+    for step in 0..steps {
+        let k = (next() % files.len() as u64) as usize;
+        let op = next() % 10;
+        match op {
+            0..=5 => {
+                let x = (next() % 30) as f32;
+                let y = (next() % 4) as f32;
+                let vv = vec![x, y, 0.5, -1.25];
+                fs.vec_set(files[k].0, &vv).unwrap();
+                files[k].1 = Some(vv);
+            }
+            6 | 7 if files[k].1.take().is_some() => {
+                fs.vec_delete(files[k].0).unwrap();
+            }
+            8 => {
+                fs.commit().unwrap();
+            }
+            _ => {}
+        }
+        let live: Vec<u64> = files
+            .iter()
+            .filter(|f| f.1.is_some())
+            .map(|f| f.0)
+            .collect();
+        let ef = (live.len() as u32).max(16);
+        for (ino, vv) in files.iter().filter_map(|f| f.1.as_ref().map(|v| (f.0, v))) {
+            let hits = fs.vec_query(vv, ROOT, 10, ef, false).unwrap();
+            assert!(
+                hits.iter().any(|h| h.0 == ino && h.1 == 0.0),
+                "step {step}: inode {ino} {vv:?} not found: {hits:?}"
+            );
+            assert!(
+                hits.iter().all(|h| live.contains(&h.0)),
+                "step {step}: {hits:?}"
+            );
+        }
+    }
 }

@@ -22,9 +22,6 @@ use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 use hashbrown::HashMap;
 
-/// Default budget: 32 MiB of decoded slot blocks per mount.
-pub const DEFAULT_BUDGET: usize = 32 << 20;
-
 /// Bookkeeping bytes counted per entry besides its floats and owners.
 const ENTRY_OVERHEAD: usize = 96;
 
@@ -37,6 +34,8 @@ pub(crate) struct Entry {
     cap: usize,
     /// Owning inode of each slot of the block (0 = free).
     owners: Vec<u64>,
+    /// Tag of each slot (its incarnation; kept while free).
+    tags: Vec<u32>,
     /// Epoch of the last view that handed out a reference into `floats`.
     pinned: Cell<u64>,
     /// Used since the clock hand last passed it.
@@ -47,8 +46,8 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// An entry owning `floats` (`per x dim`) and `owners` (`per`).
-    pub(crate) fn new(floats: Vec<f32>, owners: Vec<u64>) -> Self {
+    /// An entry owning `floats` (`per x dim`), `owners` and `tags` (`per`).
+    pub(crate) fn new(floats: Vec<f32>, owners: Vec<u64>, tags: Vec<u32>) -> Self {
         let mut floats = core::mem::ManuallyDrop::new(floats);
         let (len, cap) = (floats.len(), floats.capacity());
         // A Vec's pointer is never null (dangling but aligned when empty).
@@ -58,6 +57,7 @@ impl Entry {
             len,
             cap,
             owners,
+            tags,
             pinned: Cell::new(0),
             referenced: Cell::new(true),
             ticket: 0,
@@ -67,6 +67,7 @@ impl Entry {
     fn bytes(&self) -> usize {
         self.cap * core::mem::size_of::<f32>()
             + self.owners.capacity() * core::mem::size_of::<u64>()
+            + self.tags.capacity() * core::mem::size_of::<u32>()
             + ENTRY_OVERHEAD
     }
 }
@@ -171,6 +172,15 @@ impl VecCache {
         // above, so this view never evicts it.
         let v = unsafe { core::slice::from_raw_parts(e.floats.as_ptr().add(start), self.dim) };
         Some((owner, v))
+    }
+
+    /// Owner and tag of slot `j` of block `blk` if cached (no pin: no
+    /// reference into the floats is handed out).
+    pub(crate) fn head(&self, blk: u64, j: usize) -> Option<(u64, u32)> {
+        let inner = self.inner.try_borrow().ok()?;
+        let e = inner.map.get(&blk)?;
+        e.referenced.set(true);
+        Some((*e.owners.get(j)?, *e.tags.get(j)?))
     }
 
     /// Count a miss (the caller loads the block and `insert`s it).
@@ -307,98 +317,5 @@ impl VecCache {
             misses: self.misses.get(),
             peak: peak as u64,
         }
-    }
-}
-
-/// The slots in use, one bit per slot, and where the lowest free one may
-/// be: what allocation and the liveness tests of searches need, without
-/// the slot blocks.
-#[derive(Default)]
-pub struct UsedSlots {
-    words: Vec<u64>,
-    /// No slot below this is free.
-    hint: u32,
-    count: u64,
-}
-
-impl UsedSlots {
-    pub fn contains(&self, slot: u32) -> bool {
-        self.words
-            .get(slot as usize / 64)
-            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
-    }
-
-    /// Room for `slot`: after this, `set(slot)` cannot fail.
-    pub fn reserve(&mut self, slot: u32) -> Result<()> {
-        let need = slot as usize / 64 + 1;
-        if self.words.len() < need {
-            crate::mem::resize(&mut self.words, need, 0)?;
-        }
-        Ok(())
-    }
-
-    pub fn set(&mut self, slot: u32) -> Result<()> {
-        self.reserve(slot)?;
-        if let Some(w) = self.words.get_mut(slot as usize / 64) {
-            if *w & (1 << (slot % 64)) == 0 {
-                *w |= 1 << (slot % 64);
-                self.count += 1;
-            }
-        }
-        Ok(())
-    }
-
-    pub fn clear(&mut self, slot: u32) {
-        if let Some(w) = self.words.get_mut(slot as usize / 64) {
-            if *w & (1 << (slot % 64)) != 0 {
-                *w &= !(1 << (slot % 64));
-                self.count -= 1;
-            }
-        }
-        self.hint = self.hint.min(slot);
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// The lowest free slot below `capacity` (amortised: the search starts
-    /// at the lowest slot freed since).
-    pub fn first_free(&mut self, capacity: u32) -> Option<u32> {
-        let mut i = self.hint as usize / 64;
-        while let Some(&w) = self.words.get(i) {
-            if w != u64::MAX {
-                break;
-            }
-            i += 1;
-        }
-        let base = i as u64 * 64;
-        let bit = self
-            .words
-            .get(i)
-            .map_or(0, |w| u64::from((!w).trailing_zeros()));
-        let slot = u32::try_from(base + bit).ok()?;
-        self.hint = slot;
-        (slot < capacity).then_some(slot)
-    }
-
-    /// The slots in use, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.words.iter().enumerate().flat_map(|(i, &w)| {
-            let mut w = w;
-            core::iter::from_fn(move || {
-                if w == 0 {
-                    return None;
-                }
-                let b = w.trailing_zeros();
-                w &= w - 1;
-                Some(i as u32 * 64 + b)
-            })
-        })
-    }
-
-    /// Bytes held.
-    pub fn memory_bytes(&self) -> usize {
-        self.words.capacity() * 8
     }
 }

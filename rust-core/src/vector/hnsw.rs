@@ -1,27 +1,26 @@
-//! HNSW approximate nearest-neighbour index (Malkov & Yashunin, 2016), as a
-//! pure in-memory library over vectors that live elsewhere (the vector store):
-//! the graph holds ids only and reads vectors through [`Vectors`].
+//! HNSW approximate nearest-neighbour index (Malkov & Yashunin, 2016). The
+//! graph holds ids only and reads vectors through [`Vectors`]; its links
+//! live in a [`GraphStore`]: [`MemGraph`] (arrays in memory, for tools,
+//! benchmarks and tests) or the mounted filesystem's rows on disk. The
+//! algorithm is one and the same over both, so the same inserts give the
+//! same graph.
 //!
 //! # Layout
 //!
-//! Ids are dense slot numbers below a capacity fixed up front, so:
-//!
-//! * `levels`: one byte per slot, the node's top level or [`ABSENT`];
-//! * level-0 links live in one flat `Vec<u32>` of `M0 = 2*M` entries per slot,
-//!   packed at the front and padded with [`NONE`];
-//! * links of levels >= 1 (about 1 node in M has any) live in a map from id
-//!   to one `Vec<u32>` of `level * M` entries, laid out level by level, also
-//!   `NONE`-padded.
-//!
-//! Both arrays grow lazily up to the largest id inserted, so a large capacity
-//! with few vectors costs little. 100k nodes at M=16 take about 13.3 MB
-//! (32 x 4 bytes of level-0 links + 1 level byte per node, plus about 7% for
-//! the upper levels) and the visited stamps another 4 bytes per slot.
+//! Ids are dense slot numbers below a capacity fixed up front; a node's
+//! top level follows from its id ([`level_of`]), so a store needs no level
+//! table. [`MemGraph`] keeps one level byte per slot, `M0 = 2*M` level-0
+//! links per slot in one flat array and the (about 1 in M) upper rows in a
+//! map. 100k nodes at M=16 take about 13.3 MB in memory (32 x 4 bytes of
+//! level-0 links + 1 level byte per node, plus about 7% for the upper
+//! levels) and the visited stamps another 4 bytes per slot.
 //!
 //! # Algorithms
 //!
-//! * Levels are drawn from a seeded splitmix64 generator with `mL = 1/ln(M)`,
-//!   i.e. `P(level >= l) = M^-l`, computed in integers (no logarithm).
+//! * Levels are stratified by slot number ([`level_of`]): exactly one slot
+//!   in every aligned group of `M^l` slots has level >= l, picked by a
+//!   seeded hash, so the fraction at each level is the `M^-l` of the paper
+//!   exactly (not just in expectation), in integers.
 //! * Insertion is Algorithm 1 with the neighbour-selection heuristic
 //!   (Algorithm 4) without `keepPrunedConnections`, as hnswlib: a node gets
 //!   at most `M` links at insertion on every level, and a neighbour whose
@@ -29,8 +28,8 @@
 //!   heuristic. (Keeping the pruned links fills every row: each later link
 //!   to the node then pays the heuristic, and every search expands more
 //!   links; measured: build 0.67x and queries 0.75x of this at equal ef.)
-//! * Deletion is real: the node's in-links are found (a scan of the flat
-//!   level-0 array, which vectorises, plus the small upper map), each
+//! * Deletion is real: the node's in-links are looked for among the nodes
+//!   within two hops of it (O(M^2) rows, never a scan of the graph), each
 //!   in-neighbour drops the link and refills its free slots from the removed
 //!   node's out-neighbours, again with the heuristic against the links it
 //!   keeps. Out-neighbours left with no in-link at all are re-attached to
@@ -42,7 +41,8 @@
 //!   busy uses a fresh zeroed set instead of waiting.
 //!
 //! Everything is deterministic given the seed and the sequence of calls
-//! (ties are broken by id; the upper-level map uses a fixed hasher).
+//! (ties are broken by id; the upper-level map uses a fixed hasher), and
+//! the same whatever the store.
 //! No recursion, no large stack arrays, no floating-point transcendental
 //! functions.
 
@@ -74,14 +74,6 @@ pub const MAX_LEVEL: u32 = 24;
 const NONE: u32 = u32::MAX;
 /// `levels` value of an empty slot.
 const ABSENT: u8 = 0xFF;
-
-/// Serialisation magic ("VXHN") and version.
-const MAGIC: u32 = 0x4E48_5856;
-const VERSION: u32 = 1;
-/// Bytes of the encoded header.
-const HEADER_LEN: usize = 48;
-/// Checksum of the encoding (the same CRC-32C as the on-disk format).
-static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
 /// The vector store as the index sees it.
 pub trait Vectors {
@@ -215,16 +207,28 @@ impl Ord for Cand {
     }
 }
 
-/// Generation-stamped visited set.
+/// Visited set: generation stamps, one per slot (in memory: reset = one
+/// increment), or a hash set of the ids met (a store of unbounded size on
+/// disk: memory bounded by the traversal, not by the slot count).
 #[derive(Default)]
 struct Visited {
     gen: u32,
     marks: Vec<u32>,
+    dense: bool,
+    sparse: hashbrown::HashSet<u32, BuildHasherDefault<IdHasher>>,
+    /// The sparse set could not grow: the traversal is incomplete.
+    failed: bool,
 }
 
 impl Visited {
     /// Starts a new traversal over ids `< slots`.
-    fn begin(&mut self, slots: usize) -> Result<(), HnswError> {
+    fn begin(&mut self, slots: usize, dense: bool) -> Result<(), HnswError> {
+        self.dense = dense;
+        self.failed = false;
+        if !dense {
+            self.sparse.clear();
+            return Ok(());
+        }
         if self.marks.len() < slots {
             oom(crate::mem::resize(&mut self.marks, slots, 0))?;
         }
@@ -240,12 +244,30 @@ impl Visited {
     /// visited (never traversed).
     #[inline]
     fn insert(&mut self, id: u32) -> bool {
+        if !self.dense {
+            return match crate::mem::set_insert(&mut self.sparse, id) {
+                Ok(new) => new,
+                Err(_) => {
+                    self.failed = true;
+                    false
+                }
+            };
+        }
         match self.marks.get_mut(id as usize) {
             Some(m) if *m != self.gen => {
                 *m = self.gen;
                 true
             }
             _ => false,
+        }
+    }
+
+    /// NoMemory when the set could not hold every id met.
+    fn check(&self) -> Result<(), HnswError> {
+        if self.failed {
+            Err(NoMemory)
+        } else {
+            Ok(())
         }
     }
 }
@@ -329,8 +351,287 @@ fn fill_row(row: &mut [u32], ids: &[u32]) {
     }
 }
 
-/// The HNSW graph.
-pub struct Hnsw {
+/// The level of slot `id`, deterministic from the slot number (so that a
+/// graph stored by slot needs no level table, and every store agrees):
+/// stratified. Among each group of `M^l` consecutive slots exactly one has
+/// level >= l: of the group's `M` subgroups (of `M^(l-1)` slots each, each
+/// holding exactly one slot of level >= l-1) a hash of `(seed, l, group)`
+/// picks one, whose level >= l-1 slot rises. O(levels) arithmetic.
+pub fn level_of(seed: u64, m: u32, id: u32) -> u32 {
+    let m = u64::from(m.clamp(MIN_M, MAX_M));
+    let id = u64::from(id);
+    // `span` = M^(l-1): the size of the subgroups at level l.
+    let mut span = 1u64;
+    let mut level = 0;
+    while level < MAX_LEVEL {
+        let Some(group_len) = span.checked_mul(m) else {
+            break;
+        };
+        let group = id / group_len;
+        let sub = (id / span) % m;
+        if pick(seed, level + 1, group, m) != sub {
+            break;
+        }
+        level += 1;
+        span = group_len;
+    }
+    level
+}
+
+/// The highest level a graph of `capacity` slots uses (see
+/// `format::graph_top_level`).
+pub fn top_level(m: u32, capacity: u32) -> u32 {
+    crate::format::graph_top_level(m, capacity)
+}
+
+/// The slot of level >= `level` in group `group` of that level (the
+/// inverse of `level_of`: `level_of(rep_of(l, g)) >= l`).
+pub fn rep_of(seed: u64, m: u32, level: u32, group: u64) -> u64 {
+    let m = u64::from(m.clamp(MIN_M, MAX_M));
+    let mut g = group;
+    for l in (1..=level).rev() {
+        g = g.saturating_mul(m).saturating_add(pick(seed, l, g, m));
+    }
+    g
+}
+
+/// The subgroup (`0..m`) of `group` whose representative reaches `level`.
+#[inline]
+fn pick(seed: u64, level: u32, group: u64, m: u64) -> u64 {
+    let mut s = seed ^ (u64::from(level) << 58) ^ group.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    splitmix64(&mut s) % m
+}
+
+/// Where a graph's links live. The algorithm ([`Hnsw`]) is the same for
+/// every store: arrays in memory ([`MemGraph`]: tools, benchmarks, tests)
+/// or rows on disk addressed by slot (the mounted filesystem). A store
+/// reports read errors (I/O, corruption, memory) through `row`, or by
+/// counting a node it cannot read as absent and noting why itself.
+pub trait GraphStore {
+    /// A row as read: borrowed (memory) or a small copy (disk).
+    type Row<'a>: core::ops::Deref<Target = [u32]>
+    where
+        Self: 'a;
+    /// Top level of `id` when it is a node.
+    fn node_level(&self, id: u32) -> Option<u32>;
+    /// `id`'s `NONE`-padded row at `level` (empty when it has none).
+    fn row(&self, id: u32, level: u32) -> Result<Self::Row<'_>, HnswError>;
+    /// Replace `id`'s row at `level` with `ids`.
+    fn set_row(&mut self, id: u32, level: u32, ids: &[u32]) -> Result<(), HnswError>;
+    /// Make `id` a node of top level `level` with empty rows; on failure
+    /// nothing changed.
+    fn add_node(&mut self, id: u32, level: u32) -> Result<(), HnswError>;
+    /// `id` (of top level `level`) is no node any more.
+    fn remove_node(&mut self, id: u32, level: u32) -> Result<(), HnswError>;
+    /// Whether the graph may hold nodes that route searches but are no
+    /// result (deleted, not unlinked yet): then `is_live` tells them apart.
+    const ROUTES_DEAD: bool = false;
+    /// Whether node `id` may be a result or a new link's target.
+    fn is_live(&self, _id: u32) -> bool {
+        true
+    }
+    /// Whether `id` is in the graph already (insert refuses it). A store
+    /// whose nodes are made present by something else (a slot write on
+    /// disk, with a new tag no row has) says false.
+    fn has_node(&self, id: u32) -> bool {
+        self.node_level(id).is_some()
+    }
+    /// Ids a traversal may meet are below this (the visited set's size).
+    fn slots(&self) -> usize;
+    /// Whether traversals mark visited ids in a per-slot array (fast, 4
+    /// bytes per slot) rather than a set sized by the traversal.
+    fn dense_visited(&self) -> bool {
+        true
+    }
+    /// False when no node but `not` can have top level `level` (lets a
+    /// store that counts nodes per level skip a scan).
+    fn may_hold_top(&self, _level: u32, _not: u32) -> bool {
+        true
+    }
+    /// The lowest node but `not` of top level `level`, if any.
+    fn find_top(&self, level: u32, not: u32) -> Result<Option<u32>, HnswError>;
+}
+
+/// The graph in memory: what host tools and benchmarks build and search.
+///
+/// * `levels`: one byte per slot, the node's top level or [`ABSENT`];
+/// * level-0 links in one flat `Vec<u32>` of `M0 = 2*M` entries per slot;
+/// * links of levels >= 1 (about 1 node in M) in a map from id to one
+///   `Vec<u32>` of `level * M` entries, level by level.
+///
+/// All `NONE`-padded; the arrays grow lazily up to the largest id.
+#[derive(Clone, Default)]
+pub struct MemGraph {
+    m: usize,
+    m0: usize,
+    capacity: u32,
+    levels: Vec<u8>,
+    links0: Vec<u32>,
+    upper: UpperMap,
+    /// Nodes per top level (`may_hold_top` without a scan).
+    tops: [u32; MAX_LEVEL as usize + 1],
+}
+
+impl MemGraph {
+    fn new(m: usize, capacity: u32) -> Self {
+        MemGraph {
+            m,
+            m0: 2 * m,
+            capacity,
+            ..MemGraph::default()
+        }
+    }
+
+    /// Grows the per-slot arrays to hold `id`.
+    fn ensure_slot(&mut self, id: u32) -> Result<(), HnswError> {
+        let need = id as usize + 1;
+        if self.levels.len() >= need {
+            return Ok(());
+        }
+        let links = need.checked_mul(self.m0).ok_or(HnswError::Full)?;
+        // Amortised growth, never beyond the capacity.
+        let target = need
+            .max(self.levels.len().saturating_mul(2))
+            .min(self.capacity as usize)
+            .max(need);
+        let target_links = target.checked_mul(self.m0).ok_or(HnswError::Full)?;
+        if self
+            .levels
+            .try_reserve_exact(target - self.levels.len())
+            .is_err()
+            || self
+                .links0
+                .try_reserve_exact(target_links - self.links0.len())
+                .is_err()
+        {
+            return Err(NoMemory);
+        }
+        oom(crate::mem::resize(&mut self.levels, need, ABSENT))?;
+        oom(crate::mem::resize(&mut self.links0, links, NONE))?;
+        Ok(())
+    }
+
+    /// The padded row (empty when there is none), borrowed.
+    #[inline]
+    fn row_ref(&self, id: u32, level: u32) -> &[u32] {
+        if level == 0 {
+            let start = (id as usize).saturating_mul(self.m0);
+            self.links0
+                .get(start..start.saturating_add(self.m0))
+                .unwrap_or(&[])
+        } else {
+            let start = (level as usize - 1) * self.m;
+            self.upper
+                .get(&id)
+                .and_then(|v| v.get(start..start + self.m))
+                .unwrap_or(&[])
+        }
+    }
+
+    fn row_mut(&mut self, id: u32, level: u32) -> Option<&mut [u32]> {
+        if level == 0 {
+            let start = (id as usize).checked_mul(self.m0)?;
+            self.links0.get_mut(start..start.checked_add(self.m0)?)
+        } else {
+            let start = (level as usize - 1) * self.m;
+            let m = self.m;
+            self.upper
+                .get_mut(&id)
+                .and_then(|v| v.get_mut(start..start + m))
+        }
+    }
+
+    /// Ids of the nodes, ascending.
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.levels
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l != ABSENT)
+            .map(|(i, _)| i as u32)
+    }
+}
+
+impl GraphStore for MemGraph {
+    type Row<'a> = &'a [u32];
+
+    #[inline]
+    fn node_level(&self, id: u32) -> Option<u32> {
+        match self.levels.get(id as usize) {
+            Some(&l) if l != ABSENT => Some(u32::from(l)),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn row(&self, id: u32, level: u32) -> Result<&[u32], HnswError> {
+        Ok(self.row_ref(id, level))
+    }
+
+    #[inline]
+    fn set_row(&mut self, id: u32, level: u32, ids: &[u32]) -> Result<(), HnswError> {
+        if let Some(row) = self.row_mut(id, level) {
+            fill_row(row, ids);
+        }
+        Ok(())
+    }
+
+    fn add_node(&mut self, id: u32, level: u32) -> Result<(), HnswError> {
+        self.ensure_slot(id)?;
+        if level > 0 {
+            let row = oom(crate::mem::vec_filled(level as usize * self.m, NONE))?;
+            oom(crate::mem::map_reserve(&mut self.upper, 1))?;
+            // Room was reserved: this does not allocate.
+            let _ = crate::mem::map_insert(&mut self.upper, id, row);
+        }
+        if let Some(r) = self.row_mut(id, 0) {
+            r.fill(NONE);
+        }
+        if let Some(slot) = self.levels.get_mut(id as usize) {
+            *slot = level as u8;
+        }
+        if let Some(t) = self.tops.get_mut(level as usize) {
+            *t += 1;
+        }
+        Ok(())
+    }
+
+    fn remove_node(&mut self, id: u32, level: u32) -> Result<(), HnswError> {
+        if let Some(r) = self.row_mut(id, 0) {
+            r.fill(NONE);
+        }
+        if let Some(slot) = self.levels.get_mut(id as usize) {
+            *slot = ABSENT;
+        }
+        if let Some(t) = self.tops.get_mut(level as usize) {
+            *t = t.saturating_sub(1);
+        }
+        self.upper.remove(&id);
+        Ok(())
+    }
+
+    #[inline]
+    fn slots(&self) -> usize {
+        self.levels.len()
+    }
+
+    fn may_hold_top(&self, level: u32, not: u32) -> bool {
+        let n = self.tops.get(level as usize).copied().unwrap_or(0);
+        let own = self.node_level(not) == Some(level);
+        n > u32::from(own)
+    }
+
+    fn find_top(&self, level: u32, not: u32) -> Result<Option<u32>, HnswError> {
+        let is_top = |n: u32| n != not && self.node_level(n) == Some(level);
+        Ok(if level > 0 {
+            self.upper.keys().copied().filter(|&n| is_top(n)).min()
+        } else {
+            self.ids().find(|&n| is_top(n))
+        })
+    }
+}
+
+/// The HNSW graph over a store `S` (in memory by default).
+pub struct Hnsw<S: GraphStore = MemGraph> {
     params: HnswParams,
     metric: Metric,
     capacity: u32,
@@ -338,25 +639,16 @@ pub struct Hnsw {
     m: usize,
     /// Links per node on level 0.
     m0: usize,
-    /// Per slot: top level, or `ABSENT`.
-    levels: Vec<u8>,
-    /// `levels.len() * m0` level-0 links.
-    links0: Vec<u32>,
-    /// Links of levels >= 1: `level * m` entries per node.
-    upper: UpperMap,
+    store: S,
     /// Entry point, `NONE` when empty.
     entry: u32,
     /// Level of the entry point (the highest level in use).
     max_level: u32,
-    /// Nodes per top level: finds the new highest level when the entry
-    /// point goes, without a scan.
-    tops: [u32; MAX_LEVEL as usize + 1],
     len: usize,
-    rng: u64,
     visited: spin::Mutex<Visited>,
 }
 
-impl core::fmt::Debug for Hnsw {
+impl<S: GraphStore> core::fmt::Debug for Hnsw<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Hnsw")
             .field("params", &self.params)
@@ -369,7 +661,7 @@ impl core::fmt::Debug for Hnsw {
     }
 }
 
-impl Clone for Hnsw {
+impl<S: GraphStore + Clone> Clone for Hnsw<S> {
     fn clone(&self) -> Self {
         Hnsw {
             params: self.params,
@@ -377,14 +669,10 @@ impl Clone for Hnsw {
             capacity: self.capacity,
             m: self.m,
             m0: self.m0,
-            levels: self.levels.clone(),
-            links0: self.links0.clone(),
-            upper: self.upper.clone(),
+            store: self.store.clone(),
             entry: self.entry,
             max_level: self.max_level,
-            tops: self.tops,
             len: self.len,
-            rng: self.rng,
             visited: spin::Mutex::new(Visited::default()),
         }
     }
@@ -407,11 +695,58 @@ fn sanitize(params: HnswParams) -> HnswParams {
     }
 }
 
-impl Hnsw {
-    /// An empty index for ids below `capacity`. `m` is clamped to
-    /// `MIN_M..=MAX_M` and `ef_construction` to `1..=MAX_EF_CONSTRUCTION`;
-    /// [`Hnsw::params`] reports the values in use.
+impl Hnsw<MemGraph> {
+    /// An empty in-memory index for ids below `capacity`. `m` is clamped
+    /// to `MIN_M..=MAX_M` and `ef_construction` to
+    /// `1..=MAX_EF_CONSTRUCTION`; [`Hnsw::params`] reports the values in use.
     pub fn new(params: HnswParams, metric: Metric, capacity: u32) -> Self {
+        let m = sanitize(params).m as usize;
+        Hnsw::with_store(
+            params,
+            metric,
+            capacity,
+            MemGraph::new(m, capacity),
+            NONE,
+            0,
+            0,
+        )
+    }
+
+    /// Level-`level` out-links of `id` (empty when absent or above its level).
+    pub fn neighbours(&self, id: u32, level: u32) -> impl Iterator<Item = u32> + '_ {
+        live(self.store.row_ref(id, level)).filter(move |&n| self.linked(n, level))
+    }
+
+    /// Ids in the index, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.store.ids()
+    }
+
+    /// Bytes of heap memory held (approximate for the upper map).
+    pub fn memory_bytes(&self) -> usize {
+        let s = &self.store;
+        let upper: usize = s
+            .upper
+            .values()
+            .map(|v| v.capacity() * 4 + 32)
+            .sum::<usize>()
+            + s.upper.capacity() * 8;
+        s.levels.capacity() + s.links0.capacity() * 4 + upper
+    }
+}
+
+impl<S: GraphStore> Hnsw<S> {
+    /// An index over `store`, which holds a graph with entry point `entry`
+    /// (`u32::MAX`: empty) of level `max_level` and `len` nodes.
+    pub fn with_store(
+        params: HnswParams,
+        metric: Metric,
+        capacity: u32,
+        store: S,
+        entry: u32,
+        max_level: u32,
+        len: usize,
+    ) -> Self {
         let params = sanitize(params);
         let m = params.m as usize;
         Hnsw {
@@ -420,16 +755,28 @@ impl Hnsw {
             capacity,
             m,
             m0: 2 * m,
-            levels: Vec::new(),
-            links0: Vec::new(),
-            upper: UpperMap::default(),
-            entry: NONE,
-            max_level: 0,
-            tops: [0; MAX_LEVEL as usize + 1],
-            len: 0,
-            rng: params.seed,
+            store,
+            entry,
+            max_level: if entry == NONE { 0 } else { max_level },
+            len,
             visited: spin::Mutex::new(Visited::default()),
         }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, to change what it reads through between operations.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The level slot `id` has (or would have) in this index: `level_of`,
+    /// capped at the level with a single group (`top_level`).
+    pub fn level_for(&self, id: u32) -> u32 {
+        level_of(self.params.seed, self.params.m, id).min(top_level(self.params.m, self.capacity))
     }
 
     /// Whether `id` is in the index.
@@ -476,9 +823,9 @@ impl Hnsw {
         (self.entry != NONE).then_some(self.entry)
     }
 
-    /// Level-`level` out-links of `id` (empty when absent or above its level).
-    pub fn neighbours(&self, id: u32, level: u32) -> impl Iterator<Item = u32> + '_ {
-        self.links(id, level)
+    /// Top level of `id`, if present.
+    pub fn node_level(&self, id: u32) -> Option<u32> {
+        self.store.node_level(id)
     }
 
     /// Whether a link to `n` at `level` leads anywhere. A removal repairs
@@ -486,40 +833,15 @@ impl Hnsw {
     /// until those are rewritten, and every reader skips them.
     #[inline]
     fn linked(&self, n: u32, level: u32) -> bool {
-        matches!(self.levels.get(n as usize), Some(&l) if l != ABSENT && u32::from(l) >= level)
+        self.store.node_level(n).is_some_and(|l| l >= level)
     }
 
-    /// The live links of `id` at `level`.
-    fn links(&self, id: u32, level: u32) -> impl Iterator<Item = u32> + '_ {
-        live(self.row(id, level)).filter(move |&n| self.linked(n, level))
-    }
-
-    /// Top level of `id`, if present.
-    pub fn node_level(&self, id: u32) -> Option<u32> {
-        match self.levels.get(id as usize) {
-            Some(&l) if l != ABSENT => Some(u32::from(l)),
-            _ => None,
-        }
-    }
-
-    /// Ids in the index, ascending.
-    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.levels
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l != ABSENT)
-            .map(|(i, _)| i as u32)
-    }
-
-    /// Bytes of heap memory held (approximate for the upper map).
-    pub fn memory_bytes(&self) -> usize {
-        let upper: usize = self
-            .upper
-            .values()
-            .map(|v| v.capacity() * 4 + 32)
-            .sum::<usize>()
-            + self.upper.capacity() * 8;
-        self.levels.capacity() + self.links0.capacity() * 4 + upper
+    /// The live links of `id` at `level`, collected.
+    fn links_vec(&self, id: u32, level: u32) -> Result<Vec<u32>, HnswError> {
+        let row = self.store.row(id, level)?;
+        oom(crate::mem::collect(
+            live(&row).filter(|&n| self.linked(n, level)),
+        ))
     }
 
     fn max_links(&self, level: u32) -> usize {
@@ -530,91 +852,23 @@ impl Hnsw {
         }
     }
 
-    /// The full (padded) row of `id` at `level`; empty when there is none.
-    fn row(&self, id: u32, level: u32) -> &[u32] {
-        if level == 0 {
-            let start = (id as usize).saturating_mul(self.m0);
-            self.links0
-                .get(start..start.saturating_add(self.m0))
-                .unwrap_or(&[])
-        } else {
-            let start = (level as usize - 1) * self.m;
-            self.upper
-                .get(&id)
-                .and_then(|v| v.get(start..start + self.m))
-                .unwrap_or(&[])
-        }
-    }
-
-    fn row_mut(&mut self, id: u32, level: u32) -> Option<&mut [u32]> {
-        if level == 0 {
-            let start = (id as usize).checked_mul(self.m0)?;
-            self.links0.get_mut(start..start.checked_add(self.m0)?)
-        } else {
-            let start = (level as usize - 1) * self.m;
-            let m = self.m;
-            self.upper
-                .get_mut(&id)
-                .and_then(|v| v.get_mut(start..start + m))
-        }
-    }
-
-    fn set_row(&mut self, id: u32, level: u32, ids: &[u32]) {
-        if let Some(row) = self.row_mut(id, level) {
-            fill_row(row, ids);
-        }
-    }
-
-    /// Grows the per-slot arrays to hold `id`.
-    fn ensure_slot(&mut self, id: u32) -> Result<(), HnswError> {
-        let need = id as usize + 1;
-        if self.levels.len() >= need {
-            return Ok(());
-        }
-        let links = need.checked_mul(self.m0).ok_or(HnswError::Full)?;
-        // Amortised growth, never beyond the capacity.
-        let target = need
-            .max(self.levels.len().saturating_mul(2))
-            .min(self.capacity as usize)
-            .max(need);
-        let target_links = target.checked_mul(self.m0).ok_or(HnswError::Full)?;
-        if self
-            .levels
-            .try_reserve_exact(target - self.levels.len())
-            .is_err()
-            || self
-                .links0
-                .try_reserve_exact(target_links - self.links0.len())
-                .is_err()
-        {
-            return Err(NoMemory);
-        }
-        oom(crate::mem::resize(&mut self.levels, need, ABSENT))?;
-        oom(crate::mem::resize(&mut self.links0, links, NONE))?;
-        Ok(())
-    }
-
-    fn random_level(&mut self) -> u32 {
-        let r = splitmix64(&mut self.rng);
-        let m = self.m as u64;
-        let mut t = u64::MAX / m;
-        let mut level = 0;
-        while level < MAX_LEVEL && r < t {
-            level += 1;
-            t /= m;
-        }
-        level
-    }
-
     fn take_visited(&mut self) -> Visited {
         core::mem::take(self.visited.get_mut())
     }
 
     /// Greedy descent at `level` (ef = 1).
-    fn greedy<V: Vectors>(&self, q: &[f32], mut cur: Cand, level: u32, vecs: &V) -> Cand {
+    fn greedy<V: Vectors>(
+        &self,
+        q: &[f32],
+        mut cur: Cand,
+        level: u32,
+        vecs: &V,
+    ) -> Result<Cand, HnswError> {
         loop {
             let mut moved = false;
-            let _ = each_dist(self.metric, q, self.links(cur.id, level), vecs, |n, d| {
+            let row = self.store.row(cur.id, level)?;
+            let links = live(&row).filter(|&n| self.linked(n, level));
+            let _ = each_dist(self.metric, q, links, vecs, |n, d| {
                 if lt(d, cur.d) {
                     cur = Cand { d, id: n };
                     moved = true;
@@ -622,7 +876,7 @@ impl Hnsw {
                 Ok::<(), core::convert::Infallible>(())
             });
             if !moved {
-                return cur;
+                return Ok(cur);
             }
         }
     }
@@ -643,6 +897,26 @@ impl Hnsw {
     ) -> Result<Vec<Cand>, HnswError> {
         self.search_layer_bounded(q, eps, ef, level, vecs, vis, filter, usize::MAX)
             .map(|(res, _)| res)
+    }
+
+    /// `search_layer` keeping only live nodes as results (new links never
+    /// go to a deleted node that still routes); no filter in memory.
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer_live<V: Vectors>(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        level: u32,
+        vecs: &V,
+        vis: &mut Visited,
+    ) -> Result<Vec<Cand>, HnswError> {
+        if S::ROUTES_DEAD {
+            let mut live = |n: u32| self.store.is_live(n);
+            self.search_layer(q, eps, ef, level, vecs, vis, Some(&mut live))
+        } else {
+            self.search_layer(q, eps, ef, level, vecs, vis, None)
+        }
     }
 
     /// `search_layer` expanding at most `budget` nodes; true when it
@@ -696,7 +970,8 @@ impl Hnsw {
                     }
                 }
             }
-            let fresh = self.links(c.id, level).filter(|&n| vis.insert(n));
+            let row = self.store.row(c.id, level)?;
+            let fresh = live(&row).filter(|&n| self.linked(n, level) && vis.insert(n));
             each_dist(self.metric, q, fresh, vecs, |n, d| {
                 let worst = res.peek().map_or(f32::INFINITY, |w| w.d);
                 if res.len() < ef || lt(d, worst) {
@@ -716,6 +991,7 @@ impl Hnsw {
                 Ok(())
             })?;
         }
+        vis.check()?;
         Ok((res.into_sorted_vec(), cut))
     }
 
@@ -770,13 +1046,14 @@ impl Hnsw {
         vecs: &V,
     ) -> Result<Option<Vec<u32>>, HnswError> {
         let mmax = self.max_links(level);
-        let row = self.row(n, level);
+        let row = self.store.row(n, level)?;
         if row.is_empty() {
             return Ok(None);
         }
         let mut kept = oom(crate::mem::collect(
-            self.links(n, level).filter(|&s| s != new),
+            live(&row).filter(|&s| s != new && self.linked(s, level)),
         ))?;
+        drop(row);
         if kept.len() < mmax {
             vpush(&mut kept, new)?;
             return Ok(Some(kept));
@@ -798,6 +1075,22 @@ impl Hnsw {
         self.select_neighbours(&cands, mmax, vecs).map(Some)
     }
 
+    /// Adds the link `from -> to` at `level` as an insert would (the row
+    /// shrunk with the heuristic when full): restores links lost with a
+    /// damaged row.
+    pub fn add_link_to<V: Vectors>(
+        &mut self,
+        from: u32,
+        to: u32,
+        level: u32,
+        vecs: &V,
+    ) -> Result<(), HnswError> {
+        if from == to || !self.linked(to, level) {
+            return Ok(());
+        }
+        self.add_link(from, to, level, vecs)
+    }
+
     /// Adds the link `n -> new` at `level` (see `link_row`).
     fn add_link<V: Vectors>(
         &mut self,
@@ -807,9 +1100,14 @@ impl Hnsw {
         vecs: &V,
     ) -> Result<(), HnswError> {
         if let Some(row) = self.link_row(n, new, level, vecs)? {
-            self.set_row(n, level, &row);
+            self.store.set_row(n, level, &row)?;
         }
         Ok(())
+    }
+
+    /// The visited set's size for a traversal that may mark `id`.
+    fn slots_with(&self, id: u32) -> usize {
+        self.store.slots().max(id as usize + 1)
     }
 
     /// The links that join `id` to the graph from the entry point, on
@@ -836,18 +1134,18 @@ impl Hnsw {
         };
         let mut level = self.max_level;
         while level > top {
-            ep = self.greedy(v, ep, level, vecs);
+            ep = self.greedy(v, ep, level, vecs)?;
             level -= 1;
         }
         let efc = (self.params.ef_construction as usize).max(self.m);
-        let slots = self.levels.len();
+        let slots = self.slots_with(id);
         let mut eps = oom(crate::mem::vec_filled(1, ep))?;
         let mut l = top.min(self.max_level);
         loop {
-            vis.begin(slots)?;
+            vis.begin(slots, self.store.dense_visited())?;
             // The node itself must not become its own neighbour.
             vis.insert(id);
-            let w = self.search_layer(v, &eps, efc, l, vecs, vis, None)?;
+            let w = self.search_layer_live(v, &eps, efc, l, vecs, vis)?;
             let nbrs = self.select_neighbours(&w, self.m, vecs)?;
             let mut rows = oom(crate::mem::vec_with_capacity(nbrs.len()))?;
             for &n in &nbrs {
@@ -867,76 +1165,54 @@ impl Hnsw {
         Ok(plan)
     }
 
-    /// Applies `plan_links`' result (no allocation).
-    fn apply_links(&mut self, id: u32, plan: &LinkPlan) {
+    /// Applies `plan_links`' result (in memory: no allocation).
+    fn apply_links(&mut self, id: u32, plan: &LinkPlan) -> Result<(), HnswError> {
         for (l, nbrs, rows) in plan {
-            self.set_row(id, *l, nbrs);
+            self.store.set_row(id, *l, nbrs)?;
             for (n, row) in rows {
-                self.set_row(*n, *l, row);
+                self.store.set_row(*n, *l, row)?;
             }
         }
+        Ok(())
     }
 
-    /// Inserts `id`, whose vector is `vecs.get(id)`.
+    /// Inserts `id`, whose vector is `vecs.get(id)`, at its level
+    /// (`level_for`). Memory or reads failing before the graph changes
+    /// leave it as it was; a store write failing after leaves it
+    /// consistent but with `id` partly linked.
     pub fn insert<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
         if id >= self.capacity || id == NONE {
             return Err(HnswError::Full);
         }
-        if self.contains(id) {
+        if self.store.has_node(id) {
             return Err(HnswError::Exists);
         }
         let v = vecs.get(id).ok_or(HnswError::Missing)?;
         if !is_finite_vector(v) {
             return Err(HnswError::Corrupt("vector is not finite"));
         }
-        self.ensure_slot(id)?;
-        let rng = self.rng;
-        let level = self.random_level();
+        let level = self.level_for(id);
         // Everything that can fail first; then the graph changes.
         let plan = if self.entry == NONE {
-            Ok(Vec::new())
+            Vec::new()
         } else {
             let mut vis = self.take_visited();
             let plan = self.plan_links(id, v, level, vecs, &mut vis);
             *self.visited.get_mut() = vis;
-            plan
+            plan?
         };
-        let upper = match level {
-            0 => Ok(None),
-            _ => oom(crate::mem::vec_filled(level as usize * self.m, NONE)).and_then(|row| {
-                oom(crate::mem::map_reserve(&mut self.upper, 1)).map(|_| Some(row))
-            }),
-        };
-        let (plan, upper) = match (plan, upper) {
-            (Ok(p), Ok(u)) => (p, u),
-            (Err(e), _) | (_, Err(e)) => {
-                self.rng = rng;
-                return Err(e);
-            }
-        };
-        if let Some(row) = upper {
-            // Room was reserved: this does not allocate.
-            let _ = crate::mem::map_insert(&mut self.upper, id, row);
-        }
-        if let Some(slot) = self.levels.get_mut(id as usize) {
-            *slot = level as u8;
-        }
-        if let Some(t) = self.tops.get_mut(level as usize) {
-            *t += 1;
-        }
+        self.store.add_node(id, level)?;
+        self.len += 1;
         if self.entry == NONE {
             self.entry = id;
             self.max_level = level;
-            self.len += 1;
             return Ok(());
         }
-        self.apply_links(id, &plan);
         if level > self.max_level {
             self.entry = id;
             self.max_level = level;
         }
-        self.len += 1;
-        Ok(())
+        self.apply_links(id, &plan)
     }
 
     /// `p`'s row at `level` without `x`, refilled from `outs` (the removed
@@ -952,13 +1228,12 @@ impl Hnsw {
         added: &mut Vec<u32>,
     ) -> Result<Vec<u32>, HnswError> {
         let mmax = self.max_links(level);
-        let mut cur: Vec<u32> = oom(crate::mem::collect(
-            self.links(p, level).filter(|&n| n != x),
-        ))?;
+        let mut cur: Vec<u32> = self.links_vec(p, level)?;
+        cur.retain(|&n| n != x);
         if let Some(pv) = vecs.get(p) {
             let mut cands: Vec<Cand> = oom(crate::mem::vec_with_capacity(outs.len()))?;
             for &c in outs {
-                if c == p || c == x || cur.contains(&c) {
+                if c == p || c == x || cur.contains(&c) || !self.store.is_live(c) {
                     continue;
                 }
                 if let Some(cv) = vecs.get(c) {
@@ -1032,7 +1307,7 @@ impl Hnsw {
         // Per level: the in-neighbours' repaired rows.
         let mut plan: Vec<(u32, RowChanges)> = Vec::new();
         for level in 0..=top {
-            let outs: Vec<u32> = oom(crate::mem::collect(self.links(id, level)))?;
+            let outs: Vec<u32> = self.links_vec(id, level)?;
             let near = self.near(id, &outs, level, vis)?;
             let mut sorted = oom(crate::mem::vec_from_slice(&outs))?;
             sorted.sort_unstable();
@@ -1050,48 +1325,61 @@ impl Hnsw {
             let mut rows = Vec::new();
             for (i, &p) in near.iter().enumerate() {
                 crate::dev::resched_every(i, 64);
-                if self.row(p, level).contains(&id) {
+                let links_to = self.store.row(p, level)?.contains(&id);
+                // Only a live node's links count as reaching a node: a
+                // deleted one that still routes goes too, later.
+                let counts = !S::ROUTES_DEAD || self.store.is_live(p);
+                if links_to {
                     let row = self.repaired_row(p, id, level, &outs, vecs, &mut added)?;
-                    row.iter().for_each(|&t| mark(t));
+                    if counts {
+                        row.iter().for_each(|&t| mark(t));
+                    }
                     vpush(&mut rows, (p, row))?;
-                } else {
-                    self.links(p, level).for_each(&mut mark);
+                } else if counts {
+                    let row = self.store.row(p, level)?;
+                    live(&row)
+                        .filter(|&n| self.linked(n, level))
+                        .for_each(&mut mark);
                 }
             }
             vpush(&mut plan, (level, rows))?;
             for (&n, &r) in sorted.iter().zip(reached.iter()) {
-                if !r {
+                // With deleted nodes still routing (on disk), "reached by a
+                // node near it" is not enough: such a node may be reachable
+                // only through deleted ones. Each out-neighbour is checked
+                // by a search for it after the removal instead.
+                if !r || S::ROUTES_DEAD {
                     vpush(&mut lonely, (n, level))?;
                 }
             }
         }
         let entry = if self.entry == id {
-            Some(self.successor(id, top))
+            Some(self.successor(id, top)?)
         } else {
             None
         };
         for (level, rows) in &plan {
-            self.set_row(id, *level, &[]);
+            self.store.set_row(id, *level, &[])?;
             for (p, row) in rows {
-                self.set_row(*p, *level, row);
+                self.store.set_row(*p, *level, row)?;
             }
         }
-        if let Some(slot) = self.levels.get_mut(id as usize) {
-            *slot = ABSENT;
-        }
-        if let Some(t) = self.tops.get_mut(top as usize) {
-            *t = t.saturating_sub(1);
-        }
-        self.upper.remove(&id);
-        self.len -= 1;
+        self.store.remove_node(id, top)?;
+        self.len = self.len.saturating_sub(1);
         if let Some((e, l)) = entry {
             self.entry = e;
             self.max_level = if e == NONE { 0 } else { l };
         }
         if self.entry != NONE {
             for (n, level) in lonely {
-                if self.linked(n, level) && n != self.entry {
-                    let _ = self.relink(n, level, vecs, vis);
+                if self.linked(n, level) && self.store.is_live(n) && n != self.entry {
+                    if S::ROUTES_DEAD && self.reachable(n, level, vecs, vis)? {
+                        continue;
+                    }
+                    match self.relink(n, level, vecs, vis) {
+                        Err(NoMemory) | Ok(()) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
@@ -1106,7 +1394,7 @@ impl Hnsw {
         level: u32,
         vis: &mut Visited,
     ) -> Result<Vec<u32>, HnswError> {
-        vis.begin(self.levels.len())?;
+        vis.begin(self.slots_with(id), self.store.dense_visited())?;
         vis.insert(id);
         let mut near: Vec<u32> = oom(crate::mem::vec_with_capacity(
             outs.len().saturating_mul(self.max_links(level) + 1),
@@ -1117,39 +1405,67 @@ impl Hnsw {
             }
         }
         for &n in outs {
-            for t in self.links(n, level) {
+            let row = self.store.row(n, level)?;
+            for t in live(&row).filter(|&t| self.linked(t, level)) {
                 if vis.insert(t) {
                     vpush(&mut near, t)?;
                 }
             }
         }
+        vis.check()?;
         Ok(near)
     }
 
     /// The entry point once `id` (the entry, at level `top`) is gone, and
     /// its level: a node of the highest level still in use, looked for
     /// among `id`'s links first (the top levels are small and their nodes
-    /// linked to each other), by a scan only when none of them is.
-    fn successor(&self, id: u32, top: u32) -> (u32, u32) {
-        let want = (0..=top).rev().find(|&l| {
-            let n = self.tops.get(l as usize).copied().unwrap_or(0);
-            n > u32::from(l == top)
-        });
-        let Some(want) = want else {
-            return (NONE, 0);
-        };
-        let is_top = |n: u32| n != id && self.node_level(n) == Some(want);
-        for level in (0..=top).rev() {
-            if let Some(n) = self.links(id, level).find(|&n| is_top(n)) {
-                return (n, want);
+    /// linked to each other), in the store only when none of them is.
+    fn successor(&self, id: u32, top: u32) -> Result<(u32, u32), HnswError> {
+        for want in (0..=top).rev() {
+            if !self.store.may_hold_top(want, id) {
+                continue;
+            }
+            let is_top =
+                |n: u32| n != id && self.store.node_level(n) == Some(want) && self.store.is_live(n);
+            for level in (0..=top).rev() {
+                let row = self.store.row(id, level)?;
+                let found = live(&row)
+                    .filter(|&n| self.linked(n, level))
+                    .find(|&n| is_top(n));
+                if let Some(n) = found {
+                    return Ok((n, want));
+                }
+            }
+            if let Some(n) = self.store.find_top(want, id)? {
+                return Ok((n, want));
             }
         }
-        let found = if want > 0 {
-            self.upper.keys().copied().filter(|&n| is_top(n)).min()
-        } else {
-            self.ids().find(|&n| is_top(n))
+        Ok((NONE, 0))
+    }
+
+    /// Whether a search for `n`'s vector at `level` (breadth M) finds it.
+    fn reachable<V: Vectors>(
+        &self,
+        n: u32,
+        level: u32,
+        vecs: &V,
+        vis: &mut Visited,
+    ) -> Result<bool, HnswError> {
+        let (Some(v), Some(ev)) = (vecs.get(n), vecs.get(self.entry)) else {
+            return Ok(true);
         };
-        found.map_or((NONE, 0), |n| (n, want))
+        let mut ep = Cand {
+            d: dist(self.metric, v, ev),
+            id: self.entry,
+        };
+        let mut l = self.max_level;
+        while l > level {
+            ep = self.greedy(v, ep, l, vecs)?;
+            l -= 1;
+        }
+        vis.begin(self.slots_with(n), self.store.dense_visited())?;
+        let w = self.search_layer(v, &[ep], self.m.max(16), level, vecs, vis, None)?;
+        Ok(w.iter().any(|c| c.id == n))
     }
 
     /// Gives `n` in-links at `level` from its nearest nodes found by a
@@ -1170,18 +1486,71 @@ impl Hnsw {
         };
         let mut l = self.max_level;
         while l > level {
-            ep = self.greedy(v, ep, l, vecs);
+            ep = self.greedy(v, ep, l, vecs)?;
             l -= 1;
         }
-        vis.begin(self.levels.len())?;
+        vis.begin(self.slots_with(n), self.store.dense_visited())?;
         vis.insert(n);
         let efc = (self.params.ef_construction as usize).max(self.m);
-        let w = self.search_layer(v, &[ep], efc, level, vecs, vis, None)?;
+        let w = self.search_layer_live(v, &[ep], efc, level, vecs, vis)?;
         let sel = self.select_neighbours(&w, self.m, vecs)?;
         for p in sel {
             self.add_link(p, n, level, vecs)?;
         }
         Ok(())
+    }
+
+    /// `id` is going (its slot is freed; the unlink comes later): when it
+    /// is the entry point, move the entry to the highest node left, so
+    /// searches never start from it. Reads only.
+    pub fn retire_entry(&mut self, id: u32) -> Result<(), HnswError> {
+        if self.entry != id {
+            return Ok(());
+        }
+        let (e, l) = self.successor(id, self.level_for(id))?;
+        self.entry = e;
+        self.max_level = if e == NONE { 0 } else { l };
+        Ok(())
+    }
+
+    /// Removes node `id` from the graph whether or not the store still
+    /// counts it present (on disk, a deleted slot is no node any more but
+    /// its rows and the links to it stay until this runs). Running it
+    /// again after its rows were cleared is harmless: nothing is found to
+    /// repair.
+    #[inline(never)]
+    pub fn unlink<V: Vectors>(&mut self, id: u32, vecs: &V) -> Result<(), HnswError> {
+        let top = self.node_level(id).unwrap_or_else(|| self.level_for(id));
+        let mut vis = self.take_visited();
+        let r = self.remove_with(id, top, vecs, &mut vis);
+        *self.visited.get_mut() = vis;
+        r
+    }
+
+    /// Links `n` (already a node, e.g. one whose rows were lost) into the
+    /// graph again on every level of it, as an insert would, keeping what
+    /// its rows still hold.
+    pub fn relink_node<V: Vectors>(&mut self, n: u32, vecs: &V) -> Result<(), HnswError> {
+        let top = self.node_level(n).ok_or(HnswError::Missing)?;
+        if self.entry == NONE {
+            return Ok(());
+        }
+        let saved = (self.entry, self.max_level);
+        if self.entry == n {
+            // The entry point itself: searched for from the next highest.
+            let (e, l) = self.successor(n, top)?;
+            if e == NONE {
+                return Ok(());
+            }
+            self.entry = e;
+            self.max_level = l;
+        }
+        let v = vecs.get(n).ok_or(HnswError::Missing)?;
+        let mut vis = self.take_visited();
+        let plan = self.plan_links(n, v, top, vecs, &mut vis);
+        *self.visited.get_mut() = vis;
+        (self.entry, self.max_level) = saved;
+        self.apply_links(n, &plan?)
     }
 
     /// The `k` nearest ids to `q` that pass `filter`, nearest first, with
@@ -1223,19 +1592,25 @@ impl Hnsw {
         };
         let mut level = self.max_level;
         while level > 0 {
-            ep = self.greedy(q, ep, level, vecs);
+            ep = self.greedy(q, ep, level, vecs)?;
             level -= 1;
         }
         let ef = ef.max(k);
-        let slots = self.levels.len();
+        let slots = self.store.slots();
+        let mut live_filter = |n: u32| self.store.is_live(n) && filter(n);
+        let filter: &mut dyn FnMut(u32) -> bool = if S::ROUTES_DEAD {
+            &mut live_filter
+        } else {
+            filter
+        };
         let (res, cut) = match self.visited.try_lock() {
             Some(mut guard) => {
-                guard.begin(slots)?;
+                guard.begin(slots, self.store.dense_visited())?;
                 self.search_layer_bounded(q, &[ep], ef, 0, vecs, &mut guard, Some(filter), budget)?
             }
             None => {
                 let mut own = Visited::default();
-                own.begin(slots)?;
+                own.begin(slots, self.store.dense_visited())?;
                 self.search_layer_bounded(q, &[ep], ef, 0, vecs, &mut own, Some(filter), budget)?
             }
         };
@@ -1243,229 +1618,6 @@ impl Hnsw {
             res.into_iter().take(k).map(|c| (c.id, c.d)),
         ))?;
         Ok((hits, cut))
-    }
-
-    /// Bytes [`Hnsw::encode`] produces.
-    pub fn encoded_len(&self) -> usize {
-        let mut n = HEADER_LEN + 4;
-        for id in self.ids() {
-            let top = self.node_level(id).unwrap_or(0);
-            n += 8;
-            for level in 0..=top {
-                n += 4 + 4 * self.links(id, level).count();
-            }
-        }
-        n
-    }
-
-    /// Serialises the graph (not the vectors), little-endian:
-    ///
-    /// ```text
-    /// header (48 bytes): magic "VXHN", version 1, metric, m, ef_construction,
-    ///     seed u64, rng state u64, node count, entry (u32::MAX if none),
-    ///     top level
-    /// per node, ascending id: id, level, then per level 0..=level:
-    ///     link count, links
-    /// crc32c of all the above
-    /// ```
-    pub fn encode(&self) -> Result<Vec<u8>, HnswError> {
-        let mut out = oom(crate::mem::vec_with_capacity(self.encoded_len()))?;
-        // Within the capacity reserved above: never reallocates.
-        #[allow(clippy::disallowed_methods)]
-        let put = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
-        put(&mut out, MAGIC);
-        put(&mut out, VERSION);
-        put(&mut out, self.metric.as_u32());
-        put(&mut out, self.params.m);
-        put(&mut out, self.params.ef_construction);
-        put(&mut out, self.params.seed as u32);
-        put(&mut out, (self.params.seed >> 32) as u32);
-        put(&mut out, self.rng as u32);
-        put(&mut out, (self.rng >> 32) as u32);
-        put(&mut out, self.len as u32);
-        put(&mut out, self.entry);
-        put(&mut out, self.max_level);
-        for id in self.ids() {
-            let top = self.node_level(id).unwrap_or(0);
-            put(&mut out, id);
-            put(&mut out, top);
-            for level in 0..=top {
-                put(&mut out, self.links(id, level).count() as u32);
-                for n in self.links(id, level) {
-                    put(&mut out, n);
-                }
-            }
-        }
-        let crc = CRC32C.checksum(&out);
-        put(&mut out, crc);
-        Ok(out)
-    }
-
-    /// Rebuilds a graph from [`Hnsw::encode`]'s bytes for ids below
-    /// `capacity`, checking everything: checksum, header, ids ascending and
-    /// below the capacity, levels, link counts within the limits, links to
-    /// present nodes of a high enough level without self-links or duplicates,
-    /// and the entry point at the top level. Never panics.
-    pub fn decode(bytes: &[u8], capacity: u32) -> Result<Hnsw, HnswError> {
-        use HnswError::Corrupt;
-        let body_len = bytes
-            .len()
-            .checked_sub(4)
-            .ok_or(Corrupt("hnsw: truncated"))?;
-        let (body, tail) = bytes.split_at(body_len);
-        let stored = tail
-            .try_into()
-            .map(u32::from_le_bytes)
-            .map_err(|_| Corrupt("hnsw: truncated"))?;
-        if CRC32C.checksum(body) != stored {
-            return Err(Corrupt("hnsw: checksum mismatch"));
-        }
-        let mut rd = Reader { b: body, pos: 0 };
-        if rd.u32()? != MAGIC {
-            return Err(Corrupt("hnsw: bad magic"));
-        }
-        if rd.u32()? != VERSION {
-            return Err(Corrupt("hnsw: unsupported version"));
-        }
-        let metric = Metric::from_u32(rd.u32()?).ok_or(Corrupt("hnsw: bad metric"))?;
-        let m = rd.u32()?;
-        let efc = rd.u32()?;
-        let seed = rd.u64()?;
-        let rng = rd.u64()?;
-        let count = rd.u32()?;
-        let entry = rd.u32()?;
-        let max_level = rd.u32()?;
-        if !(MIN_M..=MAX_M).contains(&m) {
-            return Err(Corrupt("hnsw: bad m"));
-        }
-        if !(1..=MAX_EF_CONSTRUCTION).contains(&efc) {
-            return Err(Corrupt("hnsw: bad ef_construction"));
-        }
-        if count > capacity || max_level > MAX_LEVEL {
-            return Err(Corrupt("hnsw: bad header"));
-        }
-        // Each node takes at least 12 bytes: bounds allocations by the input.
-        if (count as usize).saturating_mul(12) > body.len() {
-            return Err(Corrupt("hnsw: node count exceeds data"));
-        }
-        let params = HnswParams {
-            m,
-            ef_construction: efc,
-            seed,
-        };
-        let mut g = Hnsw::new(params, metric, capacity);
-        g.rng = rng;
-        let mut last: Option<u32> = None;
-        let mut top_seen = 0u32;
-        let mut row_buf: Vec<u32> = oom(crate::mem::vec_with_capacity(g.m0))?;
-        for i in 0..count {
-            crate::dev::resched_every(i as usize, 256);
-            let id = rd.u32()?;
-            let top = rd.u32()?;
-            if id >= capacity || id == NONE {
-                return Err(Corrupt("hnsw: node id out of range"));
-            }
-            if last.is_some_and(|l| id <= l) {
-                return Err(Corrupt("hnsw: node ids not strictly ascending"));
-            }
-            last = Some(id);
-            if top > max_level {
-                return Err(Corrupt("hnsw: node level above the top level"));
-            }
-            top_seen = top_seen.max(top);
-            g.ensure_slot(id).map_err(|e| match e {
-                NoMemory => NoMemory,
-                _ => Corrupt("hnsw: node id out of range"),
-            })?;
-            if top > 0 {
-                let n = top as usize * g.m;
-                // Bounded by the input: each level needs at least 4 bytes.
-                if (top as usize).saturating_mul(4) > rd.remaining() {
-                    return Err(Corrupt("hnsw: truncated"));
-                }
-                let row = oom(crate::mem::vec_filled(n, NONE))?;
-                oom(crate::mem::map_insert(&mut g.upper, id, row))?;
-            }
-            if let Some(slot) = g.levels.get_mut(id as usize) {
-                *slot = top as u8;
-            }
-            if let Some(t) = g.tops.get_mut(top as usize) {
-                *t += 1;
-            }
-            for level in 0..=top {
-                let cnt = rd.u32()? as usize;
-                if cnt > g.max_links(level) {
-                    return Err(Corrupt("hnsw: too many links"));
-                }
-                row_buf.clear();
-                for _ in 0..cnt {
-                    let n = rd.u32()?;
-                    if n >= capacity || n == id || row_buf.contains(&n) {
-                        return Err(Corrupt("hnsw: bad link"));
-                    }
-                    vpush(&mut row_buf, n)?;
-                }
-                g.set_row(id, level, &row_buf);
-            }
-            g.len += 1;
-        }
-        if rd.remaining() != 0 {
-            return Err(Corrupt("hnsw: trailing bytes"));
-        }
-        // Every link must point at a node present on that level.
-        for id in g.ids() {
-            let top = g.node_level(id).unwrap_or(0);
-            for level in 0..=top {
-                for n in live(g.row(id, level)) {
-                    if !matches!(g.node_level(n), Some(l) if l >= level) {
-                        return Err(Corrupt("hnsw: link to a missing node"));
-                    }
-                }
-            }
-        }
-        if count == 0 {
-            if entry != NONE || max_level != 0 {
-                return Err(Corrupt("hnsw: entry point in an empty graph"));
-            }
-        } else {
-            if g.node_level(entry) != Some(max_level) || top_seen != max_level {
-                return Err(Corrupt("hnsw: bad entry point"));
-            }
-            g.entry = entry;
-            g.max_level = max_level;
-        }
-        Ok(g)
-    }
-}
-
-/// Bounds-checked little-endian reader.
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], HnswError> {
-        let end = self
-            .pos
-            .checked_add(N)
-            .ok_or(HnswError::Corrupt("hnsw: truncated"))?;
-        let s = self
-            .b
-            .get(self.pos..end)
-            .ok_or(HnswError::Corrupt("hnsw: truncated"))?;
-        self.pos = end;
-        s.try_into()
-            .map_err(|_| HnswError::Corrupt("hnsw: truncated"))
-    }
-    fn u32(&mut self) -> Result<u32, HnswError> {
-        self.take::<4>().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Result<u64, HnswError> {
-        self.take::<8>().map(u64::from_le_bytes)
-    }
-    fn remaining(&self) -> usize {
-        self.b.len().saturating_sub(self.pos)
     }
 }
 
@@ -1522,6 +1674,161 @@ mod tests {
     }
 
     #[test]
+    fn levels_are_stratified() {
+        for (seed, m) in [(1u64, 16u32), (0xdead_beef, 4), (7, 2), (99, 128)] {
+            let n: u32 = 1 << 16;
+            let levels: Vec<u32> = (0..n).map(|i| level_of(seed, m, i)).collect();
+            let mut span = 1u64;
+            for l in 1..=4u32 {
+                span *= u64::from(m);
+                if span > u64::from(n) {
+                    break;
+                }
+                // Exactly one slot of level >= l in every full group of
+                // M^l slots, and it is one of level >= l-1 (nested).
+                for g in levels.chunks(span as usize) {
+                    if g.len() as u64 == span {
+                        assert_eq!(g.iter().filter(|&&x| x >= l).count(), 1);
+                    }
+                }
+                let count = levels.iter().filter(|&&x| x >= l).count() as u64;
+                assert_eq!(count, u64::from(n) / span, "seed {seed} m {m} level {l}");
+            }
+            assert!(levels.iter().all(|&l| l <= MAX_LEVEL));
+            // The pick varies with the group (not always the same subgroup).
+            let tops: Vec<u32> = (0..n)
+                .filter(|&i| levels[i as usize] >= 1)
+                .map(|i| i % m)
+                .collect();
+            assert!(tops.iter().any(|&t| t != tops[0]));
+        }
+        // Another seed, another choice; the same seed, the same levels.
+        let a: Vec<u32> = (0..4096).map(|i| level_of(1, 16, i)).collect();
+        let b: Vec<u32> = (0..4096).map(|i| level_of(2, 16, i)).collect();
+        assert_ne!(a, b);
+        assert_eq!(a, (0..4096).map(|i| level_of(1, 16, i)).collect::<Vec<_>>());
+        // No overflow at the largest ids and smallest M.
+        assert!(level_of(3, 2, u32::MAX) <= MAX_LEVEL);
+    }
+
+    /// A store that hands out owned copies of rows (as the on-disk store
+    /// does) and keeps them in a map: the algorithm must build exactly the
+    /// graph it builds in memory.
+    #[derive(Default)]
+    struct CopyStore {
+        rows: hashbrown::HashMap<(u32, u32), Vec<u32>>,
+        levels: hashbrown::HashMap<u32, u32>,
+        m: usize,
+        cap: u32,
+    }
+
+    impl GraphStore for CopyStore {
+        type Row<'a> = Vec<u32>;
+        fn node_level(&self, id: u32) -> Option<u32> {
+            self.levels.get(&id).copied()
+        }
+        fn row(&self, id: u32, level: u32) -> Result<Vec<u32>, HnswError> {
+            Ok(self.rows.get(&(id, level)).cloned().unwrap_or_default())
+        }
+        fn set_row(&mut self, id: u32, level: u32, ids: &[u32]) -> Result<(), HnswError> {
+            if let Some(r) = self.rows.get_mut(&(id, level)) {
+                fill_row(r, ids);
+            }
+            Ok(())
+        }
+        fn add_node(&mut self, id: u32, level: u32) -> Result<(), HnswError> {
+            for l in 0..=level {
+                let w = if l == 0 { 2 * self.m } else { self.m };
+                self.rows.insert((id, l), vec![NONE; w]);
+            }
+            self.levels.insert(id, level);
+            Ok(())
+        }
+        fn remove_node(&mut self, id: u32, level: u32) -> Result<(), HnswError> {
+            for l in 0..=level {
+                self.rows.remove(&(id, l));
+            }
+            self.levels.remove(&id);
+            Ok(())
+        }
+        fn slots(&self) -> usize {
+            self.cap as usize
+        }
+        fn find_top(&self, level: u32, not: u32) -> Result<Option<u32>, HnswError> {
+            Ok(self
+                .levels
+                .iter()
+                .filter(|&(&n, &l)| n != not && l == level)
+                .map(|(&n, _)| n)
+                .min())
+        }
+    }
+
+    #[test]
+    fn both_stores_build_the_same_graph() {
+        let n = 600u32;
+        let data: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let x = (i.wrapping_mul(2_654_435_761) % 1000) as f32;
+                [x, (i % 37) as f32, (i % 11) as f32 * 3.0]
+            })
+            .collect();
+        let vecs = SliceVectors {
+            data: &data,
+            dim: 3,
+        };
+        let params = HnswParams {
+            m: 6,
+            ef_construction: 40,
+            seed: 42,
+        };
+        let mut a = Hnsw::new(params, Metric::L2, n);
+        let store = CopyStore {
+            m: 6,
+            cap: n,
+            ..CopyStore::default()
+        };
+        let mut b = Hnsw::with_store(params, Metric::L2, n, store, NONE, 0, 0);
+        let same = |a: &Hnsw, b: &Hnsw<CopyStore>| {
+            assert_eq!(a.len(), b.len());
+            assert_eq!(a.entry_point(), b.entry_point());
+            assert_eq!(a.levels(), b.levels());
+            for id in 0..n {
+                assert_eq!(a.node_level(id), b.node_level(id));
+                for l in 0..=a.node_level(id).unwrap_or(0) {
+                    let ra: Vec<u32> = a.neighbours(id, l).collect();
+                    let rb = b.links_vec(id, l).unwrap();
+                    if a.contains(id) {
+                        assert_eq!(ra, rb, "row of {id} at {l}");
+                    }
+                }
+            }
+        };
+        for id in 0..n {
+            a.insert(id, &vecs).unwrap();
+            b.insert(id, &vecs).unwrap();
+            assert_eq!(a.node_level(id), Some(a.level_for(id)));
+        }
+        same(&a, &b);
+        for id in (0..n).filter(|i| i % 3 == 0) {
+            a.remove(id, &vecs).unwrap();
+            b.remove(id, &vecs).unwrap();
+        }
+        same(&a, &b);
+        for id in (0..n).filter(|i| i % 3 == 0 && i % 2 == 0) {
+            a.insert(id, &vecs).unwrap();
+            b.insert(id, &vecs).unwrap();
+        }
+        same(&a, &b);
+        for id in 0..n {
+            let q = vecs.get(id).unwrap();
+            let ra = a.search(q, 5, 32, &vecs, &mut |_| true).unwrap();
+            let rb = b.search(q, 5, 32, &vecs, &mut |_| true).unwrap();
+            assert_eq!(ra, rb);
+        }
+    }
+
+    #[test]
     fn small_graph_finds_exact() {
         let data = grid(100);
         let vecs = SliceVectors {
@@ -1561,9 +1868,5 @@ mod tests {
             .search(&[0.0, 0.0], 3, 16, &vecs, &mut |_| true)
             .unwrap()
             .is_empty());
-        let bytes = g.encode().unwrap();
-        assert_eq!(bytes.len(), g.encoded_len());
-        let d = Hnsw::decode(&bytes, 100).unwrap();
-        assert!(d.is_empty());
     }
 }

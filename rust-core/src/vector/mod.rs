@@ -4,4 +4,5 @@
 pub mod cache;
 pub mod distance;
 pub mod hnsw;
+pub mod rows;
 pub mod store;

@@ -26,7 +26,6 @@ use vexfs_core::format::*;
 use vexfs_core::fsck::{self, Mode, Options, Report};
 use vexfs_core::journal::{self, JournalEntry, JournalRecord, JournalSuper, ENTRY_REVOKE};
 use vexfs_core::mkfs::{format, MkfsOptions, VectorOptions};
-use vexfs_core::vector::hnsw::Hnsw;
 use vexfs_core::{Errno, Fs};
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -258,7 +257,8 @@ pub enum Kind {
     /// A block of the log: descriptor, commit, or the copy of `home`.
     JournalLog,
     VecSlot,
-    VecIndex,
+    /// A block of graph rows.
+    VecRows,
     Dir,
     Extent,
 }
@@ -271,7 +271,7 @@ pub const KINDS: [Kind; 10] = [
     Kind::JournalSuper,
     Kind::JournalLog,
     Kind::VecSlot,
-    Kind::VecIndex,
+    Kind::VecRows,
     Kind::Dir,
     Kind::Extent,
 ];
@@ -315,11 +315,10 @@ fn catalogue(img: &Img) -> Vec<(u64, Kind)> {
     for i in 0..sb.vec_slot_blocks_inited.get() {
         t.push((vs + i, Kind::VecSlot));
     }
-    let head = vs + sb.vec_slot_blocks.get();
-    if magic_of(img.block(head)) == BLOCK_MAGIC_VINDEX {
-        let len = u64::from_le_bytes(img.block(head)[32..40].try_into().unwrap());
-        for i in 0..=len.div_ceil((BLOCK_SIZE - HEADER_SIZE) as u64) {
-            t.push((head + i, Kind::VecIndex));
+    let area = vs + sb.vec_slot_blocks.get();
+    for blk in area..vs + sb.vector_blocks.get() {
+        if magic_of(img.block(blk)) == BLOCK_MAGIC_VROWS {
+            t.push((blk, Kind::VecRows));
         }
     }
     for blk in sb.data_start.get()..sb.block_count.get() {
@@ -429,8 +428,9 @@ const SB_FIELDS: &[(usize, usize)] = fields!(Superblock;
     journal_start: 8, journal_blocks: 8, vector_start: 8, vector_blocks: 8, data_start: 8,
     mount_count: 4, vec_dim: 4, vec_metric: 4, hnsw_m: 4, hnsw_ef_construction: 4,
     hnsw_ef_search: 4, vec_slot_size: 4, vec_slots_per_block: 4, vec_pad: 4,
-    vec_capacity: 8, vec_count: 8, vec_slot_blocks: 8, vec_generation: 8,
-    vec_slot_blocks_inited: 8, orphan_head: 8,
+    vec_capacity: 8, vec_count: 8, vec_slot_blocks: 8, vec_tag_next: 8,
+    vec_slot_blocks_inited: 8, orphan_head: 8, vec_free_head: 8, vec_dead_head: 8,
+    vec_slot_high: 8, vec_entry: 4, vec_top_level: 4,
 );
 
 const INODE_FIELDS: &[(usize, usize)] = fields!(DiskInode;
@@ -457,7 +457,7 @@ pub fn mutate(img: &mut Img, blk: u64, kind: Kind, src: &mut dyn Src) {
     }
 }
 
-fn edit(buf: &mut [u8], blk: u64, kind: Kind, sb: &Superblock, src: &mut dyn Src) {
+fn edit(buf: &mut [u8], _blk: u64, kind: Kind, sb: &Superblock, src: &mut dyn Src) {
     // A fifth of the edits are blind: a bit flip, a byte, or a copied run.
     match src.below(10) {
         0 => {
@@ -562,24 +562,18 @@ fn edit(buf: &mut [u8], blk: u64, kind: Kind, sb: &Superblock, src: &mut dyn Src
                 }
             }
         }
-        Kind::VecIndex => {
-            // The head's fields, or a u32 of the graph encoding.
-            let head = sb.vector_start.get() + sb.vec_slot_blocks.get();
-            if blk == head {
-                let (off, w) = [(32, 8), (40, 8), (48, 8), (56, 4)][src.below(4) as usize];
-                set_field(src, buf, off, w, sb);
-            } else {
-                let off = HEADER_SIZE
-                    + 4 * src.below(((BLOCK_SIZE - HEADER_SIZE) / 4) as u64 / 8) as usize;
-                let old = get_uint(buf, off, 4);
-                let v = match src.below(4) {
-                    0 => old.wrapping_add(1),
-                    1 => old.wrapping_sub(1),
-                    2 => src.below(64),
-                    _ => interesting(src, old, sb),
-                };
-                put_uint(buf, off, 4, v);
-            }
+        Kind::VecRows => {
+            // A u32 of a row: its tag, count, or a link.
+            let off =
+                HEADER_SIZE + 4 * src.below(((BLOCK_SIZE - HEADER_SIZE) / 4) as u64 / 8) as usize;
+            let old = get_uint(buf, off, 4);
+            let v = match src.below(4) {
+                0 => old.wrapping_add(1),
+                1 => old.wrapping_sub(1),
+                2 => src.below(64),
+                _ => interesting(src, old, sb),
+            };
+            put_uint(buf, off, 4, v);
         }
         Kind::JournalSuper => {
             let off = HEADER_SIZE
@@ -620,18 +614,18 @@ fn edit(buf: &mut [u8], blk: u64, kind: Kind, sb: &Superblock, src: &mut dyn Src
                 // A copy: mutate it as what it is.
                 let m = magic_of(buf);
                 if m == BLOCK_MAGIC_DIR {
-                    edit(buf, blk, Kind::Dir, sb, src);
+                    edit(buf, _blk, Kind::Dir, sb, src);
                 } else if m == BLOCK_MAGIC_EXTENT {
-                    edit(buf, blk, Kind::Extent, sb, src);
+                    edit(buf, _blk, Kind::Extent, sb, src);
                 } else if get_uint(buf, 0, 8) == MAGIC {
-                    edit(buf, blk, Kind::Super, sb, src);
+                    edit(buf, _blk, Kind::Super, sb, src);
                 } else if m == BLOCK_MAGIC_VSLOT {
-                    edit(buf, blk, Kind::VecSlot, sb, src);
+                    edit(buf, _blk, Kind::VecSlot, sb, src);
                 } else if checksummed_magic(m) {
                     let at = HEADER_SIZE + src.below((BLOCK_SIZE - HEADER_SIZE) as u64) as usize;
                     buf[at] ^= 1 << src.below(8);
                 } else {
-                    edit(buf, blk, Kind::InodeTable, sb, src);
+                    edit(buf, _blk, Kind::InodeTable, sb, src);
                 }
             }
         },
@@ -653,7 +647,7 @@ fn checksummed_magic(m: u32) -> bool {
         BLOCK_MAGIC_DIR,
         BLOCK_MAGIC_EXTENT,
         BLOCK_MAGIC_VSLOT,
-        BLOCK_MAGIC_VINDEX,
+        BLOCK_MAGIC_VROWS,
         BLOCK_MAGIC_JSUPER,
         BLOCK_MAGIC_JDESC,
         BLOCK_MAGIC_JCOMMIT,
@@ -686,11 +680,6 @@ pub fn reseal(img: &mut Img, blk: u64, kind: Kind) {
             let first = (blk - sb.inode_table_start.get()) * INODES_PER_BLOCK + 1;
             seal_inodes(&mut buf[..], first);
         }
-        Kind::VecIndex => {
-            img.put(blk, &buf);
-            reseal_index(img);
-            return;
-        }
         Kind::JournalLog => {
             img.put(blk, &buf);
             reseal_journal(img);
@@ -699,43 +688,6 @@ pub fn reseal(img: &mut Img, blk: u64, kind: Kind) {
         _ => seal_block(&mut buf),
     }
     img.put(blk, &buf);
-}
-
-/// The stored graph: its own trailing crc32c, the head's checksum of the
-/// payload, and every block's crc.
-fn reseal_index(img: &mut Img) {
-    let sb = img.sb();
-    let head = sb.vector_start.get() + sb.vec_slot_blocks.get();
-    let end = sb.vector_start.get() + sb.vector_blocks.get();
-    let payload = BLOCK_SIZE - HEADER_SIZE;
-    let len = get_uint(img.block(head), 32, 8) as usize;
-    let nblk = len.div_ceil(payload) as u64;
-    if len < 4 || head + 1 + nblk > end {
-        let mut b = img.get(head);
-        seal_block(&mut b);
-        img.put(head, &b);
-        return;
-    }
-    let mut bytes = Vec::with_capacity(len);
-    for i in 0..nblk {
-        let b = img.block(head + 1 + i);
-        let take = (len - bytes.len()).min(payload);
-        bytes.extend_from_slice(&b[HEADER_SIZE..HEADER_SIZE + take]);
-    }
-    let crc = crc32c(&[&bytes[..len - 4]]);
-    bytes[len - 4..].copy_from_slice(&crc.to_le_bytes());
-    for i in 0..nblk {
-        let mut b = img.get(head + 1 + i);
-        let from = i as usize * payload;
-        let take = (len - from).min(payload);
-        b[HEADER_SIZE..HEADER_SIZE + take].copy_from_slice(&bytes[from..from + take]);
-        seal_block(&mut b);
-        img.put(head + 1 + i, &b);
-    }
-    let mut h = img.get(head);
-    put_uint(&mut h[..], 56, 4, u64::from(crc32c(&[&bytes])));
-    seal_block(&mut h);
-    img.put(head, &h);
 }
 
 /// Walk the log from the tail as replay does and make every transaction
@@ -828,24 +780,6 @@ fn decoders(img: &Img) {
         n += 1;
         Ok(())
     });
-    // The stored graph, as far as the head says.
-    let head = sb
-        .vector_start
-        .get()
-        .saturating_add(sb.vec_slot_blocks.get());
-    if head < img.blocks() && magic_of(img.block(head)) == BLOCK_MAGIC_VINDEX {
-        let len = (get_uint(img.block(head), 32, 8) as usize).min(64 * BLOCK_SIZE);
-        let payload = BLOCK_SIZE - HEADER_SIZE;
-        let mut bytes = Vec::new();
-        let mut b = head + 1;
-        while bytes.len() < len && b < img.blocks() {
-            let take = (len - bytes.len()).min(payload);
-            bytes.extend_from_slice(&img.block(b)[HEADER_SIZE..HEADER_SIZE + take]);
-            b += 1;
-        }
-        let cap = u32::try_from(sb.vec_capacity.get()).unwrap_or(u32::MAX);
-        let _ = Hnsw::decode(&bytes, cap);
-    }
 }
 
 /// Everything a user could do, every result ignored but for panics.

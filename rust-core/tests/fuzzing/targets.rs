@@ -7,14 +7,13 @@
 //! the raw bytes of that structure: a whole block, or for the superblock and
 //! an inode just the record. The bytes replace the structure in the image,
 //! the checksums are resealed, the decoder runs directly where it is public
-//! (superblock, journal recovery, HNSW graph), then the image is mounted,
+//! (superblock, journal recovery), then the image is mounted,
 //! operated on and checked (fsck -n must write nothing, then -y). The
 //! `mount_ops` input is a mutation description: the choices of
 //! [`run_case`] (base, block kind, blocks, field edits, what operations
 //! touch) drawn from its bytes, with the full invariants of the seeded run.
 
 use super::*;
-use vexfs_core::vector::hnsw::SliceVectors;
 
 /// A target's entry: Err is a broken invariant.
 pub type Entry = fn(&[u8]) -> Result<(), String>;
@@ -27,7 +26,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("dir_block", dir_block),
     ("journal", journal_records),
     ("vector_slot", vector_slot),
-    ("hnsw_graph", hnsw_graph),
+    ("graph_rows", graph_rows),
     ("mount_ops", mount_ops),
 ];
 
@@ -98,6 +97,7 @@ fn regions(base: &Base, target: &str) -> Vec<Region> {
         "dir_block" => whole(&[Kind::Dir]),
         "journal" => whole(&[Kind::JournalSuper, Kind::JournalLog]),
         "vector_slot" => whole(&[Kind::VecSlot]),
+        "graph_rows" => whole(&[Kind::VecRows]),
         _ => Vec::new(),
     }
 }
@@ -206,96 +206,8 @@ fn vector_slot(data: &[u8]) -> Result<(), String> {
     region_target("vector_slot", data)
 }
 
-/// The stored graph of a base image: its encoding without the trailing crc.
-fn stored_graph(img: &Img) -> Vec<u8> {
-    let sb = img.sb();
-    let head = sb.vector_start.get() + sb.vec_slot_blocks.get();
-    let len = get_uint(img.block(head), 32, 8) as usize;
-    let payload = BLOCK_SIZE - HEADER_SIZE;
-    let mut bytes = Vec::new();
-    let mut b = head + 1;
-    while bytes.len() < len {
-        let take = (len - bytes.len()).min(payload);
-        bytes.extend_from_slice(&img.block(b)[HEADER_SIZE..HEADER_SIZE + take]);
-        b += 1;
-    }
-    bytes.truncate(len.saturating_sub(4));
-    bytes
-}
-
-/// Input: one byte (bit 0: base image; bit 1: capacity below the image's),
-/// then the graph encoding; its crc is appended. Decoded directly, searched,
-/// changed and re-encoded (which must decode again); then, if it decoded,
-/// stored in the image in place of the graph there and mounted.
-fn hnsw_graph(data: &[u8]) -> Result<(), String> {
-    let sel = data.first().copied().unwrap_or(0);
-    let body = data.get(1..).unwrap_or(&[]);
-    let base = &bases()[(sel & 1) as usize];
-    let sb = base.img.sb();
-    let mut cap = u32::try_from(sb.vec_capacity.get()).unwrap_or(u32::MAX);
-    if sel & 2 != 0 {
-        cap = cap.min(20);
-    }
-    let mut bytes = body.to_vec();
-    bytes.extend_from_slice(&crc32c(&[body]).to_le_bytes());
-    let Ok(mut g) = Hnsw::decode(&bytes, cap) else {
-        return Ok(());
-    };
-    // Vectors for every id below the capacity, some of them odd.
-    let n = (cap as usize).min(4096);
-    let vecs: Vec<f32> = (0..n * DIM)
-        .map(|i| match i % 37 {
-            0 => 0.0,
-            5 => -1.5,
-            _ => (i % 11) as f32 - 4.0,
-        })
-        .collect();
-    let vs = SliceVectors {
-        data: &vecs,
-        dim: DIM,
-    };
-    let q = [0.5f32, -1.0, 2.0, 0.25];
-    let _ = g.search(&q, 5, 16, &vs, &mut |_| true);
-    let _ = g.search(&q, 3, 1, &vs, &mut |id| id % 2 == 0);
-    let ids: Vec<u32> = g.ids().take(64).collect();
-    for &id in &ids {
-        for level in 0..=g.node_level(id).unwrap_or(0) {
-            let _ = g.neighbours(id, level).count();
-        }
-    }
-    if let Some(&id) = ids.first() {
-        let _ = g.remove(id, &vs);
-    }
-    if let Some(free) = (0..n as u32).find(|&i| !g.contains(i)) {
-        let _ = g.insert(free, &vs);
-    }
-    let _ = g.search(&q, 5, 16, &vs, &mut |_| true);
-    let enc = g
-        .encode()
-        .map_err(|e| format!("a decoded graph does not encode: {:?}", e))?;
-    if let Err(e) = Hnsw::decode(&enc, cap) {
-        return Err(format!("an encoded graph does not decode: {:?}", e));
-    }
-    // The graph as the mount finds it (when it fits in the index area).
-    let head = sb.vector_start.get() + sb.vec_slot_blocks.get();
-    let end = sb.vector_start.get() + sb.vector_blocks.get();
-    let payload = BLOCK_SIZE - HEADER_SIZE;
-    let nblk = bytes.len().div_ceil(payload) as u64;
-    if sel & 2 != 0 || head + 1 + nblk > end {
-        return Ok(());
-    }
-    let mut img = base.img.clone();
-    for (i, chunk) in bytes.chunks(payload).enumerate() {
-        let blk = head + 1 + i as u64;
-        let mut b = img.get(blk);
-        b[HEADER_SIZE..HEADER_SIZE + chunk.len()].copy_from_slice(chunk);
-        img.put(blk, &b);
-    }
-    let mut h = img.get(head);
-    put_uint(&mut h[..], 32, 8, bytes.len() as u64);
-    img.put(head, &h);
-    reseal_index(&mut img);
-    drive(&img, &mut Bytes(&[]), |_| {})
+fn graph_rows(data: &[u8]) -> Result<(), String> {
+    region_target("graph_rows", data)
 }
 
 /// The mutation engine of the seeded run, its choices drawn from the input.
@@ -305,20 +217,11 @@ fn mount_ops(data: &[u8]) -> Result<(), String> {
 
 /// Seed inputs of target `name`, from the mkfs-built base images: every
 /// structure a decoder target can replace as it is (up to `per_base` of
-/// each base, spread evenly), the stored graphs, and for `mount_ops` the
+/// each base, spread evenly), and for `mount_ops` the
 /// choices the seeded run makes for its first cases.
 pub fn seeds(name: &str, per_base: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     match name {
-        "hnsw_graph" => {
-            for (b, base) in bases().iter().enumerate() {
-                for sel in [b as u8, b as u8 | 2] {
-                    let mut s = vec![sel];
-                    s.extend_from_slice(&stored_graph(&base.img));
-                    out.push(s);
-                }
-            }
-        }
         "mount_ops" => {
             for i in 0..(2 * per_base) as u64 {
                 let mut rng = Rng::new(0xf022_0000 + i);

@@ -1,4 +1,5 @@
-# Vectors, the index and query results survive umount/mount and
+# Vectors, the index (graph rows on disk) and query results survive
+# umount/mount (which reads no vector block) and
 # rmmod/insmod; a 1,000-vector batch import; queries from several processes
 # while another one inserts.
 # (vector helpers: vexfs_only, vfresh, vinfo_field, vcount, ino, unit are in lib.sh)
@@ -31,6 +32,9 @@ if vexfs_only && vfresh; then
 	vsnapshot /tmp/s1
 	eq "count" "$(vcount)" 242
 	remount
+	# the mount reads nothing of the vector area (slots or graph rows)
+	eq "no vector block read at mount" "$(vinfo_field cache_misses $MNT)" 0
+	eq "nothing cached at mount" "$(vinfo_field cache_bytes $MNT)" 0
 	vsnapshot /tmp/s2
 	diff /tmp/s1 /tmp/s2 >/tmp/sdiff || note "differs after remount: $(head -c 250 /tmp/sdiff)"
 	cd /
@@ -47,6 +51,7 @@ if vexfs_only && vfresh; then
 	vsnapshot /tmp/s4
 	eq "count" "$(vcount)" 342
 	remount
+	eq "no vector block read at the second mount" "$(vinfo_field cache_misses $MNT)" 0
 	vsnapshot /tmp/s5
 	diff /tmp/s4 /tmp/s5 >/tmp/sdiff || note "differs after the second remount: $(head -c 250 /tmp/sdiff)"
 	grep -q "^q42 sub" /tmp/s5 || note "snapshot incomplete: $(head -c 200 /tmp/s5)"
