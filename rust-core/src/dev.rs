@@ -100,31 +100,8 @@ impl<D: Device + ?Sized> Device for &mut D {
     fn commit_soon(&self) {
         (**self).commit_soon()
     }
-}
-
-/// A borrowed device is a device (fsck mounts the core on the device it
-/// checks).
-impl<T: Device + ?Sized> Device for &mut T {
-    fn block_count(&self) -> u64 {
-        (**self).block_count()
-    }
-    fn read_block(&mut self, blocknr: u64, buf: &mut [u8; BLOCK_SIZE]) -> Result<()> {
-        (**self).read_block(blocknr, buf)
-    }
-    fn write_block(&mut self, blocknr: u64, buf: &[u8; BLOCK_SIZE]) -> Result<()> {
-        (**self).write_block(blocknr, buf)
-    }
-    fn flush(&mut self) -> Result<()> {
-        (**self).flush()
-    }
-    fn now(&self) -> Timespec {
-        (**self).now()
-    }
-    fn log(&self, level: LogLevel, msg: core::fmt::Arguments<'_>) {
-        (**self).log(level, msg)
-    }
-    fn commit_soon(&self) {
-        (**self).commit_soon()
+    fn discard(&mut self, start: u64, count: u64) -> Result<()> {
+        (**self).discard(start, count)
     }
 }
 

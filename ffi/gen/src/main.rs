@@ -3,7 +3,7 @@
 //! and tools/src/uapi.rs (bindgen, from ffi/include/vexfs_uapi.h).
 //! With `--check`, writes nothing and fails when a checked-in copy is stale.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The checkout to generate into: `cargo run` names this package's
