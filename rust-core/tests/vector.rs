@@ -10,7 +10,7 @@
 mod common;
 use common::*;
 use vexfs_core::dev::MemDevice;
-use vexfs_core::format::{BLOCK_SIZE, FEATURE_RO_COMPAT_VEC_ROWS};
+use vexfs_core::format::BLOCK_SIZE;
 use vexfs_core::fsck::{check, Mode, Options};
 use vexfs_core::{Errno, Fs};
 
