@@ -757,10 +757,8 @@ impl Filesystem for VexFuse {
         mut reply: ReplyDirectory,
     ) {
         let r = self.with(|_, fs| {
-            if offset < 1 {
-                if reply.add(ino, 1, FileType::Directory, ".") {
-                    return Ok(());
-                }
+            if offset < 1 && reply.add(ino, 1, FileType::Directory, ".") {
+                return Ok(());
             }
             if offset < DIR_POS_BASE {
                 let parent = if ino == ROOT_INO {

@@ -3,13 +3,18 @@
 //! images, vectors through vexctl, and images shared with the core as the
 //! kernel module uses it. Each test prints why and skips when FUSE cannot
 //! be mounted here (no /dev/fuse, no privilege).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -61,7 +66,6 @@ fn is_mounted(mp: &Path) -> bool {
 
 /// One vexfs-fuse daemon on an image.
 struct Mount {
-    img: PathBuf,
     mp: PathBuf,
     child: Option<Child>,
 }
@@ -114,7 +118,6 @@ impl Mount {
         while t.elapsed() < Duration::from_secs(20) {
             if is_mounted(mp) {
                 return Ok(Mount {
-                    img: img.into(),
                     mp: mp.into(),
                     child: Some(child),
                 });
@@ -127,6 +130,7 @@ impl Mount {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
+        let _ = child.wait();
         Err((None, "timed out waiting for the mount".into()))
     }
 
