@@ -150,6 +150,17 @@ fn fall_back(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOTTY) | Some(libc::EINVAL))
 }
 
+/// `VEXCTL_FIXED=1`: use the fixed-size requests only (tests of the
+/// module's fixed requests; what a FUSE mount is served with).
+fn fixed_only() -> bool {
+    std::env::var_os("VEXCTL_FIXED").is_some_and(|v| v == "1")
+}
+
+/// The pointer request's error as if it were not understood (VEXCTL_FIXED).
+fn not_tried() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOTTY)
+}
+
 /// VEXFS_IOC_SET_FIXED: the vector inline.
 pub fn set_vector_fixed(f: &impl AsRawFd, v: &[f32]) -> io::Result<()> {
     let mut arg = vexfs_ioc_vector_fixed {
@@ -229,7 +240,12 @@ pub fn path_fixed(f: &impl AsRawFd, ino: u64) -> io::Result<Option<std::path::Pa
 
 /// [`set_vector`], or the fixed-size request where pointers do not pass (FUSE).
 pub fn set_vector_any(f: &impl AsRawFd, v: &[f32]) -> io::Result<()> {
-    match set_vector(f, v) {
+    let first = if fixed_only() {
+        Err(not_tried())
+    } else {
+        set_vector(f, v)
+    };
+    match first {
         Err(e) if fall_back(&e) => set_vector_fixed(f, v).map_err(|e2| pick(e, e2)),
         r => r,
     }
@@ -237,7 +253,12 @@ pub fn set_vector_any(f: &impl AsRawFd, v: &[f32]) -> io::Result<()> {
 
 /// [`get_vector`], or the fixed-size request (FUSE).
 pub fn get_vector_any(f: &impl AsRawFd) -> io::Result<Vec<f32>> {
-    match get_vector(f) {
+    let first = if fixed_only() {
+        Err(not_tried())
+    } else {
+        get_vector(f)
+    };
+    match first {
         Err(e) if fall_back(&e) => get_vector_fixed(f).map_err(|e2| pick(e, e2)),
         r => r,
     }
@@ -253,7 +274,12 @@ pub fn query_paths_any(
     ef: u32,
     exact: bool,
 ) -> io::Result<Vec<PathHit>> {
-    match query_paths(f, v, k, ef, exact) {
+    let first = if fixed_only() {
+        Err(not_tried())
+    } else {
+        query_paths(f, v, k, ef, exact)
+    };
+    match first {
         Err(e) if fall_back(&e) => {
             if k > VEXFS_FIXED_MAX_K {
                 // try anyway so a non-VexFS file keeps its ENOTTY
@@ -567,7 +593,15 @@ pub fn batch_set_any(
     dim: usize,
     vectors: &[f32],
 ) -> BatchOutcome {
-    let o = batch_set(on, fds, dim, vectors);
+    let o = if fixed_only() {
+        BatchOutcome {
+            result: Err(not_tried()),
+            done: 0,
+            errors: vec![BATCH_NOT_DONE; fds.len()],
+        }
+    } else {
+        batch_set(on, fds, dim, vectors)
+    };
     match &o.result {
         Err(e) if fall_back(e) && o.done == 0 => {}
         _ => return o,
