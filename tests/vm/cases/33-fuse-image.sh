@@ -22,7 +22,7 @@ elif load_fs && ok "fsck of the host's image" fsck.vexfs -n "$DEV_GIVEN" &&
 	done <"$MNT/MANIFEST"
 	[ "$n" -ge 3 ] || note "MANIFEST lists $n files"
 	eq "symlink" "$(readlink "$MNT/docs/link")" "one"
-	eq "search" "$(vexctl search --vector 1,2,3,4 -k 1 "$MNT" | awk '{print $3}')" "./docs/one"
+	eq "search" "$(vexctl search --vector 1,2,3,4 -k 1 "$MNT" | awk '{print $3}')" "$MNT/docs/one"
 	# the changes the host checks
 	ok "mkdir" mkdir "$MNT/vm"
 	echo "written by the module" >"$MNT/vm/new"
