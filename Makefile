@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-vm test-vm-crash test-vm-debug demo bench bench-vm bench-ann fuzz clean
+.PHONY: all deps gen check-gen tools kmod lint test test-unit test-ffi test-fuse test-vm test-vm-crash test-vm-debug demo bench bench-vm bench-ann fuzz clean
 
 all: tools kmod
 
@@ -25,6 +25,7 @@ tools:
 	cp target/release/mkfs-vexfs $(BUILD)/bin/mkfs.vexfs
 	cp target/release/fsck-vexfs $(BUILD)/bin/fsck.vexfs
 	cp target/release/vexctl $(BUILD)/bin/vexctl
+	cp target/release/vexfs-fuse $(BUILD)/bin/vexfs-fuse
 	$(CARGO) build --release -p vexfs-bench --bin vexfs-vmbench
 	cp target/release/vexfs-vmbench $(BUILD)/bin/vexfs-vmbench
 
@@ -43,6 +44,10 @@ test-unit:
 
 test-ffi: tools
 	bash tests/ffi/run.sh
+
+# Images shared by vexfs-fuse (host) and the module (VM), both ways.
+test-fuse: tools kmod
+	bash tests/fuse/interchange.sh
 
 test-vm: tools kmod
 	bash tests/vm/run.sh

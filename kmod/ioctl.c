@@ -328,12 +328,61 @@ done:
 	return ok;
 }
 
+/*
+ * The @k nearest hits to @vec (@dim floats) below @within that the caller
+ * may see, into @out (room for @k), nearest first; *@kept gets how many.
+ * The core knows no credentials: ask it for k (searching with the caller's
+ * ef), drop what the caller may not see, and ask again for more (a wider
+ * search) while fewer than k survive and the core had more to give.
+ */
+static int vexfs_query_visible(struct file *file, u64 within, const u32 *vec,
+			       u32 dim, u32 k, u32 ef, u32 flags, u64 count,
+			       struct vexfs_ioc_hit *out, u32 *kept)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_vec_hit *hits = NULL;
+	u32 n, limit, got, i, pos = 0;
+	int err;
+
+	limit = min_t(u64, VEXFS_QUERY_MAX_N, max_t(u64, count, 1));
+	n = k;
+	for (;;) {
+		kvfree(hits);
+		hits = kvmalloc_array(n, sizeof(*hits), GFP_KERNEL);
+		if (!hits)
+			return -ENOMEM;
+		got = 0;
+		err = vexfs_rust_vec_query(VEXFS_FS(sb), vec, dim, within, n,
+					   ef, flags, hits, &got);
+		if (err)
+			goto out;
+		if (WARN_ON_ONCE(got > n)) {
+			err = -EIO;
+			goto out;
+		}
+		*kept = 0;
+		for (i = 0; i < got && *kept < k; i++) {
+			if (!vexfs_hit_visible(file, within, hits[i].ino, NULL, &pos))
+				continue;
+			out[*kept].ino = hits[i].ino;
+			out[*kept].distance = hits[i].distance;
+			out[*kept].reserved = 0;
+			(*kept)++;
+		}
+		if (*kept >= k || got < n || n >= limit)
+			break;
+		n = min_t(u32, n * 4, VEXFS_QUERY_MAX_N);
+	}
+out:
+	kvfree(hits);
+	return err;
+}
+
 static long vexfs_ioc_query(struct file *file, void __user *uarg)
 {
 	struct vexfs_ioc_query __user *uq = uarg;
 	struct inode *inode = file_inode(file);
 	struct super_block *sb = inode->i_sb;
-	struct vexfs_vec_hit *hits = NULL;
 	struct vexfs_ioc_hit *out = NULL;
 	struct vexfs_path_buf *pb = NULL;
 	struct vexfs_ioc_query arg;
@@ -341,7 +390,7 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 	char __user *upaths;
 	u64 within;
 	u32 *vec = NULL;
-	u32 n, limit, got, kept, i, pos = 0, used = 0;
+	u32 kept = 0, i, pos = 0, used = 0;
 	int err;
 
 	BUILD_BUG_ON(sizeof(arg) != VEXFS_IOC_QUERY_SIZE_VER1);
@@ -378,43 +427,10 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 		goto out;
 	}
 
-	/*
-	 * The core knows no credentials: ask it for k (searching with the
-	 * caller's ef), drop what the caller may not see, and ask again for
-	 * more (a wider search) while fewer than k survive and the core had
-	 * more to give.
-	 */
-	limit = min_t(u64, VEXFS_QUERY_MAX_N, max_t(u64, info.count, 1));
-	n = arg.k;
-	for (;;) {
-		kvfree(hits);
-		hits = kvmalloc_array(n, sizeof(*hits), GFP_KERNEL);
-		if (!hits) {
-			err = -ENOMEM;
-			goto out;
-		}
-		got = 0;
-		err = vexfs_rust_vec_query(VEXFS_FS(sb), vec, arg.dim, within, n,
-					   arg.ef, arg.flags, hits, &got);
-		if (err)
-			goto out;
-		if (WARN_ON_ONCE(got > n)) {
-			err = -EIO;
-			goto out;
-		}
-		kept = 0;
-		for (i = 0; i < got && kept < arg.k; i++) {
-			if (!vexfs_hit_visible(file, within, hits[i].ino, NULL, &pos))
-				continue;
-			out[kept].ino = hits[i].ino;
-			out[kept].distance = hits[i].distance;
-			out[kept].reserved = 0;
-			kept++;
-		}
-		if (kept >= arg.k || got < n || n >= limit)
-			break;
-		n = min_t(u32, n * 4, VEXFS_QUERY_MAX_N);
-	}
+	err = vexfs_query_visible(file, within, vec, arg.dim, arg.k, arg.ef,
+				  arg.flags, info.count, out, &kept);
+	if (err)
+		goto out;
 
 	/*
 	 * Paths only for the hits returned: a pass that was asked again must
@@ -454,7 +470,6 @@ static long vexfs_ioc_query(struct file *file, void __user *uarg)
 		err = -EFAULT;
 out:
 	kvfree(pb);
-	kvfree(hits);
 	kvfree(out);
 	kvfree(vec);
 	return err;
@@ -619,6 +634,155 @@ static int vexfs_ioc_fitrim(struct file *file, void __user *uarg)
 	return 0;
 }
 
+/*
+ * The fixed-size requests (ffi/include/vexfs_uapi.h, *_FIXED): what FUSE
+ * can pass, taken here too so that one vexctl serves both mounts.  The
+ * argument is copied whole; its size field must be the struct's.
+ */
+static long vexfs_ioc_set_fixed(struct file *file, void __user *uarg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_ioc_vector_fixed *arg;
+	struct vexfs_vec_info info;
+	int err;
+
+	BUILD_BUG_ON(sizeof(*arg) != VEXFS_IOC_VECTOR_FIXED_SIZE);
+	err = vexfs_vec_may_write(file);
+	if (err)
+		return err;
+	arg = kvmalloc(sizeof(*arg), GFP_KERNEL);
+	if (!arg)
+		return -ENOMEM;
+	if (copy_from_user(arg, uarg, sizeof(*arg))) {
+		err = -EFAULT;
+		goto out;
+	}
+	if (arg->size != sizeof(*arg)) {
+		err = -EINVAL;
+		goto out;
+	}
+	err = vexfs_vec_space(sb, &info);
+	if (err)
+		goto out;
+	if (arg->dim != info.dim || arg->dim > VEXFS_MAX_DIM) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	err = vexfs_vec_change(file, arg->data, arg->dim);
+out:
+	kvfree(arg);
+	return err;
+}
+
+static long vexfs_ioc_get_fixed(struct file *file, void __user *uarg)
+{
+	struct inode *inode = file_inode(file);
+	struct vexfs_ioc_vector_fixed *arg;
+	u32 dim = 0;
+	int err;
+
+	if (S_ISDIR(inode->i_mode))
+		return -EISDIR;
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_READ))
+		return -EACCES;
+	arg = kvzalloc(sizeof(*arg), GFP_KERNEL);
+	if (!arg)
+		return -ENOMEM;
+	err = vexfs_rust_vec_get(VEXFS_FS(inode->i_sb), inode->i_ino, arg->data,
+				 VEXFS_MAX_DIM, &dim);
+	if (!err && WARN_ON_ONCE(dim > VEXFS_MAX_DIM))
+		err = -EIO;
+	if (!err) {
+		arg->size = sizeof(*arg);
+		arg->dim = dim;
+		if (copy_to_user(uarg, arg, sizeof(*arg)))
+			err = -EFAULT;
+	}
+	kvfree(arg);
+	return err;
+}
+
+static long vexfs_ioc_query_fixed(struct file *file, void __user *uarg)
+{
+	struct vexfs_ioc_query_fixed __user *uq = uarg;
+	struct inode *inode = file_inode(file);
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_ioc_query_fixed *arg;
+	struct vexfs_vec_info info;
+	u32 kept = 0;
+	u64 within;
+	int err;
+
+	BUILD_BUG_ON(sizeof(*arg) != VEXFS_IOC_QUERY_FIXED_SIZE);
+	arg = kvmalloc(sizeof(*arg), GFP_KERNEL);
+	if (!arg)
+		return -ENOMEM;
+	if (copy_from_user(arg, uarg, sizeof(*arg))) {
+		err = -EFAULT;
+		goto out;
+	}
+	err = -EINVAL;
+	if (arg->size != sizeof(*arg) || (arg->flags & ~VEXFS_QUERY_EXACT))
+		goto out;
+	err = -ERANGE;
+	if (arg->k == 0 || arg->k > VEXFS_FIXED_MAX_K || arg->ef > VEXFS_MAX_EF)
+		goto out;
+	err = vexfs_vec_space(sb, &info);
+	if (err)
+		goto out;
+	err = -EMSGSIZE;
+	if (arg->dim != info.dim || arg->dim > VEXFS_MAX_DIM)
+		goto out;
+	within = S_ISDIR(inode->i_mode) ? inode->i_ino : d_inode(sb->s_root)->i_ino;
+	err = vexfs_query_visible(file, within, arg->vector, arg->dim, arg->k,
+				  arg->ef, arg->flags, info.count, arg->hits,
+				  &kept);
+	if (err)
+		goto out;
+	if (copy_to_user(uq->hits, arg->hits, (size_t)kept * sizeof(*arg->hits)) ||
+	    put_user(kept, &uq->count))
+		err = -EFAULT;
+out:
+	kvfree(arg);
+	return err;
+}
+
+static long vexfs_ioc_path_fixed(struct file *file, void __user *uarg)
+{
+	struct vexfs_ioc_path_fixed __user *up = uarg;
+	struct inode *inode = file_inode(file);
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_path_buf *pb;
+	u32 usize, len, pos = 0;
+	u64 ino, within;
+	int err = 0;
+
+	BUILD_BUG_ON(sizeof(*up) != VEXFS_IOC_PATH_FIXED_SIZE);
+	BUILD_BUG_ON(VEXFS_FIXED_PATH_MAX != PATH_MAX);
+	if (get_user(usize, &up->size) || get_user(ino, &up->ino))
+		return -EFAULT;
+	if (usize != sizeof(*up))
+		return -EINVAL;
+	within = S_ISDIR(inode->i_mode) ? inode->i_ino : d_inode(sb->s_root)->i_ino;
+	pb = kvmalloc(sizeof(*pb), GFP_KERNEL);
+	if (!pb)
+		return -ENOMEM;
+	if (!vexfs_hit_visible(file, within, ino, pb, &pos)) {
+		err = -ENOENT;
+		goto out;
+	}
+	/* the path and its NUL ("" when there is none to give) */
+	len = PATH_MAX - 1 - pos;
+	if (copy_to_user(up->path, pb->path + pos, len + 1) ||
+	    put_user(len, &up->len))
+		err = -EFAULT;
+out:
+	kvfree(pb);
+	return err;
+}
+
 long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -638,6 +802,14 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vexfs_ioc_batch(file, uarg);
 	case VEXFS_IOC_BASE(VEXFS_IOC_INFO):
 		return vexfs_ioc_info(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_SET_FIXED):
+		return vexfs_ioc_set_fixed(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_GET_FIXED):
+		return vexfs_ioc_get_fixed(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_QUERY_FIXED):
+		return vexfs_ioc_query_fixed(file, uarg);
+	case VEXFS_IOC_BASE(VEXFS_IOC_PATH_FIXED):
+		return vexfs_ioc_path_fixed(file, uarg);
 	default:
 		return -ENOTTY;
 	}

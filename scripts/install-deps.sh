@@ -5,14 +5,15 @@
 #
 # Debian: qemu-system-x86 qemu-utils busybox-static linux-image-amd64
 #         linux-headers-amd64 cpio kmod e2fsprogs xfsprogs util-linux libclang-dev, plus gcc/make/libc6-dev
-#         (libc.a: tests/vm builds a static helper) and curl (rustup bootstrap)
+#         (libc.a: tests/vm builds a static helper), curl (rustup bootstrap) and
+#         fuse3 (fusermount3 for vexfs-fuse as non-root; its tests mount /dev/fuse)
 # rustup: target x86_64-unknown-none; components rust-src clippy rustfmt
 set -euo pipefail
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 PKGS=(qemu-system-x86 qemu-utils busybox-static linux-image-amd64 linux-headers-amd64
-	cpio kmod e2fsprogs xfsprogs util-linux libclang-dev gcc make libc6-dev gzip ca-certificates curl)
+	cpio kmod e2fsprogs xfsprogs util-linux libclang-dev gcc make libc6-dev gzip ca-certificates curl fuse3)
 LOG=$(mktemp /tmp/install-deps.XXXXXX.log)
 trap 'rm -f "$LOG"' EXIT
 die() { echo "install-deps: $*" >&2; [ -s "$LOG" ] && tail -n 30 "$LOG" >&2; exit 1; }

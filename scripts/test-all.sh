@@ -56,6 +56,10 @@ check fuzz-targets cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --
 check build-tools make -s tools
 suite ffi-contract bash tests/ffi/run.sh
 check build-kmod make -s kmod
+# vexfs-fuse and the module on one image, both ways (host, then the VM, then the host).
+suite fuse-interchange bash tests/fuse/interchange.sh
+# The VM case scripts that apply, on the host against vexfs-fuse (the rest SKIP with the reason).
+suite fuse-cases bash tests/fuse/run-cases.sh
 suite vm bash tests/vm/run.sh
 # Power cuts: qemu killed mid-workload, then replay, fsck -n and fsync'd files checked.
 suite vm-crash bash tests/vm/run.sh --crash

@@ -156,4 +156,62 @@ struct vexfs_ioc_info {
 #define VEXFS_IOC_BATCH_SET	_IOWR(VEXFS_IOC_MAGIC, 5, struct vexfs_ioc_batch)
 #define VEXFS_IOC_INFO		_IOWR(VEXFS_IOC_MAGIC, 6, struct vexfs_ioc_info)
 
+/*
+ * Fixed-size requests, for mounts that cannot follow user pointers: FUSE
+ * (vexfs-fuse) passes an ioctl's argument by the size and direction in its
+ * request number (_IOC_SIZE, at most 16383 bytes) and nothing it points to.
+ * These carry their data inline; the kernel module takes them too, so one
+ * vexctl works on both mounts (it falls back to them when the pointer
+ * request fails with ENOTTY or EINVAL).  `size` must be sizeof(struct)
+ * exactly (EINVAL otherwise): a new layout gets a new request number.
+ * Errors as above.  Limits: one vector of up to VEXFS_MAX_DIM floats,
+ * VEXFS_FIXED_MAX_K hits per query (no paths: VEXFS_IOC_PATH_FIXED gives
+ * one hit's path per call), paths up to VEXFS_FIXED_PATH_MAX - 1 bytes.
+ * INFO and DEL_VECTOR carry no pointer and work on both mounts as they are.
+ */
+#define VEXFS_FIXED_MAX_K	256
+#define VEXFS_FIXED_PATH_MAX	4096	/* PATH_MAX, NUL included */
+
+/* SET_FIXED (open for writing) and GET_FIXED (open for reading). */
+struct vexfs_ioc_vector_fixed {
+	__u32 size;		/* sizeof(struct vexfs_ioc_vector_fixed); GET: out */
+	__u32 dim;		/* SET: floats in data; GET: out, the dimension */
+	vexfs_float_t data[VEXFS_MAX_DIM];	/* the first dim are used */
+};
+
+/* QUERY_FIXED: as QUERY without paths, the vector and the hits inline. */
+struct vexfs_ioc_query_fixed {
+	__u32 size;		/* sizeof(struct vexfs_ioc_query_fixed) */
+	__u32 dim;		/* floats in vector */
+	__u32 k;		/* results wanted, 1..VEXFS_FIXED_MAX_K */
+	__u32 ef;		/* search breadth, 0 = the filesystem's default */
+	__u32 flags;		/* VEXFS_QUERY_EXACT */
+	__u32 count;		/* out: hits written, nearest first */
+	vexfs_float_t vector[VEXFS_MAX_DIM];
+	struct vexfs_ioc_hit hits[VEXFS_FIXED_MAX_K];	/* out */
+};
+
+/*
+ * PATH_FIXED: the path of a query hit, relative to the directory the
+ * descriptor is open on (the mount root when it is not a directory), built
+ * and permission-checked as QUERY builds its paths.  ENOENT when the caller
+ * may not see the inode or it is not below that directory; `len` 0 (path
+ * "") when it is visible but has no path to give (as QUERY's "").
+ */
+struct vexfs_ioc_path_fixed {
+	__u32 size;		/* sizeof(struct vexfs_ioc_path_fixed) */
+	__u32 len;		/* out: bytes in path, NUL not included */
+	__u64 ino;		/* the inode (a hit's ino) */
+	char path[VEXFS_FIXED_PATH_MAX];	/* out: NUL-terminated */
+};
+
+#define VEXFS_IOC_VECTOR_FIXED_SIZE	4056
+#define VEXFS_IOC_QUERY_FIXED_SIZE	8168
+#define VEXFS_IOC_PATH_FIXED_SIZE	4112
+
+#define VEXFS_IOC_SET_FIXED	_IOW(VEXFS_IOC_MAGIC, 7, struct vexfs_ioc_vector_fixed)
+#define VEXFS_IOC_GET_FIXED	_IOR(VEXFS_IOC_MAGIC, 8, struct vexfs_ioc_vector_fixed)
+#define VEXFS_IOC_QUERY_FIXED	_IOWR(VEXFS_IOC_MAGIC, 9, struct vexfs_ioc_query_fixed)
+#define VEXFS_IOC_PATH_FIXED	_IOWR(VEXFS_IOC_MAGIC, 10, struct vexfs_ioc_path_fixed)
+
 #endif /* VEXFS_UAPI_H */

@@ -19,7 +19,9 @@
 #      VEXFS_KO (default build/vexfs.ko), MKFS_VEXFS (default build/bin/mkfs.vexfs, from `make tools`),
 #      MKFS_VEXFS_ARGS (extra mkfs.vexfs arguments), CASE_TIMEOUT (per case, default 240 s),
 #      VM_MEM (default 1G), VM_SMP (default 2), VM_OUT (work dir, default build/vm;
-#      give parallel runs different ones)
+#      give parallel runs different ones),
+#      VM_IMAGE (an image prepared on the host, attached as serial vx-given and
+#      changed in place: tests/fuse/interchange.sh, case 33-fuse-image)
 # output: $VM_OUT/serial.log; last line "N passed, N failed"; exit 0 only if all passed.
 set -euo pipefail
 
@@ -69,6 +71,10 @@ debugfs -w -R "write $OUT/hello.txt hello.txt" "$OUT/ext4.img" >/dev/null 2>&1 |
 
 # PCI order gives vda=small vdb=main vdc=second vdd=ext4 vde=zero (guest also maps by serial)
 DRIVES="$(drive "$OUT/small.img" vx-small) $(drive "$OUT/main.img" vx-main) $(drive "$OUT/second.img" vx-second) $(drive "$OUT/ext4.img" vx-ext4) $(drive "$OUT/zero.img" vx-zero)"
+if [ -n "${VM_IMAGE:-}" ]; then
+	[ -f "$VM_IMAGE" ] || harness_fail "VM_IMAGE $VM_IMAGE is not a file"
+	DRIVES="$DRIVES $(drive "$VM_IMAGE" vx-given writeback)"
+fi
 
 # ---------- boot ----------
 LOG=$OUT/serial.log

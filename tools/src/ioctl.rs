@@ -8,8 +8,10 @@
 //! against the real macros compiled by the C compiler.
 
 use crate::uapi::{
-    vexfs_ioc_batch, vexfs_ioc_hit, vexfs_ioc_info, vexfs_ioc_query, vexfs_ioc_vector,
-    VEXFS_IOC_MAGIC, VEXFS_MAX_BATCH, VEXFS_MAX_DIM, VEXFS_MAX_EF, VEXFS_MAX_K,
+    vexfs_ioc_batch, vexfs_ioc_hit, vexfs_ioc_info, vexfs_ioc_path_fixed, vexfs_ioc_query,
+    vexfs_ioc_query_fixed, vexfs_ioc_vector, vexfs_ioc_vector_fixed, VEXFS_FIXED_MAX_K,
+    VEXFS_IOC_MAGIC, VEXFS_IOC_PATH_FIXED_SIZE, VEXFS_IOC_QUERY_FIXED_SIZE,
+    VEXFS_IOC_VECTOR_FIXED_SIZE, VEXFS_MAX_BATCH, VEXFS_MAX_DIM, VEXFS_MAX_EF, VEXFS_MAX_K,
     VEXFS_METRIC_COSINE, VEXFS_METRIC_IP, VEXFS_METRIC_L2, VEXFS_QUERY_EXACT,
 };
 use std::io;
@@ -108,6 +110,212 @@ pub const VEXFS_IOC_INFO: u32 = ioc(
     6,
     fits(size_of::<vexfs_ioc_info>()),
 );
+
+/// `_IOW(VEXFS_IOC_MAGIC, 7, struct vexfs_ioc_vector_fixed)`
+pub const VEXFS_IOC_SET_FIXED: u32 = ioc(
+    IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    7,
+    fits(size_of::<vexfs_ioc_vector_fixed>()),
+);
+/// `_IOR(VEXFS_IOC_MAGIC, 8, struct vexfs_ioc_vector_fixed)`
+pub const VEXFS_IOC_GET_FIXED: u32 = ioc(
+    IOC_READ,
+    VEXFS_IOC_MAGIC,
+    8,
+    fits(size_of::<vexfs_ioc_vector_fixed>()),
+);
+/// `_IOWR(VEXFS_IOC_MAGIC, 9, struct vexfs_ioc_query_fixed)`
+pub const VEXFS_IOC_QUERY_FIXED: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    9,
+    fits(size_of::<vexfs_ioc_query_fixed>()),
+);
+/// `_IOWR(VEXFS_IOC_MAGIC, 10, struct vexfs_ioc_path_fixed)`
+pub const VEXFS_IOC_PATH_FIXED: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    VEXFS_IOC_MAGIC,
+    10,
+    fits(size_of::<vexfs_ioc_path_fixed>()),
+);
+const _: () = assert!(size_of::<vexfs_ioc_vector_fixed>() == VEXFS_IOC_VECTOR_FIXED_SIZE as usize);
+const _: () = assert!(size_of::<vexfs_ioc_query_fixed>() == VEXFS_IOC_QUERY_FIXED_SIZE as usize);
+const _: () = assert!(size_of::<vexfs_ioc_path_fixed>() == VEXFS_IOC_PATH_FIXED_SIZE as usize);
+
+/// Whether a pointer request's error means "use the fixed-size one": FUSE
+/// mounts (vexfs-fuse) answer the pointer requests with ENOTTY; EINVAL is
+/// what a FUSE kernel without ioctl support for the node gives.
+fn fall_back(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOTTY) | Some(libc::EINVAL))
+}
+
+/// `VEXCTL_FIXED=1`: use the fixed-size requests only (tests of the
+/// module's fixed requests; what a FUSE mount is served with).
+fn fixed_only() -> bool {
+    std::env::var_os("VEXCTL_FIXED").is_some_and(|v| v == "1")
+}
+
+/// The pointer request's error as if it were not understood (VEXCTL_FIXED).
+fn not_tried() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOTTY)
+}
+
+/// VEXFS_IOC_SET_FIXED: the vector inline.
+pub fn set_vector_fixed(f: &impl AsRawFd, v: &[f32]) -> io::Result<()> {
+    let mut arg = vexfs_ioc_vector_fixed {
+        size: size_u32::<vexfs_ioc_vector_fixed>(),
+        dim: u32::try_from(v.len()).map_err(|_| too_long("vector", v.len()))?,
+        ..Default::default()
+    };
+    if v.len() > arg.data.len() {
+        return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+    }
+    for (d, x) in arg.data.iter_mut().zip(v) {
+        *d = *x;
+    }
+    // SAFETY: arg is a vexfs_ioc_vector_fixed (no pointers inside).
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_SET_FIXED, &mut arg) }
+}
+
+/// VEXFS_IOC_GET_FIXED: the vector inline.
+pub fn get_vector_fixed(f: &impl AsRawFd) -> io::Result<Vec<f32>> {
+    let mut arg = vexfs_ioc_vector_fixed::default();
+    // SAFETY: arg is a vexfs_ioc_vector_fixed (no pointers inside).
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_GET_FIXED, &mut arg)? };
+    let n = (arg.dim as usize).min(arg.data.len());
+    Ok(arg.data.get(..n).unwrap_or(&[]).to_vec())
+}
+
+/// VEXFS_IOC_QUERY_FIXED: up to VEXFS_FIXED_MAX_K hits, no paths.
+pub fn query_fixed(
+    f: &impl AsRawFd,
+    v: &[f32],
+    k: u32,
+    ef: u32,
+    exact: bool,
+) -> io::Result<Vec<vexfs_ioc_hit>> {
+    let mut arg = vexfs_ioc_query_fixed {
+        size: size_u32::<vexfs_ioc_query_fixed>(),
+        dim: u32::try_from(v.len()).map_err(|_| too_long("vector", v.len()))?,
+        k,
+        ef,
+        flags: if exact { VEXFS_QUERY_EXACT } else { 0 },
+        ..Default::default()
+    };
+    if v.len() > arg.vector.len() {
+        return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+    }
+    for (d, x) in arg.vector.iter_mut().zip(v) {
+        *d = *x;
+    }
+    // SAFETY: arg is a vexfs_ioc_query_fixed (no pointers inside).
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_QUERY_FIXED, &mut arg)? };
+    let n = (arg.count as usize).min(arg.hits.len());
+    Ok(arg.hits.get(..n).unwrap_or(&[]).to_vec())
+}
+
+/// VEXFS_IOC_PATH_FIXED: the path of hit `ino` relative to the directory
+/// `f` is open on; Ok(None) when it has none to give, ENOENT when the
+/// caller may not see it (any more).
+pub fn path_fixed(f: &impl AsRawFd, ino: u64) -> io::Result<Option<std::path::PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut arg = vexfs_ioc_path_fixed {
+        size: size_u32::<vexfs_ioc_path_fixed>(),
+        ino,
+        ..Default::default()
+    };
+    // SAFETY: arg is a vexfs_ioc_path_fixed (no pointers inside).
+    unsafe { raw_ioctl(f.as_raw_fd(), VEXFS_IOC_PATH_FIXED, &mut arg)? };
+    let n = (arg.len as usize).min(arg.path.len());
+    let bytes: Vec<u8> = arg
+        .path
+        .get(..n)
+        .unwrap_or(&[])
+        .iter()
+        .map(|&c| c as u8)
+        .collect();
+    Ok((!bytes.is_empty()).then(|| std::ffi::OsStr::from_bytes(&bytes).into()))
+}
+
+/// [`set_vector`], or the fixed-size request where pointers do not pass (FUSE).
+pub fn set_vector_any(f: &impl AsRawFd, v: &[f32]) -> io::Result<()> {
+    let first = if fixed_only() {
+        Err(not_tried())
+    } else {
+        set_vector(f, v)
+    };
+    match first {
+        Err(e) if fall_back(&e) => set_vector_fixed(f, v).map_err(|e2| pick(e, e2)),
+        r => r,
+    }
+}
+
+/// [`get_vector`], or the fixed-size request (FUSE).
+pub fn get_vector_any(f: &impl AsRawFd) -> io::Result<Vec<f32>> {
+    let first = if fixed_only() {
+        Err(not_tried())
+    } else {
+        get_vector(f)
+    };
+    match first {
+        Err(e) if fall_back(&e) => get_vector_fixed(f).map_err(|e2| pick(e, e2)),
+        r => r,
+    }
+}
+
+/// [`query_paths`], or QUERY_FIXED and one PATH_FIXED per hit (FUSE; k at
+/// most VEXFS_FIXED_MAX_K there, ERANGE beyond). A hit whose path request
+/// fails with ENOENT (hidden or gone since the query) is dropped.
+pub fn query_paths_any(
+    f: &impl AsRawFd,
+    v: &[f32],
+    k: u32,
+    ef: u32,
+    exact: bool,
+) -> io::Result<Vec<PathHit>> {
+    let first = if fixed_only() {
+        Err(not_tried())
+    } else {
+        query_paths(f, v, k, ef, exact)
+    };
+    match first {
+        Err(e) if fall_back(&e) => {
+            if k > VEXFS_FIXED_MAX_K {
+                // try anyway so a non-VexFS file keeps its ENOTTY
+                if let Err(e2) = query_fixed(f, v, 1, ef, exact) {
+                    return Err(pick(e, e2));
+                }
+                return Err(io::Error::from_raw_os_error(libc::ERANGE));
+            }
+            let hits = query_fixed(f, v, k, ef, exact).map_err(|e2| pick(e, e2))?;
+            let mut out = Vec::with_capacity(hits.len());
+            for h in hits {
+                match path_fixed(f, h.ino) {
+                    Ok(path) => out.push(PathHit {
+                        ino: h.ino,
+                        distance: h.distance,
+                        path,
+                    }),
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        }
+        r => r,
+    }
+}
+
+/// The error to report when both requests failed: the fixed request's,
+/// unless it was not understood either (then the first one's).
+fn pick(first: io::Error, fixed: io::Error) -> io::Error {
+    if fall_back(&fixed) && first.raw_os_error() == Some(libc::ENOTTY) {
+        first
+    } else {
+        fixed
+    }
+}
 
 /// Name of a `VEXFS_METRIC_*` value, as mkfs.vexfs --metric spells it.
 pub fn metric_name(metric: u32) -> Option<&'static str> {
@@ -372,6 +580,52 @@ pub fn batch_set(on: &impl AsRawFd, fds: &[RawFd], dim: usize, vectors: &[f32]) 
     BatchOutcome {
         result,
         done: arg.done,
+        errors,
+    }
+}
+
+/// [`batch_set`], or one VEXFS_IOC_SET_FIXED per file where the batch's
+/// pointers do not pass (FUSE). When no file takes the fixed request
+/// either, the batch's own outcome is returned.
+pub fn batch_set_any(
+    on: &impl AsRawFd,
+    fds: &[RawFd],
+    dim: usize,
+    vectors: &[f32],
+) -> BatchOutcome {
+    let o = if fixed_only() {
+        BatchOutcome {
+            result: Err(not_tried()),
+            done: 0,
+            errors: vec![BATCH_NOT_DONE; fds.len()],
+        }
+    } else {
+        batch_set(on, fds, dim, vectors)
+    };
+    match &o.result {
+        Err(e) if fall_back(e) && o.done == 0 => {}
+        _ => return o,
+    }
+    if dim == 0 || dim.checked_mul(fds.len()) != Some(vectors.len()) {
+        return o;
+    }
+    let mut errors = vec![BATCH_NOT_DONE; fds.len()];
+    let mut done = 0u32;
+    for ((fd, v), slot) in fds.iter().zip(vectors.chunks(dim)).zip(errors.iter_mut()) {
+        *slot = match set_vector_fixed(fd, v) {
+            Ok(()) => {
+                done += 1;
+                0
+            }
+            Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
+        };
+    }
+    if done == 0 && errors.iter().all(|&e| e == -libc::ENOTTY) {
+        return o;
+    }
+    BatchOutcome {
+        result: Ok(()),
+        done,
         errors,
     }
 }

@@ -1,6 +1,8 @@
 //! Shared helpers of the VexFS userspace tools: opening devices and images,
 //! sizing them, and recognising what is already on them.
 
+pub mod fuse;
+pub mod fuse_ioctl;
 pub mod ioctl;
 pub mod uapi;
 pub mod vecfile;

@@ -16,6 +16,11 @@ pub const VEXFS_IOC_QUERY_SIZE_VER1: u32 = 56;
 pub const VEXFS_QUERY_EXACT: u32 = 1;
 pub const VEXFS_IOC_INFO_SIZE_VER0: u32 = 56;
 pub const VEXFS_IOC_INFO_SIZE_VER1: u32 = 88;
+pub const VEXFS_FIXED_MAX_K: u32 = 256;
+pub const VEXFS_FIXED_PATH_MAX: u32 = 4096;
+pub const VEXFS_IOC_VECTOR_FIXED_SIZE: u32 = 4056;
+pub const VEXFS_IOC_QUERY_FIXED_SIZE: u32 = 8168;
+pub const VEXFS_IOC_PATH_FIXED_SIZE: u32 = 4112;
 pub type __u32 = core::ffi::c_uint;
 pub type __u64 = core::ffi::c_ulonglong;
 pub type vexfs_float_t = f32;
@@ -79,4 +84,58 @@ pub struct vexfs_ioc_info {
     pub cache_budget: __u64,
     pub cache_hits: __u64,
     pub cache_misses: __u64,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vexfs_ioc_vector_fixed {
+    pub size: __u32,
+    pub dim: __u32,
+    pub data: [vexfs_float_t; 1012usize],
+}
+impl Default for vexfs_ioc_vector_fixed {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vexfs_ioc_query_fixed {
+    pub size: __u32,
+    pub dim: __u32,
+    pub k: __u32,
+    pub ef: __u32,
+    pub flags: __u32,
+    pub count: __u32,
+    pub vector: [vexfs_float_t; 1012usize],
+    pub hits: [vexfs_ioc_hit; 256usize],
+}
+impl Default for vexfs_ioc_query_fixed {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vexfs_ioc_path_fixed {
+    pub size: __u32,
+    pub len: __u32,
+    pub ino: __u64,
+    pub path: [core::ffi::c_char; 4096usize],
+}
+impl Default for vexfs_ioc_path_fixed {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
 }

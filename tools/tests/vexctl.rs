@@ -40,6 +40,13 @@ int main(void) {
     P(offsetof(struct vexfs_ioc_batch, errors)); P(offsetof(struct vexfs_ioc_batch, done));
     P(offsetof(struct vexfs_ioc_info, count)); P(offsetof(struct vexfs_ioc_info, index_bytes));
     P(offsetof(struct vexfs_ioc_info, levels));
+    P(VEXFS_IOC_SET_FIXED); P(VEXFS_IOC_GET_FIXED); P(VEXFS_IOC_QUERY_FIXED);
+    P(VEXFS_IOC_PATH_FIXED);
+    P(sizeof(struct vexfs_ioc_vector_fixed)); P(sizeof(struct vexfs_ioc_query_fixed));
+    P(sizeof(struct vexfs_ioc_path_fixed));
+    P(offsetof(struct vexfs_ioc_query_fixed, vector));
+    P(offsetof(struct vexfs_ioc_query_fixed, hits));
+    P(offsetof(struct vexfs_ioc_path_fixed, path));
     return 0;
 }
 "#,
@@ -72,6 +79,34 @@ int main(void) {
         ("VEXFS_IOC_QUERY", ioctl::VEXFS_IOC_QUERY.into()),
         ("VEXFS_IOC_BATCH_SET", ioctl::VEXFS_IOC_BATCH_SET.into()),
         ("VEXFS_IOC_INFO", ioctl::VEXFS_IOC_INFO.into()),
+        ("VEXFS_IOC_SET_FIXED", ioctl::VEXFS_IOC_SET_FIXED.into()),
+        ("VEXFS_IOC_GET_FIXED", ioctl::VEXFS_IOC_GET_FIXED.into()),
+        ("VEXFS_IOC_QUERY_FIXED", ioctl::VEXFS_IOC_QUERY_FIXED.into()),
+        ("VEXFS_IOC_PATH_FIXED", ioctl::VEXFS_IOC_PATH_FIXED.into()),
+        (
+            "sizeof(struct vexfs_ioc_vector_fixed)",
+            size_of::<vexfs_tools::uapi::vexfs_ioc_vector_fixed>() as u64,
+        ),
+        (
+            "sizeof(struct vexfs_ioc_query_fixed)",
+            size_of::<vexfs_tools::uapi::vexfs_ioc_query_fixed>() as u64,
+        ),
+        (
+            "sizeof(struct vexfs_ioc_path_fixed)",
+            size_of::<vexfs_tools::uapi::vexfs_ioc_path_fixed>() as u64,
+        ),
+        (
+            "offsetof(struct vexfs_ioc_query_fixed, vector)",
+            offset_of!(vexfs_tools::uapi::vexfs_ioc_query_fixed, vector) as u64,
+        ),
+        (
+            "offsetof(struct vexfs_ioc_query_fixed, hits)",
+            offset_of!(vexfs_tools::uapi::vexfs_ioc_query_fixed, hits) as u64,
+        ),
+        (
+            "offsetof(struct vexfs_ioc_path_fixed, path)",
+            offset_of!(vexfs_tools::uapi::vexfs_ioc_path_fixed, path) as u64,
+        ),
         (
             "sizeof(struct vexfs_ioc_vector)",
             size_of::<vexfs_ioc_vector>() as u64,

@@ -26,6 +26,7 @@ DEV_SECOND=$(disk_by_serial vx-second)  # 256 MiB, /dev/vdc
 DEV_EXT4=$(disk_by_serial vx-ext4)      # small ext4 image made on the host, /dev/vdd
 DEV_SMALL=$(disk_by_serial vx-small)    # 32 MiB, for ENOSPC, /dev/vda
 DEV_ZERO=$(disk_by_serial vx-zero)      # 8 MiB of zeroes, /dev/vde
+DEV_GIVEN=$(disk_by_serial vx-given || true)  # VM_IMAGE from the host, if any
 
 # ---------- result bookkeeping ----------
 _T=

@@ -679,6 +679,7 @@ static int vec_main(int argc, char **argv)
 #define FZ_SLOT (16 * 4096)	/* RW bytes of a slot, a PROT_NONE page after */
 #define FZ_NERR 160		/* errno buckets; the last is "other" */
 #define FZ_NCLASS 6
+#define FZ_NBASE 11		/* 0 (none) and VEXFS_IOC_* numbers 1..10 */
 
 static const char *const fz_class_name[FZ_NCLASS] = {
 	"vexfs", "vexfs-size", "vexfs-dir", "vexfs-type", "foreign", "random"
@@ -691,7 +692,7 @@ struct fz_shared {
 	unsigned long long refused;	/* calls with a documented error condition (all refused) */
 	unsigned long long checked;	/* vector command successes whose outputs were checked */
 	unsigned long long calls;
-	unsigned long long ns[7], maxns[7], nb[7];	/* time per VEXFS_IOC_* (0: others) */
+	unsigned long long ns[FZ_NBASE], maxns[FZ_NBASE], nb[FZ_NBASE];	/* time per VEXFS_IOC_* (0: others) */
 };
 
 static struct fz_shared *fzs;
@@ -850,7 +851,7 @@ struct fz_fd { int fd; int dir; int rd, wr, path; };
 /* What the checks know about one call. */
 struct fz_call {
 	unsigned long cmd;
-	int base;		/* 1..6: the VEXFS_IOC_* it matches (size bits ignored), 0 none */
+	int base;		/* 1..10: the VEXFS_IOC_* it matches (size bits ignored), 0 none */
 	int vxtype;		/* in the 0xF5 type */
 	struct fz_reg arg;	/* the struct (or any argument) */
 	unsigned usize;		/* size field as placed (when arg.r >= 4) */
@@ -872,24 +873,40 @@ static void fz_must_fail(struct fz_call *c, int cond, const char *why)
 	if (cond && !c->impossible) { c->impossible = 1; c->why = why; }
 }
 
-static const unsigned long fz_real[7] = {
+/* 7..10: the fixed-size requests (data inline, size field == sizeof exactly);
+ * they are only reached through random 0xF5 numbers and checked with random
+ * arguments (fz_build makes structs for 1..6). */
+static const unsigned long fz_real[FZ_NBASE] = {
 	0, VEXFS_IOC_SET_VECTOR, VEXFS_IOC_GET_VECTOR, VEXFS_IOC_DEL_VECTOR,
 	VEXFS_IOC_QUERY, VEXFS_IOC_BATCH_SET, VEXFS_IOC_INFO,
+	VEXFS_IOC_SET_FIXED, VEXFS_IOC_GET_FIXED, VEXFS_IOC_QUERY_FIXED, VEXFS_IOC_PATH_FIXED,
 };
-static const unsigned fz_ksize[7] = {
+static const unsigned fz_ksize[FZ_NBASE] = {
 	0, sizeof(struct vexfs_ioc_vector), sizeof(struct vexfs_ioc_vector), 0,
 	sizeof(struct vexfs_ioc_query), sizeof(struct vexfs_ioc_batch), sizeof(struct vexfs_ioc_info),
+	sizeof(struct vexfs_ioc_vector_fixed), sizeof(struct vexfs_ioc_vector_fixed),
+	sizeof(struct vexfs_ioc_query_fixed), sizeof(struct vexfs_ioc_path_fixed),
 };
 /* smallest size field taken: older, smaller structs are zero-extended */
-static const unsigned fz_kmin[7] = {
+static const unsigned fz_kmin[FZ_NBASE] = {
 	0, sizeof(struct vexfs_ioc_vector), sizeof(struct vexfs_ioc_vector), 0,
 	VEXFS_IOC_QUERY_SIZE_VER0, sizeof(struct vexfs_ioc_batch), VEXFS_IOC_INFO_SIZE_VER0,
+	sizeof(struct vexfs_ioc_vector_fixed), 0,
+	sizeof(struct vexfs_ioc_query_fixed), sizeof(struct vexfs_ioc_path_fixed),
+};
+/* bytes of the struct a successful call writes at least (7: none; 8: all;
+ * 9: up to count; 10: len and the path's NUL) */
+static const unsigned fz_fixed_out[FZ_NBASE] = {
+	0, 0, 0, 0, 0, 0, 0,
+	0, sizeof(struct vexfs_ioc_vector_fixed),
+	offsetof(struct vexfs_ioc_query_fixed, count) + 4,
+	offsetof(struct vexfs_ioc_path_fixed, path) + 1,
 };
 #define FZ_NOSIZE(c) ((c) & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
 static int fz_base_of(unsigned long cmd)
 {
-	for (int i = 1; i <= 6; i++)
+	for (int i = 1; i < FZ_NBASE; i++)
 		if (FZ_NOSIZE(cmd) == FZ_NOSIZE(fz_real[i]))
 			return i;
 	return 0;
@@ -1223,7 +1240,7 @@ static void fz_batch(const char *dir, unsigned long long b, unsigned long ncalls
 		}
 		c.vxtype = _IOC_TYPE(c.cmd) == VEXFS_IOC_MAGIC;
 		c.base = c.vxtype ? fz_base_of(c.cmd) : 0;
-		if (c.base && c.base != 3 && fz_pct(80)) {
+		if (c.base && c.base != 3 && c.base <= 6 && fz_pct(80)) {
 			fz_build(&c, t, valid, nok);
 		} else {
 			/* anything: bad pointers, random bytes, a random integer */
@@ -1232,7 +1249,16 @@ static void fz_batch(const char *dir, unsigned long long b, unsigned long ncalls
 			if (fz_pct(10)) { c.arg.addr = fz_pct(50) ? fz_below(16) : ((unsigned long)fz_r() << 32 | fz_r()); c.arg.kind = "int"; }
 			else c.arg = fz_place(0, rb, sizeof rb, 35);
 			if (c.arg.r >= 4) memcpy(&c.usize, (void *)c.arg.addr, 4);
-			if (c.base && c.base != 3) {
+			if (c.base >= 7) {
+				/* fixed-size: the whole struct is read (GET_FIXED reads
+				 * nothing), the size field must be sizeof exactly */
+				unsigned ks = fz_ksize[c.base];
+				if (c.base != 8) {
+					fz_must_fail(&c, c.arg.r < ks, "struct not readable in full");
+					fz_must_fail(&c, c.arg.r >= 4 && c.usize != ks, "fixed size field not sizeof");
+				}
+				fz_must_fail(&c, c.arg.w < fz_fixed_out[c.base], "struct not writable");
+			} else if (c.base && c.base != 3) {
 				unsigned ks = fz_ksize[c.base];
 				/* INFO takes sizes from VER0 on and writes that many bytes */
 				unsigned km = c.base == 6 ? fz_kmin[6] : ks;
@@ -1322,9 +1348,10 @@ static int ioctlfuzz(const char *dir, unsigned long long seed, unsigned long cou
 			if (fzs->n[cl][e]) printf(" %s=%llu", e == 0 ? "OK" : e == FZ_NERR - 1 ? "other" : errname(e), fzs->n[cl][e]);
 		printf("\n");
 	}
-	static const char *const bn[7] = { "other", "SET", "GET", "DEL", "QUERY", "BATCH_SET", "INFO" };
+	static const char *const bn[FZ_NBASE] = { "other", "SET", "GET", "DEL", "QUERY", "BATCH_SET", "INFO",
+						  "SET_FIXED", "GET_FIXED", "QUERY_FIXED", "PATH_FIXED" };
 	printf("ioctlfuzz: time");
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < FZ_NBASE; i++)
 		if (fzs->nb[i])
 			printf(" %s=%llu/%.0fms/max%.1fms", bn[i], fzs->nb[i], fzs->ns[i] / 1e6, fzs->maxns[i] / 1e6);
 	printf("\n");

@@ -221,7 +221,7 @@ fn out(s: &str) -> Res<()> {
 fn cmd_set(file: &Path, src: &VectorSource) -> Res<()> {
     let f = open(file, true)?;
     let v = load_vector(src, &f)?;
-    ioctl::set_vector(&f, &v).map_err(|e| {
+    ioctl::set_vector_any(&f, &v).map_err(|e| {
         ioctl_fail(
             file,
             &f,
@@ -237,7 +237,8 @@ fn cmd_set(file: &Path, src: &VectorSource) -> Res<()> {
 
 fn cmd_get(file: &Path, format: OutFormat) -> Res<()> {
     let f = open(file, false)?;
-    let v = ioctl::get_vector(&f).map_err(|e| ioctl_fail(file, &f, Op::Get, &e, Ctx::default()))?;
+    let v =
+        ioctl::get_vector_any(&f).map_err(|e| ioctl_fail(file, &f, Op::Get, &e, Ctx::default()))?;
     match format {
         OutFormat::Text => out(&format_vector(&v)),
         OutFormat::Json => out(&Value::Array(v.iter().map(|&x| json_f32(x)).collect()).to_string()),
@@ -295,7 +296,7 @@ fn cmd_search(
     }
     let f = open(path, false)?;
     let v = load_vector(src, &f)?;
-    let hits = ioctl::query_paths(&f, &v, k, ef, exact).map_err(|e| {
+    let hits = ioctl::query_paths_any(&f, &v, k, ef, exact).map_err(|e| {
         ioctl_fail(
             path,
             &f,
@@ -518,7 +519,7 @@ fn cmd_import(a: &ImportArgs) -> Res<()> {
         }
         if !files.is_empty() {
             let fds: Vec<i32> = files.iter().map(|f| f.as_raw_fd()).collect();
-            let o = ioctl::batch_set(&dirf, &fds, rd.dim(), &vecs);
+            let o = ioctl::batch_set_any(&dirf, &fds, rd.dim(), &vecs);
             drop(files);
             let ctx = Ctx {
                 dim: Some(rd.dim()),
