@@ -310,6 +310,25 @@ impl VexFuse {
         Ok(a)
     }
 
+    /// release/releasedir: the inode's reference goes with the kernel's
+    /// forget (evict), not with the handle.
+    fn drop_handle(&self, fh: u64) {
+        let _ = self.with(|core, _| {
+            core.handles.remove(&fh);
+            Ok(())
+        });
+    }
+
+    /// fsync/fsyncdir: commit (nothing to do read-only).
+    fn sync_inode(&self, ino: u64) -> Result<()> {
+        self.with(|_, fs| {
+            if fs.read_only() {
+                return Ok(());
+            }
+            fs.fsync(ino)
+        })
+    }
+
     fn new_handle(core: &mut Core, ino: u64, flags: i32) -> u64 {
         let fh = core.next_fh;
         core.next_fh = core.next_fh.wrapping_add(1).max(1);
@@ -717,22 +736,12 @@ impl Filesystem for VexFuse {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        // The inode's reference goes with the kernel's forget (evict).
-        let _ = self.with(|core, _| {
-            core.handles.remove(&fh);
-            Ok(())
-        });
+        self.drop_handle(fh);
         reply.ok()
     }
 
     fn fsync(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, _ds: bool, reply: ReplyEmpty) {
-        let r = self.with(|_, fs| {
-            if fs.read_only() {
-                return Ok(());
-            }
-            fs.fsync(ino)
-        });
-        Self::empty(reply, r)
+        Self::empty(reply, self.sync_inode(ino))
     }
 
     fn opendir(&mut self, _req: &Request<'_>, ino: u64, flags: i32, reply: ReplyOpen) {
@@ -800,21 +809,12 @@ impl Filesystem for VexFuse {
         _flags: i32,
         reply: ReplyEmpty,
     ) {
-        let _ = self.with(|core, _| {
-            core.handles.remove(&fh);
-            Ok(())
-        });
+        self.drop_handle(fh);
         reply.ok()
     }
 
     fn fsyncdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, _ds: bool, reply: ReplyEmpty) {
-        let r = self.with(|_, fs| {
-            if fs.read_only() {
-                return Ok(());
-            }
-            fs.fsync(ino)
-        });
-        Self::empty(reply, r)
+        Self::empty(reply, self.sync_inode(ino))
     }
 
     fn statfs(&mut self, _req: &Request<'_>, _ino: u64, reply: ReplyStatfs) {
