@@ -371,12 +371,41 @@ impl VexFuse {
         }
     }
 
+    fn attr(reply: ReplyAttr, r: Result<Attr>) {
+        match r {
+            Ok(a) => reply.attr(&TTL, &file_attr(&a)),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
+    fn data(reply: ReplyData, r: Result<Vec<u8>>) {
+        match r {
+            Ok(d) => reply.data(&d),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
+    fn opened(reply: ReplyOpen, r: Result<u64>) {
+        match r {
+            Ok(fh) => reply.opened(fh, 0),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
     fn empty(reply: ReplyEmpty, r: Result<()>) {
         match r {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(errno(e)),
         }
     }
+}
+
+/// Up to `len` bytes of `ino` from `off` (fewer at the end of the file).
+fn read_upto(fs: &mut Fs<FileDevice>, ino: u64, off: u64, len: u64) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; usize::try_from(len).map_err(|_| Errno::EINVAL)?];
+    let n = fs.read(ino, off, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// Symlink targets as page_symlink stores them (kmod vexfs_symlink): the
@@ -434,10 +463,7 @@ impl Filesystem for VexFuse {
     }
 
     fn getattr(&mut self, _req: &Request<'_>, ino: u64, _fh: Option<u64>, reply: ReplyAttr) {
-        match self.with(|_, fs| fs.getattr(ino)) {
-            Ok(a) => reply.attr(&TTL, &file_attr(&a)),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::attr(reply, self.with(|_, fs| fs.getattr(ino)))
     }
 
     fn setattr(
@@ -502,10 +528,7 @@ impl Filesystem for VexFuse {
                 fs.getattr(ino)
             })
         });
-        match r {
-            Ok(a) => reply.attr(&TTL, &file_attr(&a)),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::attr(reply, r)
     }
 
     fn readlink(&mut self, _req: &Request<'_>, ino: u64, reply: ReplyData) {
@@ -515,15 +538,9 @@ impl Filesystem for VexFuse {
                 return Err(Errno::EINVAL);
             }
             // page_get_link reads one page and ends the target at i_size.
-            let mut buf = vec![0u8; a.size.min(u64::from(BLOCK_SIZE) - 1) as usize];
-            let n = fs.read(ino, 0, &mut buf)?;
-            buf.truncate(n);
-            Ok(buf)
+            read_upto(fs, ino, 0, a.size.min(u64::from(BLOCK_SIZE) - 1))
         });
-        match r {
-            Ok(d) => reply.data(&d),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::data(reply, r)
     }
 
     fn mknod(
@@ -656,10 +673,7 @@ impl Filesystem for VexFuse {
             fs.getattr(ino)?;
             Ok(Self::new_handle(core, ino, flags))
         });
-        match r {
-            Ok(fh) => reply.opened(fh, 0),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::opened(reply, r)
     }
 
     fn read(
@@ -679,16 +693,14 @@ impl Filesystem for VexFuse {
             if a.mode & S_IFMT == S_IFDIR {
                 return Err(Errno::EISDIR);
             }
-            let want = u64::from(size).min(a.size.saturating_sub(off)) as usize;
-            let mut buf = vec![0u8; want];
-            let n = fs.read(ino, off, &mut buf)?;
-            buf.truncate(n);
-            Ok(buf)
+            read_upto(
+                fs,
+                ino,
+                off,
+                u64::from(size).min(a.size.saturating_sub(off)),
+            )
         });
-        match r {
-            Ok(d) => reply.data(&d),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::data(reply, r)
     }
 
     fn write(
@@ -751,10 +763,7 @@ impl Filesystem for VexFuse {
             }
             Ok(Self::new_handle(core, ino, flags))
         });
-        match r {
-            Ok(fh) => reply.opened(fh, 0),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::opened(reply, r)
     }
 
     fn readdir(
