@@ -767,10 +767,7 @@ pub unsafe extern "C" fn vexfs_rust_rename(
     flags: u32,
 ) -> i32 {
     // SAFETY: per the contract.
-    let (o, n) = match unsafe { (name_arg(oname, olen), name_arg(nname, nlen)) } {
-        (Ok(o), Ok(n)) => (o, n),
-        (Err(e), _) | (_, Err(e)) => return e.to_neg(),
-    };
+    let (o, n) = unsafe { (try_c!(name_arg(oname, olen)), try_c!(name_arg(nname, nlen))) };
     ret(with_fs!(fs, |f| f.rename(odir, o, ndir, n, flags)))
 }
 
@@ -895,10 +892,7 @@ pub unsafe extern "C" fn vexfs_rust_rename_whiteout(
     gid: u32,
 ) -> i32 {
     // SAFETY: per the contract.
-    let (o, n) = match unsafe { (name_arg(oname, olen), name_arg(nname, nlen)) } {
-        (Ok(o), Ok(n)) => (o, n),
-        (Err(e), _) | (_, Err(e)) => return e.to_neg(),
-    };
+    let (o, n) = unsafe { (try_c!(name_arg(oname, olen)), try_c!(name_arg(nname, nlen))) };
     ret(with_fs!(fs, |f| f.rename_whiteout(odir, o, ndir, n, flags, uid, gid)))
 }
 
