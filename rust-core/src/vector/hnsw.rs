@@ -881,6 +881,27 @@ impl<S: GraphStore> Hnsw<S> {
         }
     }
 
+    /// Greedy descent from the entry point (whose vector is `ev`) through
+    /// the levels above `to`: the entry point for a search at `to`.
+    fn descend<V: Vectors>(
+        &self,
+        q: &[f32],
+        ev: &[f32],
+        to: u32,
+        vecs: &V,
+    ) -> Result<Cand, HnswError> {
+        let mut ep = Cand {
+            d: dist(self.metric, q, ev),
+            id: self.entry,
+        };
+        let mut level = self.max_level;
+        while level > to {
+            ep = self.greedy(q, ep, level, vecs)?;
+            level -= 1;
+        }
+        Ok(ep)
+    }
+
     /// Algorithm 2: the `ef` nearest to `q` reachable at `level` from `eps`,
     /// ascending. With a filter, every reached node is expanded but only
     /// those passing it are kept as results.
@@ -1128,15 +1149,7 @@ impl<S: GraphStore> Hnsw<S> {
         let Some(ev) = vecs.get(self.entry) else {
             return Ok(plan);
         };
-        let mut ep = Cand {
-            d: dist(self.metric, v, ev),
-            id: self.entry,
-        };
-        let mut level = self.max_level;
-        while level > top {
-            ep = self.greedy(v, ep, level, vecs)?;
-            level -= 1;
-        }
+        let ep = self.descend(v, ev, top, vecs)?;
         let efc = (self.params.ef_construction as usize).max(self.m);
         let slots = self.slots_with(id);
         let mut eps = oom(crate::mem::vec_filled(1, ep))?;
@@ -1454,15 +1467,7 @@ impl<S: GraphStore> Hnsw<S> {
         let (Some(v), Some(ev)) = (vecs.get(n), vecs.get(self.entry)) else {
             return Ok(true);
         };
-        let mut ep = Cand {
-            d: dist(self.metric, v, ev),
-            id: self.entry,
-        };
-        let mut l = self.max_level;
-        while l > level {
-            ep = self.greedy(v, ep, l, vecs)?;
-            l -= 1;
-        }
+        let ep = self.descend(v, ev, level, vecs)?;
         vis.begin(self.slots_with(n), self.store.dense_visited())?;
         let w = self.search_layer(v, &[ep], self.m.max(16), level, vecs, vis, None)?;
         Ok(w.iter().any(|c| c.id == n))
@@ -1480,15 +1485,7 @@ impl<S: GraphStore> Hnsw<S> {
         let (Some(v), Some(ev)) = (vecs.get(n), vecs.get(self.entry)) else {
             return Ok(());
         };
-        let mut ep = Cand {
-            d: dist(self.metric, v, ev),
-            id: self.entry,
-        };
-        let mut l = self.max_level;
-        while l > level {
-            ep = self.greedy(v, ep, l, vecs)?;
-            l -= 1;
-        }
+        let ep = self.descend(v, ev, level, vecs)?;
         vis.begin(self.slots_with(n), self.store.dense_visited())?;
         vis.insert(n);
         let efc = (self.params.ef_construction as usize).max(self.m);
@@ -1586,15 +1583,7 @@ impl<S: GraphStore> Hnsw<S> {
         let Some(ev) = vecs.get(self.entry) else {
             return Ok((Vec::new(), false));
         };
-        let mut ep = Cand {
-            d: dist(self.metric, q, ev),
-            id: self.entry,
-        };
-        let mut level = self.max_level;
-        while level > 0 {
-            ep = self.greedy(q, ep, level, vecs)?;
-            level -= 1;
-        }
+        let ep = self.descend(q, ev, 0, vecs)?;
         let ef = ef.max(k);
         let slots = self.store.slots();
         let mut live_filter = |n: u32| self.store.is_live(n) && filter(n);
