@@ -58,24 +58,6 @@ fn read_batched(
     }
 }
 
-fn fsck_clean(fs: Fs<MemDevice>) -> Fs<MemDevice> {
-    let (mut dev, r) = fs.unmount();
-    r.unwrap();
-    let rep = check(
-        &mut dev,
-        &Options {
-            mode: Mode::No,
-            verbose: false,
-        },
-    );
-    assert!(
-        rep.errors() == 0 && rep.fatal.is_none(),
-        "{:?}",
-        &rep.lines[..rep.lines.len().min(30)]
-    );
-    Fs::mount(dev, false).unwrap()
-}
-
 #[test]
 fn hundred_thousand_names_in_one_directory() {
     let n = 100_000;

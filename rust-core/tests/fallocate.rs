@@ -43,20 +43,6 @@ fn shape(fs: &mut Fs<MemDevice>, ino: u64) -> Vec<(u64, u64, bool)> {
         .collect()
 }
 
-fn fsck_clean(fs: Fs<MemDevice>) -> Fs<MemDevice> {
-    let (mut dev, r) = fs.unmount();
-    r.unwrap();
-    let rep = check(
-        &mut dev,
-        &Options {
-            mode: Mode::No,
-            verbose: false,
-        },
-    );
-    assert!(rep.errors() == 0 && rep.fatal.is_none(), "{:?}", rep.lines);
-    Fs::mount(dev, false).unwrap()
-}
-
 /// Fill the free space with blocks of 0xab, then free them: later
 /// allocations get blocks holding stale bytes.
 fn dirty_free_space(fs: &mut Fs<MemDevice>, blocks: usize) {

@@ -48,3 +48,23 @@ pub fn fresh_vec(blocks: u64, dim: u32, metric: u32) -> Fs<MemDevice> {
     format(&mut dev, &opts).expect("format");
     Fs::mount(dev, false).expect("mount")
 }
+
+/// Unmount, `fsck -n` (no errors, nothing fatal), mount again.
+pub fn fsck_clean(fs: Fs<MemDevice>) -> Fs<MemDevice> {
+    use vexfs_core::fsck::{check, Mode, Options};
+    let (mut dev, r) = fs.unmount();
+    r.expect("unmount");
+    let rep = check(
+        &mut dev,
+        &Options {
+            mode: Mode::No,
+            verbose: false,
+        },
+    );
+    assert!(
+        rep.errors() == 0 && rep.fatal.is_none(),
+        "{:?}",
+        &rep.lines[..rep.lines.len().min(30)]
+    );
+    Fs::mount(dev, false).expect("mount after fsck")
+}
